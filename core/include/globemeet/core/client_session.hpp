@@ -1,0 +1,170 @@
+// The client's connection state machine, sans I/O (docs/protocol.md section 9).
+//
+// Theory of operation
+// -------------------
+// The session never touches a socket, a clock or a random source. An adapter (native: Beast,
+// browser: WebSocket through wasm) feeds it inputs, each stamped with the current time and a
+// random number in [0, 1), and then performs the actions it returns, in order:
+//
+//   inputs:  start, token_obtained / token_failed, opened, frame, closed, timer_fired,
+//            subscribe / unsubscribe (the user), stop
+//   actions: open (a connection), send (a text frame), close (the connection), arm_timer /
+//            cancel_timer, request_token (call the token provider), deliver (an event to
+//            handlers), state_changed, notice (reconnect, reset, overflow, error, revoked)
+//
+// Every connection has a number. An input about a connection that the session has already
+// given up on (a late frame, a close after a client-side timeout) is ignored, so the adapter
+// never has to reason about races. Timers are identified by kind; arming a kind replaces its
+// previous deadline. Deadlines are absolute times in the same clock the inputs carry.
+//
+// States:   idle -> fetching_token -> connecting -> authenticating -> live
+//           any connected state --(reconnect-class close / timeout)--> reconnecting
+//           reconnecting --(reconnect timer)--> fetching_token or connecting
+//           any state --(final close code, stop, unusable token)--> closed (terminal)
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "globemeet/core/backoff.hpp"
+#include "globemeet/core/frames.hpp"
+#include "globemeet/core/result.hpp"
+
+namespace globemeet::core {
+
+// Every input carries the time and one random number; the session uses either when it needs to.
+struct tick {
+  std::int64_t now_ms = 0;   // any monotonic origin, the same for every input
+  double random = 0.5;       // uniform in [0, 1)
+};
+
+enum class session_state { idle, fetching_token, connecting, authenticating, live, reconnecting, closed };
+const char* to_string(session_state s) noexcept;
+
+enum class timer_kind {
+  reconnect,       // backoff elapsed: connect again
+  handshake,       // open + ready must happen before this
+  heartbeat,       // send a `ping`
+  pong,            // the `pong` for the last ping is overdue: the connection is dead
+  refresh,         // ask for a new token before `exp`
+  stable,          // the connection has been up long enough to reset the backoff
+};
+const char* to_string(timer_kind k) noexcept;
+
+struct session_config {
+  std::string endpoint;                   // wss://host/v1/events
+  bool token_in_header = true;            // native: Authorization header; browsers: `auth` frame
+  backoff_policy backoff{};
+  std::int64_t handshake_timeout_ms = 10'000;
+  std::int64_t refresh_before_ms = 60'000;   // refresh this long before `exp`
+  std::int64_t stable_after_ms = 10'000;     // up this long: backoff attempts reset
+  std::int64_t default_heartbeat_ms = 20'000;
+};
+
+// ---- actions ---------------------------------------------------------------------------------
+struct open_action {
+  std::uint64_t connection = 0;
+  std::string url;
+  std::string subprotocol;             // "globemeet-events.v1"
+  std::string authorization;           // "Bearer <jwt>" or empty (then the session sends `auth`)
+  std::string last_event_id;           // for the Last-Event-ID header; empty when none
+  friend bool operator==(const open_action&, const open_action&) = default;
+};
+struct send_action {
+  std::uint64_t connection = 0;
+  std::string text;
+  friend bool operator==(const send_action&, const send_action&) = default;
+};
+struct close_action {
+  std::uint64_t connection = 0;
+  std::uint16_t code = 1000;
+  std::string reason;
+  friend bool operator==(const close_action&, const close_action&) = default;
+};
+struct arm_timer_action {
+  timer_kind timer{};
+  std::int64_t at_ms = 0;
+  friend bool operator==(const arm_timer_action&, const arm_timer_action&) = default;
+};
+struct cancel_timer_action {
+  timer_kind timer{};
+  friend bool operator==(const cancel_timer_action&, const cancel_timer_action&) = default;
+};
+struct request_token_action {
+  friend bool operator==(const request_token_action&, const request_token_action&) = default;
+};
+struct deliver_action {
+  std::string frame;                        // the event frame's JSON text, as received
+  event ev;                                 // its decoded envelope
+  std::vector<std::uint64_t> handles;       // the subscriptions whose pattern matches
+  friend bool operator==(const deliver_action&, const deliver_action&) = default;
+};
+struct state_changed_action {
+  session_state from{}, to{};
+  std::uint16_t code = 0;  // close code that caused it, 0 if none
+  std::string reason;
+  friend bool operator==(const state_changed_action&, const state_changed_action&) = default;
+};
+enum class notice_kind {
+  reconnected,         // live again after a reconnect; resume is under way
+  reset,               // the server could not resume: `detail` is the reason
+  overflow,            // the server dropped us for lagging; a reconnect follows
+  error,               // an `error` frame or a local protocol violation: `detail` is the code
+  subscription_failed, // a pattern was refused (`handle` says which): `detail` is the code
+  revoked,             // the server removed a pattern (`handle`): permission_revoked
+  token_expiring,      // the server warned that the token is about to expire
+};
+const char* to_string(notice_kind k) noexcept;
+struct notice_action {
+  notice_kind kind{};
+  std::string detail;
+  std::string message;
+  std::uint64_t handle = 0;
+  friend bool operator==(const notice_action&, const notice_action&) = default;
+};
+
+using action = std::variant<open_action, send_action, close_action, arm_timer_action, cancel_timer_action,
+                            request_token_action, deliver_action, state_changed_action, notice_action>;
+
+// ---- the session -----------------------------------------------------------------------------
+class client_session {
+ public:
+  explicit client_session(session_config config);
+  ~client_session();
+  client_session(client_session&&) noexcept;
+  client_session& operator=(client_session&&) noexcept;
+
+  // Inputs. Each appends actions; take them with take_actions() and perform them in order.
+  void start(const tick& t);
+  void token_obtained(const tick& t, std::string token);   // exp is read from the JWT
+  void token_failed(const tick& t, std::string_view reason);
+  void opened(const tick& t, std::uint64_t connection);
+  void frame(const tick& t, std::uint64_t connection, std::string_view text);
+  void closed(const tick& t, std::uint64_t connection, std::uint16_t code, std::string_view reason);
+  void timer_fired(const tick& t, timer_kind timer);
+  // Returns a handle (never 0) or the `invalid_topic` error; the pattern is validated locally.
+  result<std::uint64_t> subscribe(const tick& t, std::string_view pattern);
+  void unsubscribe(const tick& t, std::uint64_t handle);
+  void stop(const tick& t);  // close normally and stay closed
+
+  std::vector<action> take_actions();
+
+  session_state state() const noexcept;
+  std::optional<std::string> last_event_id() const;
+  bool set_last_event_id(std::string_view id);  // before start(), to resume after a restart
+  std::uint16_t final_code() const noexcept;  // the close code that ended it, once closed
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+// Which class a close code belongs to (docs/protocol.md section 8).
+bool is_final_close_code(std::uint16_t code) noexcept;
+
+}  // namespace globemeet::core
