@@ -38,8 +38,11 @@
 namespace globemeet::core {
 
 // Every input carries the time and one random number; the session uses either when it needs to.
+// `now_ms` is Unix time in milliseconds (the system clock): token expiries (`exp`, `ready.exp`)
+// are Unix seconds and the refresh deadline is derived from them, so both must share one scale.
+// A clock step is harmless: every deadline is absolute and re-derived when it is armed again.
 struct tick {
-  std::int64_t now_ms = 0;   // any monotonic origin, the same for every input
+  std::int64_t now_ms = 0;   // Unix time, milliseconds
   double random = 0.5;       // uniform in [0, 1)
 };
 
