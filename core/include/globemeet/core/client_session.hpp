@@ -21,6 +21,26 @@
 //           any connected state --(reconnect-class close / timeout)--> reconnecting
 //           reconnecting --(reconnect timer)--> fetching_token or connecting
 //           any state --(final close code, stop, unusable token)--> closed (terminal)
+//
+// Tokens
+// ------
+// `request_token` asks the adapter's token provider; the adapter answers every request with
+// exactly one token_obtained or token_failed (the session never has two requests outstanding).
+// A token is used for a new connection unless its JWT `exp` minus refresh_before_ms has passed.
+// * token_failed while fetching: notice error `token_unavailable`, then reconnecting with
+//   backoff; a provider that is down is retried for as long as it takes.
+// * A token whose `exp` has already passed when it arrives for a connection counts as a
+//   failure (backoff, retry). The second such token in a row, with no usable token in between,
+//   ends the session: closed, final_code 4001, reason "token expired and the provider gave no
+//   fresh one" (the provider is evidently broken, e.g. its clock; retrying cannot help).
+// * While live: the refresh timer (exp - refresh_before_ms, or halfway to `exp` when that has
+//   passed) and `expiring` request a token; a token newer than the connection's `exp` is sent
+//   as `refresh`. A failed, expired, not-newer or refused token is retried with backoff while
+//   the connection stays up; if the server closes with 4001 the token is dropped and the next
+//   connection fetches a fresh one.
+//
+// Adapters report a refused handshake as a close: network failure 1006, HTTP 401 4401,
+// 403 4403, 429 4029, other 4xx 4400, 5xx 1011.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -68,6 +88,12 @@ struct session_config {
   std::int64_t stable_after_ms = 10'000;     // up this long: backoff attempts reset
   std::int64_t default_heartbeat_ms = 20'000;
 };
+
+// Close codes the session itself sends in a close_action.
+inline constexpr std::uint16_t close_normal = 1000;              // stop()
+inline constexpr std::uint16_t close_protocol_violation = 1008;  // an event from another epoch without `reset`
+inline constexpr std::uint16_t close_handshake_timeout = 4002;   // no `ready` within handshake_timeout_ms
+inline constexpr std::uint16_t close_heartbeat_timeout = 4003;   // no `pong` within heartbeat_ms
 
 // ---- actions ---------------------------------------------------------------------------------
 struct open_action {
@@ -117,7 +143,8 @@ enum class notice_kind {
   reconnected,         // live again after a reconnect; resume is under way
   reset,               // the server could not resume: `detail` is the reason
   overflow,            // the server dropped us for lagging; a reconnect follows
-  error,               // an `error` frame or a local protocol violation: `detail` is the code
+  error,               // an `error` frame, a local protocol violation (`bad_frame`, `epoch_changed`)
+                       // or a token provider failure (`token_unavailable`): `detail` is the code
   subscription_failed, // a pattern was refused (`handle` says which): `detail` is the code
   revoked,             // the server removed a pattern (`handle`): permission_revoked
   token_expiring,      // the server warned that the token is about to expire
@@ -159,7 +186,8 @@ class client_session {
 
   session_state state() const noexcept;
   std::optional<std::string> last_event_id() const;
-  bool set_last_event_id(std::string_view id);  // before start(), to resume after a restart
+  // Before start(), to resume after a restart; false when not an id or already started.
+  bool set_last_event_id(std::string_view id);
   std::uint16_t final_code() const noexcept;  // the close code that ended it, once closed
 
  private:
