@@ -1,0 +1,83 @@
+// The ordered event log of one deployment: every published event gets the next id
+// `{epoch}-{seq}` and a server time, is serialized once into its `event` frame, and is kept
+// until retention drops it, so reconnecting clients can be replayed what they missed.
+// Abstract, so that a durable or multi-node store can stand in for memory_log.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "globemeet/core/event_id.hpp"
+#include "globemeet/core/result.hpp"
+#include "globemeet/server/events/publish.hpp"
+#include "globemeet/server/events/resume_plan.hpp"
+
+namespace globemeet::server::events {
+
+// One stored event. Immutable once stored and shared by the log, fan-out and replay.
+struct stored_event {
+  std::uint64_t seq = 0;
+  std::string id;           // "{epoch}-{seq}"
+  std::int64_t time_ms = 0; // Unix milliseconds the server stamped (the envelope's `time`)
+  std::string tenant;
+  std::string topic;        // "{stream}.{key}.{event}"
+  std::shared_ptr<const std::string> frame;  // the `event` frame text, serialized once
+};
+using stored_event_ptr = std::shared_ptr<const stored_event>;
+
+// The result of one bounded read.
+struct read_status {
+  std::size_t copied = 0;        // events appended to `out`
+  std::uint64_t oldest_seq = 1;  // the log's oldest retained seq at the time of the read
+};
+
+// Error code of an append the log could not take (memory_log: the seq space is exhausted).
+inline constexpr std::string_view log_unavailable_code = "log_unavailable";
+
+class event_log {
+ public:
+  // Called with every appended batch, in seq order, never twice at the same time and never
+  // under the log's lock. The server's fan-out: it must not call append() and should be quick.
+  using append_listener = std::function<void(std::span<const stored_event_ptr>)>;
+
+  virtual ~event_log() = default;
+
+  // The epoch naming this log's life; fixed at construction.
+  virtual const std::string& epoch() const noexcept = 0;
+
+  // Stores `batch` in order with consecutive ids and the time `now_ms` (Unix milliseconds; a
+  // time before the previous append's is raised to it so the log's times never go back),
+  // applies retention, tells the listener, and returns the stored events. Ids exist only once
+  // this returns. All or nothing: on error nothing of the batch is stored. Thread-safe.
+  virtual core::result<std::vector<stored_event_ptr>> append(std::vector<pending_event> batch,
+                                                             std::int64_t now_ms) = 0;
+
+  // Drops what retention no longer keeps at `now_ms` (call it periodically: a quiet log is
+  // trimmed by age only here). Returns how many events were dropped. Thread-safe.
+  virtual std::size_t trim(std::int64_t now_ms) = 0;
+
+  // Appends to `out`, in seq order, at most `max_count` retained events with seq in
+  // (after_seq, up_to_seq]. Copies pointers only, so the lock is held briefly. Thread-safe.
+  virtual read_status read(std::uint64_t after_seq, std::uint64_t up_to_seq, std::size_t max_count,
+                           std::vector<stored_event_ptr>& out) const = 0;
+
+  // The log's extent, taken at one instant. Thread-safe.
+  virtual log_bounds bounds() const = 0;
+
+  // Replaces the listener (empty: none). Set it before the first append.
+  virtual void set_listener(append_listener listener) = 0;
+
+  // The newest stored id (still the newest after retention dropped it), or nullopt when
+  // nothing was stored in this epoch: `ready.head` and `subscribed.head`.
+  std::optional<core::event_id> head() const;
+  // The resume plan for `from_text` against the current bounds (see resume_plan.hpp).
+  resume_plan plan_resume(std::string_view from_text) const;
+};
+
+}  // namespace globemeet::server::events

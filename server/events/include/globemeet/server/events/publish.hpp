@@ -1,0 +1,45 @@
+// Parsing of a `POST /v1/events` body into events ready for the log. The body is one event
+// object or {"events":[...]}; each event is {"type":..., "subject":..., "data":{...}}. Everything
+// is validated before anything is accepted: one bad event refuses the whole body, and the error
+// names it ("events[3].data.depth: expected a non-negative number").
+#pragma once
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "globemeet/core/result.hpp"
+
+namespace globemeet::server::events {
+
+inline constexpr std::size_t max_publish_body_bytes = 1'048'576;
+inline constexpr std::size_t max_publish_batch_events = 1'000;
+
+// Error codes of a refused body, with the HTTP status the server answers them with.
+inline constexpr std::string_view payload_too_large_code = "payload_too_large";  // 413: body > 1 MiB
+inline constexpr std::string_view bad_json_code = "bad_json";                    // 400: not strict JSON
+inline constexpr std::string_view too_many_events_code = "too_many_events";      // 413: batch > 1000
+// 400 "bad_request": the body's shape is wrong (not an event, `events` not an array, empty batch).
+inline constexpr std::string_view bad_request_code = "bad_request";
+// 400 "invalid_event" (catalogue.hpp): an event breaks the catalogue or topic rules.
+
+// A validated event, not yet stored: the log assigns `id` and `time`.
+struct pending_event {
+  std::string tenant;     // from the publisher's token
+  std::string type;       // "queue.depth-changed"
+  std::string subject;    // the key segment, "support"
+  std::string topic;      // "queue.support.depth-changed"
+  std::string source;     // "/tenants/acme/queues/support"
+  std::string data_json;  // the data object, compact JSON; extra fields passed through
+  friend bool operator==(const pending_event&, const pending_event&) = default;
+};
+
+// All events of `body` for `tenant` (taken from the token by the caller), in body order, or the
+// first error. Publishers may not set `time`, `id`, `source`, `topic`, `tenant` or any other
+// member: the server stamps those.
+core::result<std::vector<pending_event>> parse_publish(std::string_view body, std::string_view tenant);
+
+// True when `text` is one topic segment: 1 to 64 characters of A-Z a-z 0-9 _ -.
+bool is_topic_segment(std::string_view text) noexcept;
+
+}  // namespace globemeet::server::events
