@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -66,7 +67,7 @@ class memory_log final : public event_log {
   std::uint64_t notified_seq_ = 0;       // every seq up to this was given to the listener
   std::uint64_t head_seq_ = 0;           // newest stored seq
   std::int64_t last_time_ms_ = 0;        // newest stamped time; times never go back
-  append_listener listener_;
+  std::shared_ptr<const append_listener> listener_;  // copied per batch, called unlocked
 };
 
 }  // namespace globemeet::server::events

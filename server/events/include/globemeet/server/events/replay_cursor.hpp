@@ -24,7 +24,8 @@ class replay_cursor {
                 topic_predicate accept);
 
   // Examines the next at most `chunk` retained events of the range and appends the accepted
-  // ones to `out` (possibly none). Returns false once the range is exhausted.
+  // ones to `out` (possibly none). Returns true while more of the range remains; the call that
+  // returns false may still have appended the last events.
   bool next(std::vector<stored_event_ptr>& out, std::size_t chunk = default_chunk);
 
   bool done() const noexcept { return done_; }

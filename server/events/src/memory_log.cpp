@@ -1,0 +1,200 @@
+#include "globemeet/server/events/memory_log.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <limits>
+#include <stdexcept>
+
+#include "globemeet/core/codec.hpp"
+#include "globemeet/core/event_id.hpp"
+#include "globemeet/server/events/time_format.hpp"
+
+namespace globemeet::server::events {
+namespace {
+
+std::string checked_epoch(std::string epoch) {
+  if (!is_valid_log_epoch(epoch)) {
+    throw std::invalid_argument("event log epoch '" + epoch + "' is not 8 to 16 lowercase hex digits");
+  }
+  return epoch;
+}
+
+retention_policy checked_policy(retention_policy policy) {
+  if (policy.max_events < 1) throw std::invalid_argument("event log retention: max_events must be at least 1");
+  if (policy.max_age_ms < 1) throw std::invalid_argument("event log retention: max_age_ms must be at least 1");
+  return policy;
+}
+
+}  // namespace
+
+bool is_valid_log_epoch(std::string_view epoch) noexcept {
+  if (epoch.size() < 8 || epoch.size() > 16) return false;
+  return std::all_of(epoch.begin(), epoch.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+memory_log::memory_log(std::string epoch, retention_policy policy)
+    : epoch_(checked_epoch(std::move(epoch))), policy_(checked_policy(policy)) {}
+
+core::result<std::vector<stored_event_ptr>> memory_log::append(std::vector<pending_event> batch,
+                                                               std::int64_t now_ms) {
+  if (batch.empty()) return std::vector<stored_event_ptr>{};
+  const auto count = static_cast<std::uint64_t>(batch.size());
+
+  // Reserve the ids and the time under the lock; serialize outside it.
+  std::uint64_t first_seq = 0;
+  std::int64_t time_ms = 0;
+  {
+    const std::lock_guard lock(mutex_);
+    if (count > core::max_seq - (next_seq_ - 1)) {
+      return core::error{std::string(log_unavailable_code),
+                         "the log has no sequence numbers left in epoch " + epoch_ + "; restart it with a new epoch"};
+    }
+    first_seq = next_seq_;
+    next_seq_ += count;
+    time_ms = std::max(now_ms, last_time_ms_);
+    last_time_ms_ = time_ms;
+  }
+  const std::uint64_t last_seq = first_seq + count - 1;
+
+  std::vector<stored_event_ptr> records;
+  bool built = true;
+  try {
+    records = build(batch, first_seq, time_ms);
+  } catch (const std::exception&) {
+    // Out of memory: the reserved ids stay unused (a gap is allowed; a stall is not).
+    records.clear();
+    built = false;
+  }
+
+  std::vector<stored_event_ptr> dropped;
+  {
+    std::unique_lock lock(mutex_);
+    commit_in_order(lock, first_seq, last_seq, records, time_ms, dropped);
+  }
+  dropped.clear();  // the last references to trimmed frames go here, outside the lock
+  notify_in_order(first_seq, last_seq, records);
+
+  if (!built) return core::error{std::string(log_unavailable_code), "the event log could not store the batch"};
+  return records;
+}
+
+std::vector<stored_event_ptr> memory_log::build(std::vector<pending_event>& batch, std::uint64_t first_seq,
+                                                std::int64_t time_ms) const {
+  const std::string time = format_rfc3339_ms(time_ms);
+  std::vector<stored_event_ptr> records;
+  records.reserve(batch.size());
+  std::uint64_t seq = first_seq;
+  for (pending_event& pending : batch) {
+    core::event envelope;
+    envelope.id = core::event_id{epoch_, seq}.str();
+    envelope.source = std::move(pending.source);
+    envelope.type = std::move(pending.type);
+    envelope.subject = std::move(pending.subject);
+    envelope.time = time;
+    envelope.topic = pending.topic;
+    envelope.tenant = pending.tenant;
+    envelope.data_json = std::move(pending.data_json);
+
+    auto record = std::make_shared<stored_event>();
+    record->seq = seq;
+    record->time_ms = time_ms;
+    record->frame = std::make_shared<const std::string>(core::codec::encode_event(envelope));
+    record->id = std::move(envelope.id);
+    record->tenant = std::move(pending.tenant);
+    record->topic = std::move(pending.topic);
+    records.push_back(std::move(record));
+    ++seq;
+  }
+  return records;
+}
+
+void memory_log::commit_in_order(std::unique_lock<std::mutex>& lock, std::uint64_t first_seq,
+                                 std::uint64_t last_seq, std::vector<stored_event_ptr>& records,
+                                 std::int64_t now_ms, std::vector<stored_event_ptr>& dropped) {
+  // Batches serialized in parallel commit in reservation order, so the log never has a hole
+  // that a later commit fills (a reader would have skipped it).
+  committed_cv_.wait(lock, [&] { return committed_seq_ == first_seq - 1; });
+  for (const stored_event_ptr& record : records) events_.push_back(record);
+  if (!records.empty()) head_seq_ = last_seq;
+  committed_seq_ = last_seq;
+  trim_locked(now_ms, dropped);
+  committed_cv_.notify_all();
+}
+
+void memory_log::notify_in_order(std::uint64_t first_seq, std::uint64_t last_seq,
+                                 const std::vector<stored_event_ptr>& records) {
+  std::shared_ptr<const append_listener> listener;
+  {
+    std::unique_lock lock(mutex_);
+    notified_cv_.wait(lock, [&] { return notified_seq_ == first_seq - 1; });
+    listener = listener_;
+  }
+  // Whatever the listener does, the next batch's turn must come.
+  struct advance_turn {
+    memory_log& log;
+    std::uint64_t last_seq;
+    ~advance_turn() {
+      const std::lock_guard lock(log.mutex_);
+      log.notified_seq_ = last_seq;
+      log.notified_cv_.notify_all();
+    }
+  } turn{*this, last_seq};
+  if (listener && *listener && !records.empty()) (*listener)(records);
+}
+
+void memory_log::trim_locked(std::int64_t now_ms, std::vector<stored_event_ptr>& dropped) {
+  while (events_.size() > policy_.max_events) {
+    dropped.push_back(std::move(events_.front()));
+    events_.pop_front();
+  }
+  // Events stamped before `cutoff` are older than max_age_ms. Times ascend with seq, so the
+  // old ones are all at the front.
+  if (now_ms < std::numeric_limits<std::int64_t>::min() + policy_.max_age_ms) return;
+  const std::int64_t cutoff = now_ms - policy_.max_age_ms;
+  while (!events_.empty() && events_.front()->time_ms < cutoff) {
+    dropped.push_back(std::move(events_.front()));
+    events_.pop_front();
+  }
+}
+
+std::size_t memory_log::trim(std::int64_t now_ms) {
+  std::vector<stored_event_ptr> dropped;
+  {
+    const std::lock_guard lock(mutex_);
+    trim_locked(now_ms, dropped);
+  }
+  return dropped.size();
+}
+
+read_status memory_log::read(std::uint64_t after_seq, std::uint64_t up_to_seq, std::size_t max_count,
+                             std::vector<stored_event_ptr>& out) const {
+  read_status status;
+  const std::lock_guard lock(mutex_);
+  status.oldest_seq = events_.empty() ? head_seq_ + 1 : events_.front()->seq;
+  auto it = std::upper_bound(events_.begin(), events_.end(), after_seq,
+                             [](std::uint64_t seq, const stored_event_ptr& event) { return seq < event->seq; });
+  for (; it != events_.end() && status.copied < max_count && (*it)->seq <= up_to_seq; ++it) {
+    out.push_back(*it);
+    ++status.copied;
+  }
+  return status;
+}
+
+log_bounds memory_log::bounds() const {
+  log_bounds result;
+  result.epoch = epoch_;
+  const std::lock_guard lock(mutex_);
+  result.head_seq = head_seq_;
+  result.oldest_seq = events_.empty() ? head_seq_ + 1 : events_.front()->seq;
+  result.size = events_.size();
+  return result;
+}
+
+void memory_log::set_listener(append_listener listener) {
+  auto shared = listener ? std::make_shared<const append_listener>(std::move(listener)) : nullptr;
+  const std::lock_guard lock(mutex_);
+  listener_ = std::move(shared);
+}
+
+}  // namespace globemeet::server::events

@@ -1,0 +1,38 @@
+#include "globemeet/server/events/replay_cursor.hpp"
+
+#include <algorithm>
+
+namespace globemeet::server::events {
+
+replay_cursor::replay_cursor(const event_log& log, std::uint64_t after_seq, std::uint64_t up_to_seq,
+                             std::string tenant, topic_predicate accept)
+    : log_(log),
+      position_(after_seq),
+      up_to_(up_to_seq),
+      tenant_(std::move(tenant)),
+      accept_(std::move(accept)),
+      done_(after_seq >= up_to_seq) {}
+
+bool replay_cursor::next(std::vector<stored_event_ptr>& out, std::size_t chunk) {
+  if (done_) return false;
+  chunk = std::max<std::size_t>(chunk, 1);
+  scratch_.clear();
+  const read_status status = log_.read(position_, up_to_, chunk, scratch_);
+  // Seqs of the range below the oldest retained one were trimmed before the cursor got there.
+  if (position_ < std::min(status.oldest_seq - 1, up_to_)) lost_ = true;
+
+  if (status.copied < chunk) {
+    done_ = true;
+    position_ = up_to_;
+  } else {
+    position_ = scratch_.back()->seq;
+  }
+  for (stored_event_ptr& event : scratch_) {
+    if (event->tenant == tenant_ && (!accept_ || accept_(event->topic))) out.push_back(std::move(event));
+  }
+  scratch_.clear();
+  if (position_ >= up_to_) done_ = true;
+  return !done_;
+}
+
+}  // namespace globemeet::server::events
