@@ -1,1 +1,609 @@
-// placeholder: implemented by its owner
+// The client's connection state machine (docs/protocol.md sections 1, 5, 6.1, 7, 8, 9); the
+// theory of operation is in client_session.hpp.
+#include "globemeet/core/client_session.hpp"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "globemeet/core/codec.hpp"
+#include "globemeet/core/resume.hpp"
+#include "globemeet/core/topic.hpp"
+
+namespace globemeet::core {
+
+namespace {
+
+constexpr const char* subprotocol = "globemeet-events.v1";
+constexpr std::size_t max_topics_per_subscribe = 64;  // docs/protocol.md section 10
+constexpr unsigned max_backoff_attempt = 64;          // the delay is capped long before this
+constexpr unsigned expired_tokens_before_giving_up = 2;
+constexpr std::uint16_t close_token_expired = 4001;
+constexpr std::uint16_t close_too_many_connections = 4029;
+
+const char* op_name(const server_frame& f) noexcept {
+  static constexpr const char* names[] = {"ready",    "subscribed", "replayed", "unsubscribed",
+                                          "refreshed", "pong",      "event",    "reset",
+                                          "overflow", "expiring",   "closing",  "error"};
+  static_assert(std::size(names) == std::variant_size_v<server_frame>);
+  return names[f.index()];
+}
+
+}  // namespace
+
+const char* to_string(session_state s) noexcept {
+  switch (s) {
+    case session_state::idle: return "idle";
+    case session_state::fetching_token: return "fetching_token";
+    case session_state::connecting: return "connecting";
+    case session_state::authenticating: return "authenticating";
+    case session_state::live: return "live";
+    case session_state::reconnecting: return "reconnecting";
+    case session_state::closed: return "closed";
+  }
+  return "unknown";
+}
+
+const char* to_string(timer_kind k) noexcept {
+  switch (k) {
+    case timer_kind::reconnect: return "reconnect";
+    case timer_kind::handshake: return "handshake";
+    case timer_kind::heartbeat: return "heartbeat";
+    case timer_kind::pong: return "pong";
+    case timer_kind::refresh: return "refresh";
+    case timer_kind::stable: return "stable";
+  }
+  return "unknown";
+}
+
+const char* to_string(notice_kind k) noexcept {
+  switch (k) {
+    case notice_kind::reconnected: return "reconnected";
+    case notice_kind::reset: return "reset";
+    case notice_kind::overflow: return "overflow";
+    case notice_kind::error: return "error";
+    case notice_kind::subscription_failed: return "subscription_failed";
+    case notice_kind::revoked: return "revoked";
+    case notice_kind::token_expiring: return "token_expiring";
+  }
+  return "unknown";
+}
+
+bool is_final_close_code(std::uint16_t code) noexcept {
+  switch (code) {
+    case 1000:
+    case 1002:
+    case 1003:
+    case 1007:
+    case 1008:
+    case 1009:
+      return true;
+    default:
+      // 4400-4499 are final by rule; everything else, including unknown codes, reconnects.
+      return code >= 4400 && code <= 4499;
+  }
+}
+
+struct client_session::impl {
+  // A request whose reply or error is still due on the current connection.
+  struct pending_request {
+    enum class kind { subscribe, unsubscribe, refresh, ping } what;
+    std::vector<std::string> topics;
+  };
+
+  explicit impl(session_config c) : config(std::move(c)) {}
+
+  session_config config;
+  session_state state = session_state::idle;
+  std::vector<action> actions;
+  std::map<timer_kind, std::int64_t> armed;
+  std::uint16_t final_code = 0;
+
+  // Token.
+  std::optional<std::string> token;
+  std::optional<std::int64_t> token_exp_ms;  // from the JWT; nullopt for an opaque token
+  bool token_requested = false;
+  unsigned expired_tokens_in_a_row = 0;
+
+  // Resume and the user's subscriptions (they outlive connections).
+  resume_state resume;
+  std::uint64_t next_handle = 1;
+  std::map<std::uint64_t, std::string> handle_pattern;
+  std::map<std::string, std::vector<std::uint64_t>> pattern_handles;  // ordered: deterministic frames
+
+  // Reconnecting.
+  unsigned attempt = 0;
+  std::optional<std::int64_t> closing_delay_ms;  // announced by `closing`, used once
+  bool ever_ready = false;
+  std::uint64_t next_req = 1;
+
+  // The current connection; inputs about any other one are ignored.
+  std::uint64_t connection = 0;
+  bool connection_active = false;
+  std::set<std::string> connection_patterns;  // subscribed or requested on this connection
+  bool resume_refused = false;                // the server said `resume_not_allowed`: no more `from`
+  std::map<std::string, pending_request> pending;
+  std::int64_t heartbeat_ms = 0;
+  std::int64_t connection_exp_ms = 0;
+  std::string ping_req;
+  std::int64_t ping_sent_ms = 0;
+  unsigned refresh_failures = 0;
+
+  // ---- small helpers ---------------------------------------------------------------------------
+  void set_state(session_state to, std::uint16_t code, std::string reason) {
+    if (to == state) return;
+    actions.emplace_back(state_changed_action{state, to, code, std::move(reason)});
+    state = to;
+  }
+  void arm(timer_kind k, std::int64_t at_ms) {
+    armed[k] = at_ms;
+    actions.emplace_back(arm_timer_action{k, at_ms});
+  }
+  void cancel(timer_kind k) {
+    if (armed.erase(k) != 0) actions.emplace_back(cancel_timer_action{k});
+  }
+  void notice(notice_kind kind, std::string detail, std::string message, std::uint64_t handle = 0) {
+    actions.emplace_back(notice_action{kind, std::move(detail), std::move(message), handle});
+  }
+  std::string request_id() { return std::to_string(next_req++); }
+  void send(const client_frame& f) { actions.emplace_back(send_action{connection, codec::encode(f)}); }
+  void request_token() {
+    if (token_requested) return;
+    token_requested = true;
+    actions.emplace_back(request_token_action{});
+  }
+  bool token_usable(std::int64_t now_ms) const {
+    return token && (!token_exp_ms || *token_exp_ms - config.refresh_before_ms > now_ms);
+  }
+  std::int64_t retry_delay(unsigned& failures, double random01) {
+    auto delay = backoff_delay(config.backoff, failures, random01);
+    if (failures < max_backoff_attempt) ++failures;
+    return delay;
+  }
+
+  // ---- connection lifecycle ----------------------------------------------------------------
+  void begin_connect(const tick& t) {
+    if (token_usable(t.now_ms)) {
+      open_connection(t);
+      return;
+    }
+    set_state(session_state::fetching_token, 0, "a token is needed");
+    request_token();
+  }
+
+  void open_connection(const tick& t) {
+    ++connection;
+    connection_active = true;
+    connection_patterns.clear();
+    resume_refused = false;
+    pending.clear();
+    ping_req.clear();
+    refresh_failures = 0;
+    heartbeat_ms = config.default_heartbeat_ms;
+    connection_exp_ms = 0;
+    set_state(session_state::connecting, 0, "");
+    actions.emplace_back(open_action{connection, config.endpoint, subprotocol,
+                                     config.token_in_header ? "Bearer " + *token : std::string{},
+                                     resume.last().value_or(std::string{})});
+    arm(timer_kind::handshake, t.now_ms + config.handshake_timeout_ms);
+  }
+
+  void leave_connection() {
+    for (auto k : {timer_kind::handshake, timer_kind::heartbeat, timer_kind::pong, timer_kind::refresh,
+                   timer_kind::stable})
+      cancel(k);
+    connection_active = false;
+    connection_patterns.clear();
+    pending.clear();
+    ping_req.clear();
+  }
+
+  void reconnect_later(const tick& t, std::uint16_t code, std::string reason) {
+    auto delay = retry_delay(attempt, t.random);
+    if (code == close_too_many_connections) delay = std::max(delay, config.backoff.min_ms);
+    if (closing_delay_ms) delay = std::max(delay, *std::exchange(closing_delay_ms, std::nullopt));
+    set_state(session_state::reconnecting, code, std::move(reason));
+    arm(timer_kind::reconnect, t.now_ms + delay);
+  }
+
+  // The client gives up on the current connection itself and reconnects.
+  void drop_connection(const tick& t, std::uint16_t code, std::string reason) {
+    actions.emplace_back(close_action{connection, code, reason});
+    leave_connection();
+    reconnect_later(t, code, std::move(reason));
+  }
+
+  void finish(std::uint16_t code, std::string reason) {
+    while (!armed.empty()) cancel(armed.begin()->first);
+    connection_active = false;
+    final_code = code;
+    set_state(session_state::closed, code, std::move(reason));
+  }
+
+  void arm_refresh(std::int64_t now_ms) {
+    // Normally refresh_before_ms ahead of `exp`; a token that lives shorter than that is
+    // refreshed halfway to its expiry instead of at once, so the provider is not hammered.
+    auto at = connection_exp_ms - config.refresh_before_ms;
+    if (at <= now_ms) at = now_ms + std::max<std::int64_t>(0, (connection_exp_ms - now_ms) / 2);
+    arm(timer_kind::refresh, at);
+  }
+
+  void retry_refresh_later(const tick& t) {
+    arm(timer_kind::refresh, t.now_ms + retry_delay(refresh_failures, t.random));
+  }
+
+  // ---- subscriptions -----------------------------------------------------------------------
+  void send_subscribe(const std::vector<std::string>& topics) {
+    for (std::size_t first = 0; first < topics.size(); first += max_topics_per_subscribe) {
+      subscribe_frame f;
+      f.req = request_id();
+      auto last = std::min(topics.size(), first + max_topics_per_subscribe);
+      f.topics.assign(topics.begin() + static_cast<std::ptrdiff_t>(first),
+                      topics.begin() + static_cast<std::ptrdiff_t>(last));
+      // `from` is honoured only while the connection holds nothing (section 5.1).
+      if (connection_patterns.empty() && !resume_refused) f.from = resume.last();
+      connection_patterns.insert(f.topics.begin(), f.topics.end());
+      pending[f.req] = pending_request{pending_request::kind::subscribe, f.topics};
+      send(f);
+    }
+  }
+
+  // The user loses every handle of `pattern`, each told why.
+  void drop_pattern(const std::string& pattern, notice_kind kind, const std::string& detail,
+                    const std::string& message) {
+    auto it = pattern_handles.find(pattern);
+    if (it == pattern_handles.end()) return;
+    for (auto handle : it->second) {
+      notice(kind, detail, message, handle);
+      handle_pattern.erase(handle);
+    }
+    pattern_handles.erase(it);
+  }
+
+  std::vector<std::uint64_t> handles_for(std::string_view topic_name) const {
+    std::vector<std::uint64_t> out;
+    for (const auto& [pattern, handles] : pattern_handles)
+      if (topic::matches(pattern, topic_name)) out.insert(out.end(), handles.begin(), handles.end());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  // ---- server frames -----------------------------------------------------------------------
+  void on_frame(const tick& t, std::string_view text) {
+    auto decoded = codec::decode_server(text);
+    if (!decoded) {
+      notice(notice_kind::error, "bad_frame", decoded.err().message);
+      return;
+    }
+    const auto& f = decoded.value();
+    // Nothing but `ready` comes before `ready` (section 1.1), except that a server may refuse
+    // a stray request or announce that it goes away; `ready` comes once.
+    bool expected = state == session_state::authenticating
+                        ? std::holds_alternative<ready_frame>(f) || std::holds_alternative<closing_frame>(f) ||
+                              std::holds_alternative<error_frame>(f)
+                        : !std::holds_alternative<ready_frame>(f);
+    if (!expected) {
+      notice(notice_kind::error, "bad_frame",
+             std::string("unexpected `") + op_name(f) + "` while " + to_string(state));
+      return;
+    }
+    std::visit([&](const auto& frame) { on(t, text, frame); }, f);
+  }
+
+  void on(const tick& t, std::string_view, const ready_frame& f) {
+    cancel(timer_kind::handshake);
+    set_state(session_state::live, 0, "");
+    heartbeat_ms = f.heartbeat_ms > 0 ? f.heartbeat_ms : config.default_heartbeat_ms;
+    connection_exp_ms = f.exp * 1000;
+    std::vector<std::string> topics;
+    for (const auto& entry : pattern_handles) topics.push_back(entry.first);
+    send_subscribe(topics);
+    arm(timer_kind::heartbeat, t.now_ms + heartbeat_ms);
+    arm_refresh(t.now_ms);
+    arm(timer_kind::stable, t.now_ms + config.stable_after_ms);
+    if (ever_ready) notice(notice_kind::reconnected, "", "live again; resuming after the last event");
+    ever_ready = true;
+  }
+
+  void on(const tick&, std::string_view, const subscribed_frame& f) { pending.erase(f.req); }
+  void on(const tick&, std::string_view, const replayed_frame&) {}
+
+  void on(const tick&, std::string_view, const unsubscribed_frame& f) {
+    if (!f.req.empty()) pending.erase(f.req);
+    for (const auto& pattern : f.topics) {
+      connection_patterns.erase(pattern);
+      // Anything but the client's own request takes the pattern away from the user.
+      if (f.reason != "requested")
+        drop_pattern(pattern, notice_kind::revoked, f.reason, "the server removed `" + pattern + "`");
+    }
+  }
+
+  void on(const tick& t, std::string_view, const refreshed_frame& f) {
+    pending.erase(f.req);
+    connection_exp_ms = f.exp * 1000;
+    refresh_failures = 0;
+    arm_refresh(t.now_ms);
+  }
+
+  void on(const tick& t, std::string_view, const pong_frame& f) {
+    if (ping_req.empty() || f.req != ping_req) return;  // not the pong we wait for
+    pending.erase(f.req);
+    ping_req.clear();
+    cancel(timer_kind::pong);
+    arm(timer_kind::heartbeat, std::max(t.now_ms, ping_sent_ms + heartbeat_ms));
+  }
+
+  void on(const tick& t, std::string_view text, const event_frame& f) {
+    switch (resume.accept(f.ev.id)) {
+      case resume_state::verdict::deliver: {
+        auto handles = handles_for(f.ev.topic);
+        if (!handles.empty()) actions.emplace_back(deliver_action{std::string(text), f.ev, std::move(handles)});
+        return;
+      }
+      case resume_state::verdict::duplicate:
+        return;
+      case resume_state::verdict::epoch_changed:
+        notice(notice_kind::error, "epoch_changed", "event `" + f.ev.id + "` is from another epoch without a `reset`");
+        drop_connection(t, close_protocol_violation, "event from another epoch without reset");
+        return;
+      case resume_state::verdict::invalid_id:
+        notice(notice_kind::error, "bad_frame", "event id `" + f.ev.id + "` is not an event id");
+        return;
+    }
+  }
+
+  void on(const tick&, std::string_view, const reset_frame& f) {
+    resume.reset_to(f.position);
+    notice(notice_kind::reset, f.reason,
+           "resume from " + f.from.value_or("nothing") + " impossible; continuing after " +
+               f.position.value_or("the start of the log"));
+  }
+
+  void on(const tick&, std::string_view, const overflow_frame& f) {
+    notice(notice_kind::overflow, f.last_id.value_or(""),
+           "the server fell " + std::to_string(f.lag_ms) + " ms behind; reconnecting to resume");
+  }
+
+  void on(const tick&, std::string_view, const expiring_frame& f) {
+    notice(notice_kind::token_expiring, "",
+           "the token expires at " + std::to_string(f.exp) + " (grace " + std::to_string(f.grace_ms) + " ms)");
+    request_token();
+  }
+
+  void on(const tick&, std::string_view, const closing_frame& f) {
+    closing_delay_ms = std::max<std::int64_t>(0, f.reconnect_after_ms);
+  }
+
+  void on(const tick& t, std::string_view, const error_frame& f) {
+    auto it = f.req.empty() ? pending.end() : pending.find(f.req);
+    if (it == pending.end()) {
+      notice(notice_kind::error, f.code, f.message);
+      return;
+    }
+    auto request = std::move(it->second);
+    pending.erase(it);
+    switch (request.what) {
+      case pending_request::kind::subscribe:
+        on_subscribe_refused(f, request.topics);
+        return;
+      case pending_request::kind::refresh:
+        // The refused token must not open the next connection either.
+        notice(notice_kind::error, f.code, f.message);
+        token.reset();
+        token_exp_ms.reset();
+        retry_refresh_later(t);
+        return;
+      case pending_request::kind::unsubscribe:
+      case pending_request::kind::ping:
+        notice(notice_kind::error, f.code, f.message);
+        return;
+    }
+  }
+
+  // A refused `subscribe` applied none of its patterns (section 2.2: the request was refused).
+  void on_subscribe_refused(const error_frame& f, const std::vector<std::string>& topics) {
+    std::vector<std::string> retry;
+    for (const auto& pattern : topics)
+      if (connection_patterns.erase(pattern) != 0 && pattern_handles.count(pattern) != 0) retry.push_back(pattern);
+    if (f.code == "invalid_topic" || f.code == "forbidden_topic") {
+      auto named = std::find(retry.begin(), retry.end(), f.topic);
+      if (named == retry.end()) {
+        // The culprit is not named: every pattern of the request fails.
+        for (const auto& pattern : retry) drop_pattern(pattern, notice_kind::subscription_failed, f.code, f.message);
+        return;
+      }
+      drop_pattern(*named, notice_kind::subscription_failed, f.code, f.message);
+      retry.erase(named);
+      send_subscribe(retry);  // the innocent rest, once more (each refusal removes one culprit)
+    } else if (f.code == "too_many_subscriptions") {
+      for (const auto& pattern : retry) drop_pattern(pattern, notice_kind::subscription_failed, f.code, f.message);
+    } else if (f.code == "resume_not_allowed") {
+      resume_refused = true;
+      send_subscribe(retry);
+    } else {
+      notice(notice_kind::error, f.code, f.message);
+    }
+  }
+};
+
+// ---- the public API --------------------------------------------------------------------------
+
+client_session::client_session(session_config config) : impl_(std::make_unique<impl>(std::move(config))) {}
+client_session::~client_session() = default;
+client_session::client_session(client_session&&) noexcept = default;
+client_session& client_session::operator=(client_session&&) noexcept = default;
+
+void client_session::start(const tick& t) {
+  if (impl_->state != session_state::idle) return;
+  impl_->begin_connect(t);
+}
+
+void client_session::token_obtained(const tick& t, std::string token) {
+  auto& s = *impl_;
+  s.token_requested = false;
+  if (s.state == session_state::closed) return;
+  auto exp_s = codec::jwt_expiry(token);
+  std::optional<std::int64_t> exp_ms;
+  if (exp_s) exp_ms = *exp_s * 1000;
+  bool expired = exp_ms && *exp_ms <= t.now_ms;
+
+  if (s.state == session_state::fetching_token) {
+    if (expired) {
+      if (++s.expired_tokens_in_a_row >= expired_tokens_before_giving_up) {
+        s.finish(close_token_expired, "token expired and the provider gave no fresh one");
+      } else {
+        s.reconnect_later(t, 0, "the token provider returned an expired token");
+      }
+      return;
+    }
+    s.expired_tokens_in_a_row = 0;
+    s.token = std::move(token);
+    s.token_exp_ms = exp_ms;
+    s.open_connection(t);
+    return;
+  }
+
+  if (expired) {
+    if (s.state == session_state::live) s.retry_refresh_later(t);
+    return;
+  }
+  s.expired_tokens_in_a_row = 0;
+  bool newer = !exp_ms || *exp_ms > s.connection_exp_ms;
+  s.token = std::move(token);
+  s.token_exp_ms = exp_ms;
+  if (s.state != session_state::live) return;  // kept for the next connection
+  if (!newer) {
+    s.retry_refresh_later(t);  // the provider handed back what the server already has
+    return;
+  }
+  refresh_frame f{s.request_id(), *s.token};
+  s.pending[f.req] = impl::pending_request{impl::pending_request::kind::refresh, {}};
+  s.send(f);
+}
+
+void client_session::token_failed(const tick& t, std::string_view reason) {
+  auto& s = *impl_;
+  s.token_requested = false;
+  if (s.state == session_state::fetching_token) {
+    s.notice(notice_kind::error, "token_unavailable", std::string(reason));
+    s.reconnect_later(t, 0, "the token provider failed: " + std::string(reason));
+  } else if (s.state == session_state::live) {
+    // The connection keeps its current token until the server closes it with 4001.
+    s.notice(notice_kind::error, "token_unavailable", std::string(reason));
+    s.retry_refresh_later(t);
+  }
+}
+
+void client_session::opened(const tick&, std::uint64_t connection) {
+  auto& s = *impl_;
+  if (!s.connection_active || connection != s.connection || s.state != session_state::connecting) return;
+  if (!s.config.token_in_header) s.send(auth_frame{*s.token});
+  s.set_state(session_state::authenticating, 0, "");
+}
+
+void client_session::frame(const tick& t, std::uint64_t connection, std::string_view text) {
+  auto& s = *impl_;
+  if (!s.connection_active || connection != s.connection) return;
+  if (s.state != session_state::authenticating && s.state != session_state::live) return;
+  s.on_frame(t, text);
+}
+
+void client_session::closed(const tick& t, std::uint64_t connection, std::uint16_t code, std::string_view reason) {
+  auto& s = *impl_;
+  if (!s.connection_active || connection != s.connection) return;
+  s.leave_connection();
+  if (is_final_close_code(code)) {
+    s.finish(code, std::string(reason));
+    return;
+  }
+  if (code == close_token_expired) {
+    s.token.reset();
+    s.token_exp_ms.reset();
+  }
+  s.reconnect_later(t, code, std::string(reason));
+}
+
+void client_session::timer_fired(const tick& t, timer_kind timer) {
+  auto& s = *impl_;
+  if (s.armed.erase(timer) == 0) return;  // cancelled or replaced: a stale expiry
+  switch (timer) {
+    case timer_kind::reconnect:
+      if (s.state == session_state::reconnecting) s.begin_connect(t);
+      return;
+    case timer_kind::handshake:
+      if (s.state == session_state::connecting || s.state == session_state::authenticating)
+        s.drop_connection(t, close_handshake_timeout, "no ready within the handshake timeout");
+      return;
+    case timer_kind::heartbeat:
+      if (s.state != session_state::live) return;
+      s.ping_req = s.request_id();
+      s.ping_sent_ms = t.now_ms;
+      s.pending[s.ping_req] = impl::pending_request{impl::pending_request::kind::ping, {}};
+      s.send(ping_frame{s.ping_req});
+      s.arm(timer_kind::pong, t.now_ms + s.heartbeat_ms);
+      return;
+    case timer_kind::pong:
+      if (s.state == session_state::live) s.drop_connection(t, close_heartbeat_timeout, "no pong within heartbeat_ms");
+      return;
+    case timer_kind::refresh:
+      if (s.state == session_state::live) s.request_token();
+      return;
+    case timer_kind::stable:
+      if (s.state == session_state::live) s.attempt = 0;
+      return;
+  }
+}
+
+result<std::uint64_t> client_session::subscribe(const tick&, std::string_view pattern) {
+  auto& s = *impl_;
+  if (auto invalid = topic::validate_pattern(pattern)) return *invalid;
+  auto handle = s.next_handle++;
+  std::string key(pattern);
+  s.handle_pattern.emplace(handle, key);
+  auto& handles = s.pattern_handles[key];
+  handles.push_back(handle);
+  if (handles.size() == 1 && s.state == session_state::live && s.connection_patterns.count(key) == 0)
+    s.send_subscribe({key});
+  return handle;
+}
+
+void client_session::unsubscribe(const tick&, std::uint64_t handle) {
+  auto& s = *impl_;
+  auto it = s.handle_pattern.find(handle);
+  if (it == s.handle_pattern.end()) return;
+  auto pattern = std::move(it->second);
+  s.handle_pattern.erase(it);
+  auto& handles = s.pattern_handles[pattern];
+  handles.erase(std::remove(handles.begin(), handles.end(), handle), handles.end());
+  if (!handles.empty()) return;
+  s.pattern_handles.erase(pattern);
+  if (s.state != session_state::live || s.connection_patterns.erase(pattern) == 0) return;
+  unsubscribe_frame f{s.request_id(), {pattern}};
+  s.pending[f.req] = impl::pending_request{impl::pending_request::kind::unsubscribe, f.topics};
+  s.send(f);
+}
+
+void client_session::stop(const tick&) {
+  auto& s = *impl_;
+  if (s.state == session_state::closed) return;
+  if (s.connection_active) {
+    s.actions.emplace_back(close_action{s.connection, close_normal, "client stopped"});
+    s.leave_connection();
+  }
+  s.finish(close_normal, "stopped by the client");
+}
+
+std::vector<action> client_session::take_actions() { return std::exchange(impl_->actions, {}); }
+
+session_state client_session::state() const noexcept { return impl_->state; }
+
+std::optional<std::string> client_session::last_event_id() const { return impl_->resume.last(); }
+
+bool client_session::set_last_event_id(std::string_view id) {
+  if (impl_->state != session_state::idle) return false;
+  return impl_->resume.set_last(id);
+}
+
+std::uint16_t client_session::final_code() const noexcept { return impl_->final_code; }
+
+}  // namespace globemeet::core

@@ -1,1 +1,892 @@
-// placeholder: implemented by its owner
+// The client connection state machine, driven by hand (exact action sequences) and against the
+// virtual server on a virtual clock (whole scenarios: resume, tokens, backoff, failures).
+#include <catch2/catch.hpp>
+
+#include "globemeet/core/client_session.hpp"
+#include "globemeet/core/codec.hpp"
+#include "virtual_server.hpp"
+
+using namespace globemeet::core;
+using globemeet::test::harness;
+using globemeet::test::make_token;
+using globemeet::test::virtual_epoch_ms;
+using globemeet::test::virtual_server;
+using actions = std::vector<action>;
+
+namespace {
+
+constexpr std::int64_t t0 = virtual_epoch_ms;
+const std::string url = "wss://events.example/v1/events";
+
+session_config config() { return harness::default_config(); }
+
+send_action send_of(std::uint64_t connection, const client_frame& f) { return {connection, codec::encode(f)}; }
+std::string frame_text(const server_frame& f) { return codec::encode(f); }
+
+event make_event(std::string id, std::string topic) {
+  event ev;
+  ev.id = std::move(id);
+  ev.source = "/tenants/acme/queues/support";
+  ev.type = "queue.depth-changed";
+  ev.subject = "support";
+  ev.time = "2026-11-27T18:02:11.204Z";
+  ev.topic = std::move(topic);
+  ev.tenant = "acme";
+  ev.data_json = R"({"queue_id":"support","depth":7,"longest_wait_seconds":42})";
+  return ev;
+}
+
+// A session driven by hand up to `live` on connection 1, with one subscription (handle 1).
+struct live_session {
+  client_session s{config()};
+  std::int64_t exp_s = t0 / 1000 + 900;
+  std::string token = make_token(exp_s, 1);
+  live_session() {
+    tick t{t0, 0.5};
+    REQUIRE(s.subscribe(t, "queue.support.*").value() == 1);
+    s.start(t);
+    s.token_obtained(t, token);
+    s.opened(t, 1);
+    s.frame(t, 1, frame_text(ready_frame{"console", "acme", exp_s, 20'000, std::nullopt}));
+    s.take_actions();
+    REQUIRE(s.state() == session_state::live);
+  }
+};
+
+}  // namespace
+
+// ---- exact action sequences, driven by hand ---------------------------------------------------
+
+TEST_CASE("happy path: token, open, ready, one subscribe, events to the matching handles", "[client_session]") {
+  client_session s(config());
+  tick t{t0, 0.5};
+  auto h1 = s.subscribe(t, "queue.support.*");
+  auto h2 = s.subscribe(t, "queue.*.depth-changed");
+  auto h3 = s.subscribe(t, "agent.>");
+  REQUIRE(h1.ok());
+  REQUIRE(h2.ok());
+  REQUIRE(h3.ok());
+  CHECK(h1.value() == 1);
+  CHECK(h2.value() == 2);
+  CHECK(h3.value() == 3);
+  CHECK(s.take_actions().empty());  // nothing to do before start
+
+  s.start(t);
+  CHECK(s.take_actions() == actions{state_changed_action{session_state::idle, session_state::fetching_token, 0, "a token is needed"},
+                                    request_token_action{}});
+
+  auto exp_s = t0 / 1000 + 900;
+  auto token = make_token(exp_s, 1);
+  s.token_obtained(t, token);
+  CHECK(s.take_actions() == actions{state_changed_action{session_state::fetching_token, session_state::connecting, 0, ""},
+                                    open_action{1, url, "globemeet-events.v1", "Bearer " + token, ""},
+                                    arm_timer_action{timer_kind::handshake, t0 + 10'000}});
+
+  s.opened(t, 1);
+  CHECK(s.take_actions() == actions{state_changed_action{session_state::connecting, session_state::authenticating, 0, ""}});
+  CHECK(s.state() == session_state::authenticating);
+
+  tick t1{t0 + 120, 0.5};
+  s.frame(t1, 1, frame_text(ready_frame{"console", "acme", exp_s, 20'000, std::string("a1-4")}));
+  CHECK(s.take_actions() ==
+        actions{cancel_timer_action{timer_kind::handshake},
+                state_changed_action{session_state::authenticating, session_state::live, 0, ""},
+                send_of(1, subscribe_frame{"1", {"agent.>", "queue.*.depth-changed", "queue.support.*"}, std::nullopt}),
+                arm_timer_action{timer_kind::heartbeat, t1.now_ms + 20'000},
+                arm_timer_action{timer_kind::refresh, exp_s * 1000 - 60'000},
+                arm_timer_action{timer_kind::stable, t1.now_ms + 10'000}});
+
+  s.frame(t1, 1, frame_text(subscribed_frame{"1", {"agent.>", "queue.*.depth-changed", "queue.support.*"}, std::string("a1-4")}));
+  CHECK(s.take_actions().empty());
+
+  auto ev = make_event("a1-5", "queue.support.depth-changed");
+  auto text = codec::encode_event(ev);
+  s.frame(t1, 1, text);
+  CHECK(s.take_actions() == actions{deliver_action{text, ev, {1, 2}}});
+  CHECK(s.last_event_id() == std::optional<std::string>("a1-5"));
+
+  auto other = make_event("a1-9", "queue.sales.abandoned");
+  s.frame(t1, 1, codec::encode_event(other));
+  CHECK(s.take_actions().empty());  // nobody holds a matching pattern; the position still moves
+  CHECK(s.last_event_id() == std::optional<std::string>("a1-9"));
+}
+
+TEST_CASE("a browser session sends the token in an `auth` frame, never in a header", "[client_session]") {
+  auto cfg = config();
+  cfg.token_in_header = false;
+  client_session s(cfg);
+  tick t{t0, 0.5};
+  REQUIRE(s.set_last_event_id("a1-3"));
+  s.start(t);
+  s.take_actions();
+  auto token = make_token(t0 / 1000 + 900, 1);
+  s.token_obtained(t, token);
+  CHECK(s.take_actions() == actions{state_changed_action{session_state::fetching_token, session_state::connecting, 0, ""},
+                                    open_action{1, url, "globemeet-events.v1", "", "a1-3"},
+                                    arm_timer_action{timer_kind::handshake, t0 + 10'000}});
+  s.opened(t, 1);
+  CHECK(s.take_actions() == actions{send_of(1, auth_frame{token}),
+                                    state_changed_action{session_state::connecting, session_state::authenticating, 0, ""}});
+}
+
+TEST_CASE("subscribe validates locally and sends `from` only while the connection holds nothing", "[client_session]") {
+  client_session s(config());
+  tick t{t0, 0.5};
+  REQUIRE(s.set_last_event_id("a1-7"));
+  auto bad = s.subscribe(t, "queue..depth");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.err().code == "invalid_topic");
+  s.start(t);
+  auto exp_s = t0 / 1000 + 900;
+  s.token_obtained(t, make_token(exp_s, 1));
+  s.opened(t, 1);
+  s.frame(t, 1, frame_text(ready_frame{"console", "acme", exp_s, 20'000, std::nullopt}));
+  s.take_actions();  // no patterns yet: no subscribe
+
+  auto h1 = s.subscribe(t, "queue.>");
+  CHECK(h1.value() == 1);  // the refused pattern took no handle
+  CHECK(s.take_actions() == actions{send_of(1, subscribe_frame{"1", {"queue.>"}, std::string("a1-7")})});
+  auto h2 = s.subscribe(t, "agent.*.busy");
+  CHECK(s.take_actions() == actions{send_of(1, subscribe_frame{"2", {"agent.*.busy"}, std::nullopt})});
+  auto h3 = s.subscribe(t, "queue.>");  // a second handle on a pattern the connection holds
+  CHECK(h3.value() == 3);
+  CHECK(s.take_actions().empty());
+
+  s.unsubscribe(t, h1.value());
+  CHECK(s.take_actions().empty());  // handle 3 still holds `queue.>`
+  s.unsubscribe(t, h3.value());
+  CHECK(s.take_actions() == actions{send_of(1, unsubscribe_frame{"3", {"queue.>"}})});
+  s.unsubscribe(t, h3.value());  // unknown by now: nothing
+  s.unsubscribe(t, 999);
+  CHECK(s.take_actions().empty());
+  (void)h2;
+}
+
+TEST_CASE("stale connection inputs are ignored", "[client_session]") {
+  client_session s(config());
+  tick t{t0, 0.5};
+  s.start(t);
+  auto exp_s = t0 / 1000 + 900;
+  s.token_obtained(t, make_token(exp_s, 1));
+  s.opened(t, 1);
+  s.take_actions();
+
+  // The handshake times out: the session closes connection 1 and gives up on it.
+  tick late{t0 + 10'000, 0.5};
+  s.timer_fired(late, timer_kind::handshake);
+  CHECK(s.take_actions() ==
+        actions{close_action{1, close_handshake_timeout, "no ready within the handshake timeout"},
+                state_changed_action{session_state::authenticating, session_state::reconnecting, close_handshake_timeout,
+                                     "no ready within the handshake timeout"},
+                arm_timer_action{timer_kind::reconnect, late.now_ms + 250}});
+
+  auto ready = frame_text(ready_frame{"console", "acme", exp_s, 20'000, std::nullopt});
+  s.frame(late, 1, ready);
+  s.opened(late, 1);
+  s.closed(late, 1, 1006, "abnormal");
+  s.timer_fired(late, timer_kind::handshake);  // already consumed
+  s.timer_fired(late, timer_kind::pong);       // never armed
+  CHECK(s.take_actions().empty());
+  CHECK(s.state() == session_state::reconnecting);
+
+  tick again{late.now_ms + 250, 0.5};
+  s.timer_fired(again, timer_kind::reconnect);
+  auto a = s.take_actions();
+  REQUIRE(a.size() == 3);
+  CHECK(std::get<open_action>(a[1]).connection == 2);
+  s.opened(again, 1);  // the old connection again: still ignored
+  s.frame(again, 1, ready);
+  CHECK(s.take_actions().empty());
+  s.opened(again, 2);
+  s.frame(again, 2, ready);
+  CHECK(s.state() == session_state::live);
+}
+
+TEST_CASE("an undecodable or out-of-place server frame is reported and ignored", "[client_session]") {
+  live_session l;
+  tick t{t0 + 1'000, 0.5};
+  l.s.frame(t, 1, "{not json");
+  auto a = l.s.take_actions();
+  REQUIRE(a.size() == 1);
+  auto n = std::get<notice_action>(a[0]);
+  CHECK(n.kind == notice_kind::error);
+  CHECK(n.detail == "bad_frame");
+  CHECK_FALSE(n.message.empty());
+
+  l.s.frame(t, 1, R"({"op":"no-such-op"})");
+  l.s.frame(t, 1, frame_text(ready_frame{"console", "acme", l.exp_s, 20'000, std::nullopt}));  // a second ready
+  a = l.s.take_actions();
+  REQUIRE(a.size() == 2);
+  CHECK(std::get<notice_action>(a[0]).detail == "bad_frame");
+  CHECK(std::get<notice_action>(a[1]).detail == "bad_frame");
+  CHECK(l.s.state() == session_state::live);
+}
+
+TEST_CASE("an `error` frame not tied to a pending request becomes an error notice", "[client_session]") {
+  live_session l;
+  tick t{t0 + 1'000, 0.5};
+  l.s.frame(t, 1, frame_text(error_frame{"", "rate_limited", "slow down", ""}));
+  CHECK(l.s.take_actions() == actions{notice_action{notice_kind::error, "rate_limited", "slow down", 0}});
+}
+
+TEST_CASE("stop closes normally, cancels every timer and stays closed", "[client_session]") {
+  live_session l;
+  tick t{t0 + 1'000, 0.5};
+  l.s.stop(t);
+  CHECK(l.s.take_actions() == actions{close_action{1, close_normal, "client stopped"},
+                                      cancel_timer_action{timer_kind::heartbeat},
+                                      cancel_timer_action{timer_kind::refresh},
+                                      cancel_timer_action{timer_kind::stable},
+                                      state_changed_action{session_state::live, session_state::closed, close_normal,
+                                                           "stopped by the client"}});
+  CHECK(l.s.final_code() == close_normal);
+  l.s.closed(t, 1, 1000, "bye");
+  l.s.start(t);
+  l.s.stop(t);
+  l.s.timer_fired(t, timer_kind::heartbeat);
+  CHECK(l.s.take_actions().empty());
+  CHECK(l.s.state() == session_state::closed);
+  CHECK_FALSE(l.s.set_last_event_id("a1-1"));
+}
+
+TEST_CASE("close codes fall in the classes of section 8", "[client_session]") {
+  for (std::uint16_t code : std::initializer_list<std::uint16_t>{1000, 1002, 1003, 1007, 1008, 1009, 4400, 4401, 4403, 4499}) {
+    INFO(code);
+    CHECK(is_final_close_code(code));
+  }
+  for (std::uint16_t code : std::initializer_list<std::uint16_t>{1001, 1006, 1011, 1012, 1013, 4000, 4001, 4002, 4003, 4029, 4099, 4500, 1234, 3000}) {
+    INFO(code);
+    CHECK_FALSE(is_final_close_code(code));
+  }
+}
+
+// ---- scenarios against the virtual server -----------------------------------------------------
+
+TEST_CASE("happy path against the virtual server", "[client_session]") {
+  harness h;
+  auto queue = h.subscribe("queue.*.depth-changed");
+  auto agent = h.subscribe("agent.>");
+  h.start();
+  REQUIRE(h.session.state() == session_state::live);
+  REQUIRE(h.received<subscribe_frame>().size() == 1);  // one subscribe with every pattern
+  CHECK(h.received<subscribe_frame>()[0] == subscribe_frame{"1", {"agent.>", "queue.*.depth-changed"}, std::nullopt});
+
+  auto m = h.mark();
+  h.server.publish("queue.support.depth-changed");
+  h.server.publish("agent.a-17.status-changed",
+                   R"({"agent_id":"a-17","status":"busy","previous_status":"ready"})");
+  h.server.publish("recording.support.started", R"({"recording_id":"r1","session_id":"s1"})");  // not subscribed
+  h.run_for(0);
+  auto d = h.all<deliver_action>(m);
+  REQUIRE(d.size() == 2);
+  CHECK(d[0].second.ev.id == "a1-1");
+  CHECK(d[0].second.handles == std::vector<std::uint64_t>{queue});
+  CHECK(d[1].second.ev.id == "a1-2");
+  CHECK(d[1].second.handles == std::vector<std::uint64_t>{agent});
+
+  // An hour with pings answered: still live on the first connection, pings every 20 s.
+  h.run_for(3'600'000);
+  CHECK(h.session.state() == session_state::live);
+  CHECK(h.server.opens.size() == 1);
+  CHECK(h.received<ping_frame>().size() >= 170);
+  CHECK(h.notices().empty());
+}
+
+TEST_CASE("server restart with resume: no loss, no duplicate", "[client_session]") {
+  harness h;
+  h.subscribe("queue.>");
+  h.start();
+  for (int i = 0; i < 3; ++i) h.server.publish("queue.support.depth-changed");
+  h.run_for(1'000);
+  CHECK(h.delivered_ids() == std::vector<std::string>{"a1-1", "a1-2", "a1-3"});
+
+  SECTION("a plain restart") {
+    h.server.restart(std::nullopt, 1012);
+  }
+  SECTION("a server that replays two events too many") {
+    h.server.cfg.replay_overlap = 2;
+    h.server.restart(std::nullopt, 1012);
+  }
+  h.server.publish("queue.sales.depth-changed");  // while the client is away
+  h.server.publish("queue.support.depth-changed");
+  h.run_for(5'000);
+  REQUIRE(h.session.state() == session_state::live);
+  h.server.publish("queue.support.depth-changed");
+  h.run_for(1'000);
+
+  CHECK(h.delivered_ids() == std::vector<std::string>{"a1-1", "a1-2", "a1-3", "a1-4", "a1-5", "a1-6"});
+  REQUIRE(h.server.opens.size() == 2);
+  CHECK(h.server.opens[1].last_event_id == "a1-3");
+  auto subs = h.received<subscribe_frame>();
+  REQUIRE(subs.size() == 2);
+  CHECK(subs[1].from == std::optional<std::string>("a1-3"));
+  auto n = h.notices();
+  REQUIRE(n.size() == 1);
+  CHECK(n[0].kind == notice_kind::reconnected);
+}
+
+TEST_CASE("overflow: notice, reconnect, resume from the last processed id", "[client_session]") {
+  harness h;
+  h.subscribe("queue.>");
+  h.start();
+  h.server.publish("queue.support.depth-changed");
+  h.server.publish("queue.support.depth-changed");
+  h.run_for(0);
+  h.server.stall(true);
+  for (int i = 0; i < 3; ++i) h.server.publish("queue.support.depth-changed");
+  h.server.overflow_all(5'200);
+  h.server.stall(false);
+  auto m = h.mark();
+  h.run_for(3'000);
+
+  CHECK(h.delivered_ids() == std::vector<std::string>{"a1-1", "a1-2", "a1-3", "a1-4", "a1-5"});
+  auto n = h.notices(m);
+  REQUIRE(n.size() == 2);
+  CHECK(n[0].kind == notice_kind::overflow);
+  CHECK(n[0].detail == "a1-2");
+  CHECK(n[1].kind == notice_kind::reconnected);
+  auto states = h.all<state_changed_action>(m);
+  REQUIRE_FALSE(states.empty());
+  CHECK(states[0].second == state_changed_action{session_state::live, session_state::reconnecting, 4000, "overflow"});
+  CHECK(h.server.opens.back().last_event_id == "a1-2");
+}
+
+TEST_CASE("token refresh before expiry: `refresh` before exp, the new exp honoured", "[client_session]") {
+  harness h;
+  h.server.cfg.expiring_before_ms = 30'000;  // the client's own 60 s margin acts first
+  h.subscribe("queue.>");
+  h.start();
+  auto first_exp_ms = (t0 / 1000 + 900) * 1000;
+
+  h.run_for(2'000'000);  // more than two token lifetimes
+  CHECK(h.session.state() == session_state::live);
+  CHECK(h.server.opens.size() == 1);  // never dropped
+  auto refreshes = h.received<refresh_frame>();
+  REQUIRE(refreshes.size() == 2);
+  auto sends = h.all<send_action>();
+  std::vector<std::int64_t> refresh_times;
+  for (const auto& [at, s] : sends)
+    if (s.text.find(R"("refresh")") != std::string::npos) refresh_times.push_back(at);
+  REQUIRE(refresh_times.size() == 2);
+  CHECK(refresh_times[0] == first_exp_ms - 60'000);
+  // The second token was issued at the first refresh and lives 900 s from then.
+  auto second_exp_ms = (refresh_times[0] / 1000 + 900) * 1000;
+  CHECK(refresh_times[1] == second_exp_ms - 60'000);
+  auto arms = h.all<arm_timer_action>();
+  CHECK(std::count(arms.begin(), arms.end(),
+                   std::pair<std::int64_t, arm_timer_action>{refresh_times[0], {timer_kind::refresh, second_exp_ms - 60'000}}) == 1);
+  CHECK(h.notices().empty());
+}
+
+TEST_CASE("`expiring` asks for a token at once and the refresh follows", "[client_session]") {
+  auto cfg = harness::default_config();
+  cfg.refresh_before_ms = 10'000;  // later than the server's 60 s warning
+  harness h(cfg);
+  h.subscribe("queue.>");
+  h.start();
+  auto exp_ms = (t0 / 1000 + 900) * 1000;
+  h.run_until(exp_ms - 60'000);
+  auto n = h.notices();
+  REQUIRE(n.size() == 1);
+  CHECK(n[0].kind == notice_kind::token_expiring);
+  auto refreshes = h.received<refresh_frame>();
+  REQUIRE(refreshes.size() == 1);
+  h.run_for(200'000);
+  CHECK(h.session.state() == session_state::live);
+  CHECK(h.server.opens.size() == 1);
+}
+
+TEST_CASE("expiry without refresh: the server closes 4001, the session waits for its provider", "[client_session]") {
+  harness h;
+  h.subscribe("queue.>");
+  h.start();
+  h.server.publish("queue.support.depth-changed");
+  auto exp_ms = (t0 / 1000 + 900) * 1000;
+  h.provider_down_until_ms = exp_ms + 120'000;
+
+  h.run_until(exp_ms + 29'000);
+  CHECK(h.session.state() == session_state::live);  // the connection keeps its token meanwhile
+  auto n = h.notices();
+  REQUIRE(n.size() >= 2);
+  auto expiring = std::count_if(n.begin(), n.end(), [](const notice_action& x) { return x.kind == notice_kind::token_expiring; });
+  auto unavailable = std::count_if(n.begin(), n.end(), [](const notice_action& x) {
+    return x.kind == notice_kind::error && x.detail == "token_unavailable";
+  });
+  CHECK(expiring == 1);
+  CHECK(unavailable == static_cast<std::ptrdiff_t>(n.size()) - 1);
+  CHECK(h.received<refresh_frame>().empty());
+
+  auto m = h.mark();
+  h.run_until(exp_ms + 30'000);
+  auto states = h.all<state_changed_action>(m);
+  REQUIRE_FALSE(states.empty());
+  CHECK(states[0].second == state_changed_action{session_state::live, session_state::reconnecting, 4001, "token_expired"});
+
+  // No connection is attempted while the provider is down; then a fresh token reconnects.
+  h.run_until(exp_ms + 119'000);
+  CHECK(h.server.opens.size() == 1);
+  CHECK(h.session.state() != session_state::closed);
+  h.run_until(exp_ms + 160'000);
+  CHECK(h.session.state() == session_state::live);
+  REQUIRE(h.server.opens.size() == 2);
+  CHECK(h.server.opens[1].last_event_id == "a1-1");
+  CHECK(h.server.opens[1].authorization != h.server.opens[0].authorization);
+}
+
+TEST_CASE("a provider that returns expired tokens twice in a row ends the session with 4001", "[client_session]") {
+  harness h;
+  h.subscribe("queue.>");
+
+  SECTION("at start") {
+    h.token_script = {harness::token_answer::expired, harness::token_answer::expired};
+    h.start();
+    h.run_for(10'000);
+    CHECK(h.session.state() == session_state::closed);
+    CHECK(h.session.final_code() == 4001);
+    CHECK(h.server.opens.empty());
+    auto states = h.all<state_changed_action>();
+    REQUIRE(states.size() == 4);
+    CHECK(states[1].second.to == session_state::reconnecting);
+    CHECK(states[3].second == state_changed_action{session_state::fetching_token, session_state::closed, 4001,
+                                                   "token expired and the provider gave no fresh one"});
+  }
+  SECTION("after the server closed 4001") {
+    h.start();
+    h.token_script = {harness::token_answer::expired, harness::token_answer::expired};
+    h.server.drop_all(4001, "token_expired");
+    h.run_for(10'000);
+    CHECK(h.session.state() == session_state::closed);
+    CHECK(h.session.final_code() == 4001);
+    CHECK(h.server.opens.size() == 1);
+  }
+  SECTION("a fresh token between two expired ones breaks the row") {
+    h.token_script = {harness::token_answer::expired, harness::token_answer::fresh};
+    h.start();
+    h.run_for(10'000);
+    REQUIRE(h.session.state() == session_state::live);
+    h.token_script = {harness::token_answer::expired, harness::token_answer::fresh};
+    h.server.drop_all(4001, "token_expired");
+    h.run_for(10'000);
+    CHECK(h.session.state() == session_state::live);
+    CHECK(h.server.opens.size() == 2);
+  }
+}
+
+TEST_CASE("4001 drops the token: the next connection uses a fresh one", "[client_session]") {
+  harness h;
+  h.start();
+  REQUIRE(h.tokens_issued == 1);
+  h.server.drop_all(4001, "token_expired");
+  h.run_for(5'000);
+  CHECK(h.session.state() == session_state::live);
+  CHECK(h.tokens_issued == 2);
+  REQUIRE(h.server.opens.size() == 2);
+  CHECK(h.server.opens[1].authorization != h.server.opens[0].authorization);
+
+  // Any other reconnect-class close keeps the token that still has time left.
+  h.server.drop_all(1006, "network");
+  h.run_for(5'000);
+  CHECK(h.tokens_issued == 2);
+  REQUIRE(h.server.opens.size() == 3);
+  CHECK(h.server.opens[2].authorization == h.server.opens[1].authorization);
+}
+
+TEST_CASE("final close codes end the session without reconnecting", "[client_session]") {
+  auto code = GENERATE(as<std::uint16_t>{}, 4401, 4403, 1008, 1000, 4400);
+  INFO(code);
+  harness h;
+  h.subscribe("queue.>");
+  h.start();
+  auto m = h.mark();
+  h.server.drop_all(code, "final");
+  h.run_for(3'600'000);
+  CHECK(h.session.state() == session_state::closed);
+  CHECK(h.session.final_code() == code);
+  CHECK(h.server.opens.size() == 1);
+  CHECK(h.timers.empty());
+  CHECK(h.since(m) == actions{cancel_timer_action{timer_kind::heartbeat}, cancel_timer_action{timer_kind::refresh},
+                              cancel_timer_action{timer_kind::stable},
+                              state_changed_action{session_state::live, session_state::closed, code, "final"}});
+}
+
+TEST_CASE("a refused handshake with a final code ends the session", "[client_session]") {
+  virtual_server::settings s;
+  s.refuse_with = 4403;
+  harness h(harness::default_config(), s);
+  h.start();
+  h.run_for(60'000);
+  CHECK(h.session.state() == session_state::closed);
+  CHECK(h.session.final_code() == 4403);
+  CHECK(h.server.opens.size() == 1);
+}
+
+TEST_CASE("backoff grows to its cap with full jitter and resets once a connection is stable", "[client_session]") {
+  virtual_server::settings s;
+  s.refuse_with = 1006;
+  harness h(harness::default_config(), s);
+  h.default_random = 0.5;
+  h.start();
+  h.run_for(120'000);
+
+  auto delays = [&](std::size_t from) {
+    std::vector<std::int64_t> out;
+    for (const auto& [at, a] : h.all<arm_timer_action>(from))
+      if (a.timer == timer_kind::reconnect) out.push_back(a.at_ms - at);
+    return out;
+  };
+  auto d = delays(0);
+  REQUIRE(d.size() >= 10);
+  std::vector<std::int64_t> expected{250, 500, 1'000, 2'000, 4'000, 8'000, 15'000, 15'000, 15'000, 15'000};
+  CHECK(std::vector<std::int64_t>(d.begin(), d.begin() + 10) == expected);
+  for (unsigned i = 0; i < 10; ++i) CHECK(d[i] == backoff_delay(backoff_policy{}, i, 0.5));
+  CHECK(h.session.state() == session_state::reconnecting);
+
+  auto run_until_live = [&] {
+    for (int i = 0; i < 400 && h.session.state() != session_state::live; ++i) h.run_for(100);
+    REQUIRE(h.session.state() == session_state::live);
+  };
+  // The server comes back; a drop before the connection is stable keeps the delay growing.
+  h.server.cfg.refuse_with.reset();
+  run_until_live();
+  auto m = h.mark();
+  h.server.drop_all(1006, "network");
+  h.run_for(0);
+  run_until_live();
+  CHECK(delays(m) == std::vector<std::int64_t>{15'000});
+
+  // Up 10 s: stable, the attempt counter starts again.
+  h.run_for(10'000);
+  m = h.mark();
+  h.server.drop_all(1006, "network");
+  h.run_for(1'000);
+  CHECK(delays(m) == std::vector<std::int64_t>{250});
+}
+
+TEST_CASE("backoff uses the random number of the input that caused it", "[client_session]") {
+  virtual_server::settings s;
+  s.refuse_with = 1006;
+  harness h(harness::default_config(), s);
+  SECTION("random 0 after 4029: at least the backoff minimum, every time") {
+    h.server.cfg.refuse_with = 4029;
+    h.default_random = 0.0;
+    h.start();
+    h.run_for(10'000);
+    std::vector<std::int64_t> delays;
+    for (const auto& [at, a] : h.all<arm_timer_action>())
+      if (a.timer == timer_kind::reconnect) delays.push_back(a.at_ms - at);
+    REQUIRE(delays.size() >= 10);
+    CHECK(delays == std::vector<std::int64_t>(delays.size(), 500));
+  }
+  SECTION("random close to 1: close to the cap") {
+    h.default_random = 0.999;
+    h.start();
+    h.run_for(200'000);
+    auto arms = h.all<arm_timer_action>();
+    std::int64_t largest = 0;
+    for (const auto& [at, a] : arms)
+      if (a.timer == timer_kind::reconnect) largest = std::max(largest, a.at_ms - at);
+    CHECK(largest == backoff_delay(backoff_policy{}, 20, 0.999));
+    CHECK(largest <= 30'000);
+    CHECK(largest >= 29'000);
+  }
+}
+
+TEST_CASE("random 0 after a reconnect-class close: an immediate retry", "[client_session]") {
+  live_session l;
+  tick t{t0 + 1'000, 0.0};
+  l.s.closed(t, 1, 1006, "network");
+  CHECK(l.s.take_actions() == actions{cancel_timer_action{timer_kind::heartbeat}, cancel_timer_action{timer_kind::refresh},
+                                      cancel_timer_action{timer_kind::stable},
+                                      state_changed_action{session_state::live, session_state::reconnecting, 1006, "network"},
+                                      arm_timer_action{timer_kind::reconnect, t.now_ms}});
+}
+
+TEST_CASE("handshake timeout: close, reconnect", "[client_session]") {
+  virtual_server::settings s;
+  s.black_hole = true;
+  harness h(harness::default_config(), s);
+  h.start();
+  h.run_for(10'000);
+  auto closes = h.all<close_action>();
+  REQUIRE(closes.size() == 1);
+  CHECK(closes[0] == std::pair<std::int64_t, close_action>{
+                         t0 + 10'000, close_action{1, close_handshake_timeout, "no ready within the handshake timeout"}});
+  CHECK(h.session.state() == session_state::reconnecting);
+  h.server.cfg.black_hole = false;
+  h.run_for(1'000);
+  CHECK(h.session.state() == session_state::live);
+  CHECK(h.server.opens.size() == 2);
+}
+
+TEST_CASE("heartbeat timeout: close 4003, reconnect at once, the late close is ignored", "[client_session]") {
+  virtual_server::settings s;
+  s.answer_pings = false;
+  harness h(harness::default_config(), s);
+  h.subscribe("queue.>");
+  h.start();
+  h.run_for(19'999);
+  CHECK(h.received<ping_frame>().empty());
+  auto m = h.mark();
+  h.run_for(1);
+  CHECK(h.since(m) == actions{send_of(1, ping_frame{"2"}), arm_timer_action{timer_kind::pong, t0 + 40'000}});
+  m = h.mark();
+  h.run_for(20'000);  // to the pong deadline: the reconnect is armed, not yet due
+  CHECK(h.since(m) == actions{close_action{1, close_heartbeat_timeout, "no pong within heartbeat_ms"},
+                              cancel_timer_action{timer_kind::refresh},
+                              state_changed_action{session_state::live, session_state::reconnecting, close_heartbeat_timeout,
+                                                   "no pong within heartbeat_ms"},
+                              arm_timer_action{timer_kind::reconnect, t0 + 40'250}});
+  CHECK(h.session.state() == session_state::reconnecting);  // the echoed close(1, 4003) changed nothing
+  h.run_for(250);
+  CHECK(h.session.state() == session_state::live);
+  CHECK(h.server.opens.size() == 2);
+}
+
+TEST_CASE("answered pings keep the connection and space pings by heartbeat_ms", "[client_session]") {
+  virtual_server::settings s;
+  s.heartbeat_ms = 5'000;
+  harness h(harness::default_config(), s);
+  h.start();
+  h.run_for(60'000);
+  std::vector<std::int64_t> ping_times;
+  for (const auto& [at, a] : h.all<send_action>())
+    if (a.text.find(R"("ping")") != std::string::npos) ping_times.push_back(at - t0);
+  CHECK(ping_times == std::vector<std::int64_t>{5'000, 10'000, 15'000, 20'000, 25'000, 30'000, 35'000, 40'000, 45'000,
+                                                50'000, 55'000, 60'000});
+  CHECK(h.server.opens.size() == 1);
+}
+
+TEST_CASE("duplicate suppression on replay", "[client_session]") {
+  harness h;
+  h.server.cfg.replay_overlap = 5;
+  h.subscribe("queue.>");
+  h.start();
+  for (int i = 0; i < 4; ++i) h.server.publish("queue.support.depth-changed");
+  h.run_for(0);
+  h.server.drop_all(1006, "network");
+  h.run_for(2'000);
+  REQUIRE(h.session.state() == session_state::live);
+  h.server.publish("queue.support.depth-changed");
+  h.run_for(0);
+  CHECK(h.delivered_ids() == std::vector<std::string>{"a1-1", "a1-2", "a1-3", "a1-4", "a1-5"});
+}
+
+TEST_CASE("reset: the server's position becomes the last id", "[client_session]") {
+  harness h;
+  h.subscribe("queue.>");
+
+  SECTION("retention_exceeded") {
+    h.start();
+    for (int i = 0; i < 3; ++i) h.server.publish("queue.support.depth-changed");
+    h.run_for(0);
+    h.server.drop_all(1006, "network");
+    for (int i = 0; i < 7; ++i) h.server.publish("queue.support.depth-changed");
+    h.server.retain_from(8);
+    auto m = h.mark();
+    h.run_for(2'000);
+    CHECK(h.delivered_ids() == std::vector<std::string>{"a1-1", "a1-2", "a1-3", "a1-8", "a1-9", "a1-10"});
+    auto n = h.notices(m);
+    REQUIRE(n.size() == 2);
+    CHECK(n[0].kind == notice_kind::reconnected);  // at `ready`; the `reset` comes with the replay
+    CHECK(n[1].kind == notice_kind::reset);
+    CHECK(n[1].detail == "retention_exceeded");
+    CHECK(h.session.last_event_id() == std::optional<std::string>("a1-10"));
+  }
+  SECTION("epoch_changed") {
+    h.start();
+    for (int i = 0; i < 3; ++i) h.server.publish("queue.support.depth-changed");
+    h.run_for(0);
+    h.server.restart(std::string("b2"), 1012);
+    h.server.publish("queue.support.depth-changed");
+    h.server.publish("queue.support.depth-changed");
+    auto m = h.mark();
+    h.run_for(2'000);
+    h.server.publish("queue.support.depth-changed");
+    h.run_for(0);
+    CHECK(h.delivered_ids() == std::vector<std::string>{"a1-1", "a1-2", "a1-3", "b2-1", "b2-2", "b2-3"});
+    auto n = h.notices(m);
+    REQUIRE(n.size() == 2);
+    CHECK(n[1].kind == notice_kind::reset);
+    CHECK(n[1].detail == "epoch_changed");
+    CHECK(h.session.last_event_id() == std::optional<std::string>("b2-3"));
+  }
+  SECTION("future_id") {
+    h.server.publish("queue.support.depth-changed");
+    h.server.publish("queue.support.depth-changed");
+    REQUIRE(h.session.set_last_event_id("a1-999"));
+    h.start();
+    REQUIRE(h.server.opens.size() == 1);
+    CHECK(h.server.opens[0].last_event_id == "a1-999");
+    CHECK(h.received<subscribe_frame>()[0].from == std::optional<std::string>("a1-999"));
+    auto n = h.notices();
+    REQUIRE(n.size() == 1);
+    CHECK(n[0].kind == notice_kind::reset);
+    CHECK(n[0].detail == "future_id");
+    CHECK(h.session.last_event_id() == std::optional<std::string>("a1-2"));
+    h.server.publish("queue.support.depth-changed");
+    h.run_for(0);
+    CHECK(h.delivered_ids() == std::vector<std::string>{"a1-3"});
+  }
+}
+
+TEST_CASE("an event from another epoch without `reset`: close and reconnect with the old id", "[client_session]") {
+  harness h;
+  h.subscribe("queue.>");
+  h.start();
+  h.server.publish("queue.support.depth-changed");
+  h.run_for(0);
+  auto m = h.mark();
+  h.server.inject(codec::encode_event(make_event("ffff-7", "queue.support.depth-changed")));
+  h.run_for(0);
+  auto a = h.since(m);
+  REQUIRE(a.size() >= 2);
+  auto n = std::get<notice_action>(a[0]);
+  CHECK(n.kind == notice_kind::error);
+  CHECK(n.detail == "epoch_changed");
+  CHECK(a[1] == action{close_action{1, close_protocol_violation, "event from another epoch without reset"}});
+  h.run_for(2'000);
+  CHECK(h.session.state() == session_state::live);
+  REQUIRE(h.server.opens.size() == 2);
+  CHECK(h.server.opens[1].last_event_id == "a1-1");
+  CHECK(h.delivered_ids() == std::vector<std::string>{"a1-1"});
+}
+
+TEST_CASE("subscribe refused by the server: the handles of the refused pattern fail", "[client_session]") {
+  virtual_server::settings s;
+  s.perms = {"queue.>"};
+  harness h(harness::default_config(), s);
+  auto queue = h.subscribe("queue.>");
+  auto agent = h.subscribe("agent.>");
+  auto agent2 = h.subscribe("agent.>");
+  h.start();
+  auto n = h.notices();
+  REQUIRE(n.size() == 2);
+  CHECK(n[0] == notice_action{notice_kind::subscription_failed, "forbidden_topic", "refused: forbidden_topic", agent});
+  CHECK(n[1] == notice_action{notice_kind::subscription_failed, "forbidden_topic", "refused: forbidden_topic", agent2});
+  auto subs = h.received<subscribe_frame>();
+  REQUIRE(subs.size() == 2);
+  CHECK(subs[0].topics == std::vector<std::string>{"agent.>", "queue.>"});
+  CHECK(subs[1].topics == std::vector<std::string>{"queue.>"});  // the innocent pattern, again
+
+  h.server.publish("queue.support.depth-changed");
+  h.run_for(0);
+  auto d = h.all<deliver_action>();
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].second.handles == std::vector<std::uint64_t>{queue});
+
+  SECTION("later subscribes are refused one by one") {
+    auto m = h.mark();
+    auto later = h.subscribe("agent.a-1.*");
+    CHECK(h.notices(m) == std::vector<notice_action>{
+                              {notice_kind::subscription_failed, "forbidden_topic", "refused: forbidden_topic", later}});
+  }
+  SECTION("too many subscriptions") {
+    h.server.cfg.max_patterns = 1;
+    auto m = h.mark();
+    auto extra = h.subscribe("queue.support.*");
+    CHECK(h.notices(m) ==
+          std::vector<notice_action>{{notice_kind::subscription_failed, "too_many_subscriptions",
+                                      "refused: too_many_subscriptions", extra}});
+  }
+  // Refused patterns are not asked for again on the next connection.
+  h.server.drop_all(1006, "network");
+  h.run_for(2'000);
+  auto last = h.received<subscribe_frame>().back();
+  CHECK(last.topics == std::vector<std::string>{"queue.>"});
+}
+
+TEST_CASE("permission revoked: the server removes patterns, their handles are told and dropped", "[client_session]") {
+  harness h;
+  auto queue = h.subscribe("queue.>");
+  auto agent = h.subscribe("agent.>");
+  auto agent2 = h.subscribe("agent.>");
+  h.start();
+  auto m = h.mark();
+  h.server.revoke_to({"queue.>"});
+  h.run_for(0);
+  CHECK(h.since(m) == actions{notice_action{notice_kind::revoked, "permission_revoked", "the server removed `agent.>`", agent},
+                              notice_action{notice_kind::revoked, "permission_revoked", "the server removed `agent.>`", agent2}});
+
+  h.server.drop_all(1006, "network");
+  h.run_for(2'000);
+  REQUIRE(h.session.state() == session_state::live);
+  CHECK(h.received<subscribe_frame>().back().topics == std::vector<std::string>{"queue.>"});
+  h.server.publish("queue.support.depth-changed");
+  h.run_for(0);
+  auto d = h.all<deliver_action>();
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].second.handles == std::vector<std::uint64_t>{queue});
+}
+
+TEST_CASE("`closing` with reconnect_after_ms: the next delay is at least that, once", "[client_session]") {
+  harness h;
+  h.subscribe("queue.>");
+  h.start();
+  auto m = h.mark();
+  h.server.restart(std::nullopt, 1001, 5'000);
+  h.run_for(0);
+  CHECK(h.since(m) == actions{cancel_timer_action{timer_kind::heartbeat}, cancel_timer_action{timer_kind::refresh},
+                              cancel_timer_action{timer_kind::stable},
+                              state_changed_action{session_state::live, session_state::reconnecting, 1001, "restart"},
+                              arm_timer_action{timer_kind::reconnect, t0 + 5'000}});
+  h.run_for(4'999);
+  CHECK(h.server.opens.size() == 1);
+  h.run_for(1);
+  CHECK(h.session.state() == session_state::live);
+
+  // The announcement was used up: the next drop waits the plain backoff (attempt 1).
+  m = h.mark();
+  h.server.drop_all(1006, "network");
+  h.run_for(0);
+  auto arms = h.all<arm_timer_action>(m);
+  REQUIRE(arms.size() == 1);
+  CHECK(arms[0].second == arm_timer_action{timer_kind::reconnect, h.now_ms + 500});
+}
+
+TEST_CASE("a live subscribe resumes from the last id when it is the connection's first", "[client_session]") {
+  harness h;
+  for (int i = 0; i < 4; ++i) h.server.publish("queue.support.depth-changed");
+  REQUIRE(h.session.set_last_event_id("a1-2"));
+  h.start();
+  REQUIRE(h.session.state() == session_state::live);
+  CHECK(h.received<subscribe_frame>().empty());
+  h.subscribe("queue.>");
+  CHECK(h.delivered_ids() == std::vector<std::string>{"a1-3", "a1-4"});
+  h.subscribe("agent.>");
+  auto subs = h.received<subscribe_frame>();
+  REQUIRE(subs.size() == 2);
+  CHECK(subs[0].from == std::optional<std::string>("a1-2"));
+  CHECK_FALSE(subs[1].from.has_value());
+}
+
+TEST_CASE("unsubscribing the last handle of a pattern stops its events", "[client_session]") {
+  harness h;
+  auto a = h.subscribe("queue.>");
+  auto b = h.subscribe("queue.>");
+  h.start();
+  h.unsubscribe(a);
+  CHECK(h.received<unsubscribe_frame>().empty());
+  h.server.publish("queue.support.depth-changed");
+  h.run_for(0);
+  h.unsubscribe(b);
+  CHECK(h.received<unsubscribe_frame>() == std::vector<unsubscribe_frame>{{"2", {"queue.>"}}});
+  h.server.publish("queue.support.depth-changed");
+  h.run_for(0);
+  CHECK(h.delivered_ids() == std::vector<std::string>{"a1-1"});
+  CHECK(h.notices().empty());
+}
+
+TEST_CASE("a token provider failure while connecting is retried with backoff", "[client_session]") {
+  harness h;
+  h.token_script = {harness::token_answer::failure, harness::token_answer::failure};
+  h.start();
+  h.run_for(10'000);
+  CHECK(h.session.state() == session_state::live);
+  auto n = h.notices();
+  REQUIRE(n.size() == 2);
+  CHECK(n[0].detail == "token_unavailable");
+  std::vector<std::int64_t> delays;
+  for (const auto& [at, a] : h.all<arm_timer_action>())
+    if (a.timer == timer_kind::reconnect) delays.push_back(a.at_ms - at);
+  CHECK(delays == std::vector<std::int64_t>{250, 500});
+}
