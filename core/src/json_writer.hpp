@@ -1,0 +1,32 @@
+// Compact JSON text output shared by the codec's encoders. Appends to a caller-owned string so
+// that the event hot path builds each frame in one reserved buffer, without a DOM.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <boost/json/fwd.hpp>
+
+namespace globemeet::core::json_writer {
+
+// `s` as a JSON string literal: quotes, backslashes and control characters escaped, every
+// other byte copied. `s` must be valid UTF-8 (every string the codec decodes is).
+void append_string(std::string& out, std::string_view s);
+
+void append_integer(std::string& out, std::int64_t n);
+void append_unsigned(std::string& out, std::uint64_t n);
+
+// A finite double in its shortest round-trip form (std::to_chars), so that parsing the
+// output and writing it again gives the same text.
+void append_double(std::string& out, double d);
+
+// Any JSON value, compact, members in their stored order. Used to keep an event's `data`
+// as text (event::data_json).
+void append_value(std::string& out, const boost::json::value& v);
+void append_object(std::string& out, const boost::json::object& o);
+
+// Bytes that append_string adds beyond the raw length of `s` (escapes and quotes), to size a
+// reserve exactly.
+std::size_t escaped_overhead(std::string_view s) noexcept;
+
+}  // namespace globemeet::core::json_writer
