@@ -139,6 +139,7 @@ bool subscription_index::add(std::string_view pattern, subscriber who) {
 
   trie_node* at = &root_->trie;
   bool ends_with_remainder = false;
+  // Walk the pattern's segments: `s` starts as "nothing taken yet, all of `pattern` left".
   for (split_segment s{{}, pattern, true}; s.more;) {
     s = split_first(s.rest);
     if (s.first == ">") {
