@@ -393,8 +393,16 @@ struct client_session::impl {
         token_exp_ms.reset();
         retry_refresh_later(t);
         return;
-      case pending_request::kind::unsubscribe:
       case pending_request::kind::ping:
+        // A refused ping (rate_limited) still proves the connection alive: no pong will come.
+        notice(notice_kind::error, f.code, f.message);
+        if (f.req == ping_req) {
+          ping_req.clear();
+          cancel(timer_kind::pong);
+          arm(timer_kind::heartbeat, std::max(t.now_ms, ping_sent_ms + heartbeat_ms));
+        }
+        return;
+      case pending_request::kind::unsubscribe:
         notice(notice_kind::error, f.code, f.message);
         return;
     }

@@ -249,6 +249,122 @@ TEST_CASE("stop closes normally, cancels every timer and stays closed", "[client
   CHECK_FALSE(l.s.set_last_event_id("a1-1"));
 }
 
+namespace {
+std::vector<client_frame> sent_frames(const actions& a) {
+  std::vector<client_frame> out;
+  for (const auto& x : a)
+    if (auto* s = std::get_if<send_action>(&x)) {
+      auto f = codec::decode_client(s->text);
+      REQUIRE(f.ok());
+      out.push_back(f.value());
+    }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("more than 64 patterns go in several subscribes; only the first resumes", "[client_session]") {
+  client_session s(config());
+  tick t{t0, 0.5};
+  std::vector<std::string> patterns;
+  for (int i = 0; i < 70; ++i) patterns.push_back("queue.q" + std::to_string(100 + i) + ".*");
+  for (const auto& p : patterns) REQUIRE(s.subscribe(t, p).ok());
+  REQUIRE(s.set_last_event_id("a1-5"));
+  s.start(t);
+  auto exp_s = t0 / 1000 + 900;
+  s.token_obtained(t, make_token(exp_s, 1));
+  s.opened(t, 1);
+  s.take_actions();
+  s.frame(t, 1, frame_text(ready_frame{"console", "acme", exp_s, 20'000, std::nullopt}));
+  auto frames = sent_frames(s.take_actions());
+  REQUIRE(frames.size() == 2);
+  CHECK(frames[0] == client_frame{subscribe_frame{"1", {patterns.begin(), patterns.begin() + 64}, std::string("a1-5")}});
+  CHECK(frames[1] == client_frame{subscribe_frame{"2", {patterns.begin() + 64, patterns.end()}, std::nullopt}});
+}
+
+TEST_CASE("resume_not_allowed: the patterns are asked for again without `from`", "[client_session]") {
+  client_session s(config());
+  tick t{t0, 0.5};
+  REQUIRE(s.set_last_event_id("a1-5"));
+  REQUIRE(s.subscribe(t, "queue.>").ok());
+  s.start(t);
+  auto exp_s = t0 / 1000 + 900;
+  s.token_obtained(t, make_token(exp_s, 1));
+  s.opened(t, 1);
+  s.frame(t, 1, frame_text(ready_frame{"console", "acme", exp_s, 20'000, std::nullopt}));
+  s.take_actions();
+  s.frame(t, 1, frame_text(error_frame{"1", "resume_not_allowed", "the connection holds subscriptions", ""}));
+  CHECK(s.take_actions() == actions{send_of(1, subscribe_frame{"2", {"queue.>"}, std::nullopt})});
+}
+
+TEST_CASE("refresh on a live connection: only a newer token is sent; failures retry with backoff", "[client_session]") {
+  live_session l;
+  tick t{l.exp_s * 1000 - 60'000, 0.5};
+  l.s.timer_fired(t, timer_kind::refresh);
+  CHECK(l.s.take_actions() == actions{request_token_action{}});
+
+  SECTION("a newer token is sent as `refresh`; `refreshed` re-arms the timer from the new exp") {
+    auto newer = make_token(l.exp_s + 840, 2);
+    l.s.token_obtained(t, newer);
+    CHECK(l.s.take_actions() == actions{send_of(1, refresh_frame{"2", newer})});
+    l.s.frame(t, 1, frame_text(refreshed_frame{"2", l.exp_s + 840}));
+    CHECK(l.s.take_actions() == actions{arm_timer_action{timer_kind::refresh, (l.exp_s + 840) * 1000 - 60'000}});
+  }
+  SECTION("the same token again is not sent; the request is retried later") {
+    l.s.token_obtained(t, l.token);
+    CHECK(l.s.take_actions() == actions{arm_timer_action{timer_kind::refresh, t.now_ms + 250}});
+  }
+  SECTION("an expired token is not sent") {
+    l.s.token_obtained(t, make_token(t.now_ms / 1000 - 1, 2));
+    CHECK(l.s.take_actions() == actions{arm_timer_action{timer_kind::refresh, t.now_ms + 250}});
+  }
+  SECTION("a provider failure keeps the connection and retries with growing delays") {
+    l.s.token_failed(t, "down");
+    CHECK(l.s.take_actions() == actions{notice_action{notice_kind::error, "token_unavailable", "down", 0},
+                                        arm_timer_action{timer_kind::refresh, t.now_ms + 250}});
+    tick t2{t.now_ms + 250, 0.5};
+    l.s.timer_fired(t2, timer_kind::refresh);
+    l.s.token_failed(t2, "down");
+    CHECK(l.s.take_actions() == actions{request_token_action{},
+                                        notice_action{notice_kind::error, "token_unavailable", "down", 0},
+                                        arm_timer_action{timer_kind::refresh, t2.now_ms + 500}});
+    CHECK(l.s.state() == session_state::live);
+  }
+  SECTION("a refused refresh drops the token: the next connection fetches a fresh one") {
+    auto newer = make_token(l.exp_s + 840, 2);
+    l.s.token_obtained(t, newer);
+    l.s.take_actions();
+    l.s.frame(t, 1, frame_text(error_frame{"2", "invalid_token", "other sub", ""}));
+    CHECK(l.s.take_actions() == actions{notice_action{notice_kind::error, "invalid_token", "other sub", 0},
+                                        arm_timer_action{timer_kind::refresh, t.now_ms + 250}});
+    l.s.closed(t, 1, 1006, "network");
+    l.s.take_actions();
+    tick t2{t.now_ms + 250, 0.5};
+    l.s.timer_fired(t2, timer_kind::reconnect);
+    CHECK(l.s.take_actions() ==
+          actions{state_changed_action{session_state::reconnecting, session_state::fetching_token, 0, "a token is needed"},
+                  request_token_action{}});
+  }
+  SECTION("`expiring` while a request is outstanding asks only once") {
+    l.s.frame(t, 1, frame_text(expiring_frame{l.exp_s, 30'000}));
+    auto a = l.s.take_actions();
+    REQUIRE(a.size() == 1);
+    CHECK(std::get<notice_action>(a[0]).kind == notice_kind::token_expiring);
+  }
+}
+
+TEST_CASE("a refused ping proves the connection alive: no reconnect", "[client_session]") {
+  live_session l;
+  tick t{t0 + 20'000, 0.5};
+  l.s.timer_fired(t, timer_kind::heartbeat);
+  CHECK(l.s.take_actions() == actions{send_of(1, ping_frame{"2"}), arm_timer_action{timer_kind::pong, t.now_ms + 20'000}});
+  l.s.frame(t, 1, frame_text(error_frame{"2", "rate_limited", "slow down", ""}));
+  CHECK(l.s.take_actions() == actions{notice_action{notice_kind::error, "rate_limited", "slow down", 0},
+                                      cancel_timer_action{timer_kind::pong},
+                                      arm_timer_action{timer_kind::heartbeat, t.now_ms + 20'000}});
+  l.s.frame(t, 1, frame_text(pong_frame{"2"}));  // a late pong for it changes nothing
+  CHECK(l.s.take_actions().empty());
+}
+
 TEST_CASE("close codes fall in the classes of section 8", "[client_session]") {
   for (std::uint16_t code : std::initializer_list<std::uint16_t>{1000, 1002, 1003, 1007, 1008, 1009, 4400, 4401, 4403, 4499}) {
     INFO(code);

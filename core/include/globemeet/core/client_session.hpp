@@ -14,8 +14,22 @@
 //
 // Every connection has a number. An input about a connection that the session has already
 // given up on (a late frame, a close after a client-side timeout) is ignored, so the adapter
-// never has to reason about races. Timers are identified by kind; arming a kind replaces its
-// previous deadline. Deadlines are absolute times in the same clock the inputs carry.
+// never has to reason about races. A close_action may name a connection whose handshake has
+// not finished: the adapter aborts the attempt. Frames count only after `opened`. Timers are
+// identified by kind; arming a kind replaces its previous deadline, and a timer_fired for a
+// kind that is not armed (cancelled meanwhile) is ignored. Deadlines are absolute times in the
+// same clock the inputs carry.
+//
+// Subscriptions and resume
+// ------------------------
+// Handles belong to the user and outlive connections. At `ready` the session sends every
+// pattern it holds in one `subscribe` (chunks of 64, the protocol's limit) whose first frame
+// carries `from` = the last delivered id; a later subscribe carries `from` only while the
+// connection holds nothing. A refused `subscribe` applied nothing: with invalid_topic or
+// forbidden_topic naming a pattern, that pattern's handles get subscription_failed and are
+// dropped and the rest is asked for again; too_many_subscriptions fails every pattern of the
+// request; resume_not_allowed is retried without `from`. `notice reconnected` comes at `ready`
+// (resume is under way); a `reset` from the server comes later as `notice reset`.
 //
 // States:   idle -> fetching_token -> connecting -> authenticating -> live
 //           any connected state --(reconnect-class close / timeout)--> reconnecting
@@ -142,7 +156,8 @@ struct state_changed_action {
 enum class notice_kind {
   reconnected,         // live again after a reconnect; resume is under way
   reset,               // the server could not resume: `detail` is the reason
-  overflow,            // the server dropped us for lagging; a reconnect follows
+  overflow,            // the server dropped us for lagging; a reconnect follows: `detail` is the
+                       // last id the server delivered
   error,               // an `error` frame, a local protocol violation (`bad_frame`, `epoch_changed`)
                        // or a token provider failure (`token_unavailable`): `detail` is the code
   subscription_failed, // a pattern was refused (`handle` says which): `detail` is the code
