@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace globemeet::server::auth {
@@ -20,5 +21,9 @@ struct claims {
   std::vector<std::string> aud;    // one or more audiences (a token's string `aud` is one entry)
   friend bool operator==(const claims&, const claims&) = default;
 };
+
+// The tenant rule shared by tokens and OAuth clients: 1 to 64 characters of `A-Z a-z 0-9 _ -`
+// (the tenant appears in event `source` paths, so it must be one safe path segment).
+bool is_valid_tenant(std::string_view tenant) noexcept;
 
 }  // namespace globemeet::server::auth

@@ -2,6 +2,7 @@
 // secret is checked, and what their tokens may carry.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "globemeet/core/result.hpp"
+#include "globemeet/server/auth/claims.hpp"
 
 namespace globemeet::server::auth {
 
@@ -36,13 +38,14 @@ class client_registry {
 
   const client* find(std::string_view client_id) const;
   std::size_t size() const noexcept { return clients_.size(); }
+  // The highest PBKDF2 iteration count among the clients (0 when empty): the token endpoint
+  // spends that much on an unknown client_id too, so response time does not reveal which
+  // client ids exist.
+  std::uint32_t max_iterations() const noexcept { return max_iterations_; }
 
  private:
   std::map<std::string, client, std::less<>> clients_;
+  std::uint32_t max_iterations_ = 0;
 };
-
-// The tenant rule shared by clients and tokens: 1 to 64 characters of `A-Z a-z 0-9 _ -`
-// (the tenant appears in event `source` paths, so it must be one safe path segment).
-bool is_valid_tenant(std::string_view tenant) noexcept;
 
 }  // namespace globemeet::server::auth

@@ -24,6 +24,9 @@ core::result<std::string> hash_secret(std::string_view secret,
 // nullopt when `encoded` is a well-formed hash string; otherwise why not (code "invalid_hash").
 std::optional<core::error> check_secret_hash(std::string_view encoded);
 
+// The iteration count of a well-formed hash string, nullopt otherwise.
+std::optional<std::uint32_t> secret_hash_iterations(std::string_view encoded);
+
 // True when `secret` matches `encoded`; false for a mismatch or a malformed hash. The final
 // comparison is constant-time; the cost is that of `iterations` rounds either way.
 bool verify_secret(std::string_view secret, std::string_view encoded);

@@ -1,0 +1,20 @@
+// Strict JSON for JOSE headers, JWT payloads, JWKS and configuration: duplicate member names
+// (which different parsers resolve differently, so an attacker could show one reader one
+// value and another reader another), non-finite numbers, invalid UTF-8, trailing data and a
+// top-level value other than an object are refused.
+// (core::codec::check_strict_json implements the same rules for frames; this copy keeps the
+// auth library independent of the codec's schedule.)
+#pragma once
+#include <cstddef>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+
+#include "globemeet/core/result.hpp"
+
+namespace globemeet::server::auth::detail {
+
+// The object, or an error with code "bad_json" and a message saying what is wrong.
+core::result<boost::json::object> parse_strict_object(std::string_view text, std::size_t max_bytes);
+
+}  // namespace globemeet::server::auth::detail
