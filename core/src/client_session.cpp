@@ -3,6 +3,7 @@
 #include "globemeet/core/client_session.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <set>
 #include <utility>
 
@@ -20,6 +21,13 @@ constexpr unsigned max_backoff_attempt = 64;          // the delay is capped lon
 constexpr unsigned expired_tokens_before_giving_up = 2;
 constexpr std::uint16_t close_token_expired = 4001;
 constexpr std::uint16_t close_too_many_connections = 4029;
+
+// `exp` values come from tokens and frames: clamp absurd ones (before 1970, after the year
+// 30,000) so that the deadline arithmetic below can never overflow.
+std::int64_t seconds_to_ms(std::int64_t s) noexcept {
+  constexpr std::int64_t latest_s = 900'000'000'000;
+  return std::clamp<std::int64_t>(s, 0, latest_s) * 1000;
+}
 
 const char* op_name(const server_frame& f) noexcept {
   static constexpr const char* names[] = {"ready",    "subscribed", "replayed", "unsubscribed",
@@ -294,7 +302,7 @@ struct client_session::impl {
     cancel(timer_kind::handshake);
     set_state(session_state::live, 0, "");
     heartbeat_ms = f.heartbeat_ms > 0 ? f.heartbeat_ms : config.default_heartbeat_ms;
-    connection_exp_ms = f.exp * 1000;
+    connection_exp_ms = seconds_to_ms(f.exp);
     std::vector<std::string> topics;
     for (const auto& entry : pattern_handles) topics.push_back(entry.first);
     send_subscribe(topics);
@@ -320,7 +328,7 @@ struct client_session::impl {
 
   void on(const tick& t, std::string_view, const refreshed_frame& f) {
     pending.erase(f.req);
-    connection_exp_ms = f.exp * 1000;
+    connection_exp_ms = seconds_to_ms(f.exp);
     refresh_failures = 0;
     arm_refresh(t.now_ms);
   }
@@ -452,7 +460,7 @@ void client_session::token_obtained(const tick& t, std::string token) {
   if (s.state == session_state::closed) return;
   auto exp_s = codec::jwt_expiry(token);
   std::optional<std::int64_t> exp_ms;
-  if (exp_s) exp_ms = *exp_s * 1000;
+  if (exp_s) exp_ms = seconds_to_ms(*exp_s);
   bool expired = exp_ms && *exp_ms <= t.now_ms;
 
   if (s.state == session_state::fetching_token) {
