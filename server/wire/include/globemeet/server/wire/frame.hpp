@@ -39,7 +39,7 @@ inline constexpr std::size_t max_close_reason = max_control_payload - 2;
 inline constexpr std::size_t default_max_message_size = 65536;
 
 // Whether a peer may put `code` in a close frame (RFC 6455 7.4.1/7.4.2 and the IANA registry):
-// 1000-1003, 1007-1011 and 3000-4999. 1004, 1005, 1006, 1015 and the rest are invalid.
+// 1000-1003, 1007-1014 and 3000-4999. 1004, 1005, 1006, 1015 and the rest are invalid.
 bool is_valid_close_code(std::uint16_t code) noexcept;
 
 }  // namespace globemeet::server::wire
