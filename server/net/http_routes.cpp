@@ -1,0 +1,150 @@
+#include "http_routes.hpp"
+
+#include <boost/json.hpp>
+
+#include "logger.hpp"
+#include "globemeet/server/events/catalogue.hpp"
+#include "globemeet/server/events/publish.hpp"
+
+namespace globemeet::server::net {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    auto lower = [](char ch) { return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch - 'A' + 'a') : ch; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+http_response method_not_allowed(std::string_view allow) {
+  auto response = json_error(405, "method_not_allowed", "this route allows " + std::string(allow));
+  response.headers.emplace_back("Allow", std::string(allow));
+  return response;
+}
+
+http_response unauthorized(std::string_view message) {
+  auto response = json_error(401, "invalid_token", message);
+  response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"globemeet\"");
+  return response;
+}
+
+int publish_error_status(std::string_view code) {
+  if (code == events::payload_too_large_code || code == events::too_many_events_code) return 413;
+  if (code == events::log_unavailable_code) return 503;
+  return 400;
+}
+
+http_response publish(server_state& state, const http_request& request) {
+  std::string_view token = bearer_token(request.authorization);
+  if (token.empty()) return unauthorized("send Authorization: Bearer <token>");
+  auto verified = state.tokens_verifier->verify(token, unix_now_s());
+  if (!verified) return unauthorized(verified.err().message);
+  if (!verified->pub) return json_error(403, "forbidden", "the token does not allow publishing (no `pub` claim)");
+
+  std::string_view media = request.content_type.substr(0, request.content_type.find(';'));
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  if (!media.empty() && !iequals(media, "application/json"))
+    return json_error(415, "unsupported_media_type", "the body must be application/json");
+
+  auto parsed = events::parse_publish(request.body, verified->tenant);
+  if (!parsed) return json_error(publish_error_status(parsed.err().code), parsed.err().code, parsed.err().message);
+  std::size_t count = parsed->size();
+  // The log tells the hub (fan-out) before append returns: 200 means stored and on its way.
+  auto stored = state.log->append(std::move(parsed.value()), unix_now_ms());
+  if (!stored) return json_error(publish_error_status(stored.err().code), stored.err().code, stored.err().message);
+  state.stats.events_in.fetch_add(count, std::memory_order_relaxed);
+
+  boost::json::array ids;
+  ids.reserve(stored->size());
+  for (const auto& event : stored.value()) ids.emplace_back(event->id);
+  http_response response;
+  response.body = boost::json::serialize(boost::json::object{{"ids", std::move(ids)}});
+  return response;
+}
+
+http_response token(server_state& state, const http_request& request) {
+  auto answer = state.tokens->handle_token_request(request.authorization, request.content_type, request.body,
+                                                   unix_now_s());
+  http_response response;
+  response.status = answer.status;
+  response.body = std::move(answer.json_body);
+  for (auto& [name, value] : answer.headers) {
+    if (iequals(name, "Content-Type"))
+      response.content_type = value;
+    else
+      response.headers.emplace_back(std::move(name), std::move(value));
+  }
+  return response;
+}
+
+http_response text(int status, std::string content_type, std::string body) {
+  http_response response;
+  response.status = status;
+  response.content_type = std::move(content_type);
+  response.body = std::move(body);
+  return response;
+}
+
+}  // namespace
+
+http_response json_error(int status, std::string_view code, std::string_view message) {
+  http_response response;
+  response.status = status;
+  response.body = boost::json::serialize(boost::json::object{{"error", code}, {"message", message}});
+  return response;
+}
+
+std::string_view target_path(std::string_view target) { return target.substr(0, target.find('?')); }
+
+std::string_view bearer_token(std::string_view authorization) {
+  if (authorization.size() < 7 || !iequals(authorization.substr(0, 7), "Bearer ")) return {};
+  std::string_view token = authorization.substr(7);
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  return token;
+}
+
+http_response route_http(server_state& state, const http_request& request) {
+  state.stats.http_requests.fetch_add(1, std::memory_order_relaxed);
+  std::string_view path = target_path(request.target);
+  const bool get = request.method == "GET" || request.method == "HEAD";
+
+  if (path == "/v1/events") {
+    if (request.method == "POST") return publish(state, request);
+    if (request.method == "GET")
+      return json_error(426, "upgrade_required", "GET /v1/events is a WebSocket endpoint");
+    return method_not_allowed("GET, POST");
+  }
+  if (path == "/oauth/token") {
+    if (request.method != "POST") return method_not_allowed("POST");
+    return token(state, request);
+  }
+  if (path == "/v1/topics") {
+    if (!get) return method_not_allowed("GET");
+    return text(200, "application/json", events::to_json());
+  }
+  if (path == "/.well-known/jwks.json") {
+    if (!get) return method_not_allowed("GET");
+    auto response = text(200, "application/json", state.jwks_json);
+    response.headers.emplace_back("Cache-Control", "public, max-age=300");
+    return response;
+  }
+  if (path == "/healthz") {
+    if (!get) return method_not_allowed("GET");
+    return text(200, "application/json", R"({"status":"ok"})");
+  }
+  if (path == "/readyz") {
+    if (!get) return method_not_allowed("GET");
+    if (state.draining.load()) return text(503, "application/json", R"({"status":"draining"})");
+    return text(200, "application/json", R"({"status":"ready"})");
+  }
+  if (path == "/metrics") {
+    if (!get) return method_not_allowed("GET");
+    return text(200, "text/plain; version=0.0.4", state.stats.render());
+  }
+  return json_error(404, "not_found", "no route " + std::string(path));
+}
+
+}  // namespace globemeet::server::net

@@ -1,0 +1,40 @@
+// The plain HTTP routes of docs/openapi.yaml, independent of Beast: the transport hands over
+// the few request parts a route needs and writes back the response as returned. The WebSocket
+// upgrade of GET /v1/events is not here (websocket_upgrade.hpp).
+#pragma once
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "server_state.hpp"
+
+namespace globemeet::server::net {
+
+struct http_request {
+  std::string_view method;  // "GET"
+  std::string_view target;  // "/v1/events?x=1"
+  std::string_view authorization;
+  std::string_view content_type;
+  std::string_view body;
+};
+
+struct http_response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// {"error":code,"message":message} with `status`.
+http_response json_error(int status, std::string_view code, std::string_view message);
+
+http_response route_http(server_state& state, const http_request& request);
+
+// The path of a request target, without its query.
+std::string_view target_path(std::string_view target);
+
+// The token of an "Authorization: Bearer <token>" header (scheme case-insensitive), or empty.
+std::string_view bearer_token(std::string_view authorization);
+
+}  // namespace globemeet::server::net

@@ -1,0 +1,56 @@
+#include "hub.hpp"
+
+namespace globemeet::server::net {
+
+hub::hub(events::event_log& log) : log_(log) {
+  log_.set_listener([this](std::span<const events::stored_event_ptr> batch) { fan_out(batch); });
+}
+
+void hub::subscribe(std::string_view tenant, connection_id who, event_sink& sink,
+                    std::span<const std::string> patterns, const locked_step& step) {
+  std::lock_guard lock(mutex_);
+  auto it = tenants_.find(std::string(tenant));
+  if (it == tenants_.end()) it = tenants_.emplace(std::string(tenant), tenant_state{}).first;
+  it->second.sinks[who] = &sink;
+  for (const auto& pattern : patterns) it->second.index.add(pattern, who);
+  // The log's listener runs under this lock too, so no event can slip between the bounds
+  // taken here and the patterns added above.
+  step(log_.bounds());
+}
+
+void hub::unsubscribe(std::string_view tenant, connection_id who, std::span<const std::string> patterns) {
+  std::lock_guard lock(mutex_);
+  auto it = tenants_.find(std::string(tenant));
+  if (it == tenants_.end()) return;
+  for (const auto& pattern : patterns) it->second.index.remove(pattern, who);
+}
+
+void hub::detach(std::string_view tenant, connection_id who, std::span<const std::string> patterns) {
+  std::lock_guard lock(mutex_);
+  auto it = tenants_.find(std::string(tenant));
+  if (it == tenants_.end()) return;
+  for (const auto& pattern : patterns) it->second.index.remove(pattern, who);
+  it->second.sinks.erase(who);
+  if (it->second.sinks.empty() && it->second.index.empty()) tenants_.erase(it);
+}
+
+std::size_t hub::tenant_count() const {
+  std::lock_guard lock(mutex_);
+  return tenants_.size();
+}
+
+void hub::fan_out(std::span<const events::stored_event_ptr> batch) {
+  std::lock_guard lock(mutex_);
+  for (const auto& event : batch) {
+    auto it = tenants_.find(event->tenant);  // tenant isolation: only this tenant's index
+    if (it == tenants_.end()) continue;
+    matched_.clear();
+    it->second.index.match(event->topic, matched_);
+    for (auto who : matched_) {
+      auto sink = it->second.sinks.find(who);
+      if (sink != it->second.sinks.end()) sink->second->deliver_live(event);
+    }
+  }
+}
+
+}  // namespace globemeet::server::net

@@ -1,0 +1,66 @@
+// Fan-out: which connections receive a stored event. Per tenant, a core::subscription_index of
+// connection ids; the log's append listener walks it for every event and hands the one shared
+// frame to each matching connection once. The hub's lock orders fan-out against subscription
+// changes, so a subscriber can take the log's head under the same lock and know that every
+// later event reaches it live and every earlier one is in the log for replay.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "globemeet/core/subscription_index.hpp"
+#include "globemeet/server/events/event_log.hpp"
+
+namespace globemeet::server::net {
+
+// Implemented by a WebSocket session.
+class event_sink {
+ public:
+  // Called under the hub's lock, in seq order. Must be quick and must not call the hub.
+  virtual void deliver_live(const events::stored_event_ptr& event) = 0;
+
+ protected:
+  ~event_sink() = default;
+};
+
+class hub {
+ public:
+  using connection_id = core::subscription_index::subscriber;
+  // Runs under the hub's lock with the log's extent at that instant.
+  using locked_step = std::function<void(const events::log_bounds&)>;
+
+  // Installs itself as the log's append listener; `log` must outlive the hub.
+  explicit hub(events::event_log& log);
+  hub(const hub&) = delete;
+  hub& operator=(const hub&) = delete;
+
+  // Adds valid `patterns` for `who` (the sink receives live events of `tenant` from now on),
+  // then runs `step` before any event can reach the sink through these patterns.
+  void subscribe(std::string_view tenant, connection_id who, event_sink& sink, std::span<const std::string> patterns,
+                 const locked_step& step);
+  void unsubscribe(std::string_view tenant, connection_id who, std::span<const std::string> patterns);
+  // Removes everything of `who`; after it returns the sink is never called again.
+  void detach(std::string_view tenant, connection_id who, std::span<const std::string> patterns);
+
+  std::size_t tenant_count() const;
+
+ private:
+  struct tenant_state {
+    core::subscription_index index;
+    std::unordered_map<connection_id, event_sink*> sinks;
+  };
+
+  void fan_out(std::span<const events::stored_event_ptr> batch);
+
+  mutable std::mutex mutex_;
+  events::event_log& log_;
+  std::unordered_map<std::string, tenant_state> tenants_;
+  std::vector<connection_id> matched_;  // scratch of fan_out, under the lock
+};
+
+}  // namespace globemeet::server::net

@@ -1,0 +1,76 @@
+#include "metrics.hpp"
+
+#include <cstdio>
+
+namespace globemeet::server::net {
+
+void metrics::observe_delivery_latency(double seconds) noexcept {
+  std::size_t bucket = latency_bounds.size();
+  for (std::size_t i = 0; i < latency_bounds.size(); ++i) {
+    if (seconds <= latency_bounds[i]) {
+      bucket = i;
+      break;
+    }
+  }
+  latency_buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
+  latency_count_.fetch_add(1, std::memory_order_relaxed);
+  latency_sum_ns_.fetch_add(static_cast<std::uint64_t>(seconds * 1e9), std::memory_order_relaxed);
+}
+
+namespace {
+
+template <class Atomic>
+void metric(std::string& out, const char* name, const char* type, const char* help, const Atomic& value) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+  out += name;
+  out += ' ';
+  out += std::to_string(value.load(std::memory_order_relaxed));
+  out += '\n';
+}
+
+}  // namespace
+
+std::string metrics::render() const {
+  std::string out;
+  metric(out, "globemeet_connections", "gauge", "Open WebSocket connections.", connections);
+  metric(out, "globemeet_subscriptions", "gauge", "Topic patterns held by all connections.", subscriptions);
+  metric(out, "globemeet_connections_total", "counter", "WebSocket connections accepted.", connections_total);
+  metric(out, "globemeet_events_in_total", "counter", "Events accepted by POST /v1/events.", events_in);
+  metric(out, "globemeet_events_out_total", "counter", "Event frames written to clients.", events_out);
+  metric(out, "globemeet_replayed_total", "counter", "Event frames sent as resume replay.", replayed);
+  metric(out, "globemeet_dropped_total", "counter", "Queued frames discarded with a closing connection.", dropped);
+  metric(out, "globemeet_overflow_closes_total", "counter", "Connections closed with 4000 for falling behind.",
+         overflow_closes);
+  metric(out, "globemeet_http_requests_total", "counter", "HTTP requests served.", http_requests);
+  metric(out, "globemeet_handshake_refusals_total", "counter", "WebSocket handshakes refused.", handshake_refusals);
+  metric(out, "globemeet_error_frames_total", "counter", "error frames sent to clients.", error_frames);
+
+  const char* name = "globemeet_delivery_latency_seconds";
+  out += "# HELP globemeet_delivery_latency_seconds From publish accepted to the event frame written, per receiver.\n";
+  out += "# TYPE globemeet_delivery_latency_seconds histogram\n";
+  std::uint64_t cumulative = 0;
+  char bound[32];
+  for (std::size_t i = 0; i <= latency_bounds.size(); ++i) {
+    cumulative += latency_buckets_[i].load(std::memory_order_relaxed);
+    if (i < latency_bounds.size())
+      std::snprintf(bound, sizeof bound, "%g", latency_bounds[i]);
+    else
+      std::snprintf(bound, sizeof bound, "+Inf");
+    out += std::string(name) + "_bucket{le=\"" + bound + "\"} " + std::to_string(cumulative) + "\n";
+  }
+  char sum[64];
+  std::snprintf(sum, sizeof sum, "%.9f", static_cast<double>(latency_sum_ns_.load(std::memory_order_relaxed)) / 1e9);
+  out += std::string(name) + "_sum " + sum + "\n";
+  out += std::string(name) + "_count " + std::to_string(latency_count_.load(std::memory_order_relaxed)) + "\n";
+  return out;
+}
+
+}  // namespace globemeet::server::net

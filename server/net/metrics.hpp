@@ -1,0 +1,39 @@
+// Process-wide counters for GET /metrics (Prometheus text format 0.0.4). Relaxed atomics: the
+// hot path pays one uncontended add. No per-topic or per-user labels, by design (cardinality).
+#pragma once
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace globemeet::server::net {
+
+class metrics {
+ public:
+  std::atomic<std::int64_t> connections{0};    // open WebSocket connections (gauge)
+  std::atomic<std::int64_t> subscriptions{0};  // patterns held over all connections (gauge)
+  std::atomic<std::uint64_t> connections_total{0};
+  std::atomic<std::uint64_t> events_in{0};      // events accepted by POST /v1/events
+  std::atomic<std::uint64_t> events_out{0};     // event frames written to sockets
+  std::atomic<std::uint64_t> replayed{0};       // event frames sent as resume replay
+  std::atomic<std::uint64_t> dropped{0};        // frames discarded with a closing connection
+  std::atomic<std::uint64_t> overflow_closes{0};
+  std::atomic<std::uint64_t> http_requests{0};
+  std::atomic<std::uint64_t> handshake_refusals{0};
+  std::atomic<std::uint64_t> error_frames{0};
+
+  // Time from the log accepting an event to its frame being written to one socket.
+  void observe_delivery_latency(double seconds) noexcept;
+
+  std::string render() const;
+
+  static constexpr std::array<double, 12> latency_bounds{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                         0.01,   0.025,   0.05,   0.1,   0.5,    1.0};
+
+ private:
+  std::array<std::atomic<std::uint64_t>, latency_bounds.size() + 1> latency_buckets_{};  // last: +Inf
+  std::atomic<std::uint64_t> latency_count_{0};
+  std::atomic<std::uint64_t> latency_sum_ns_{0};
+};
+
+}  // namespace globemeet::server::net

@@ -1,0 +1,78 @@
+#include "outbound_queue.hpp"
+
+namespace globemeet::server::net {
+
+outbound_queue::push_result outbound_queue::push(outbound_frame frame) {
+  std::lock_guard lock(mutex_);
+  if (closed_) return push_result::closed;
+  pending_bytes_ += frame.wire_size();
+  pending_.push_back(std::move(frame));
+  if (writing_) return push_result::queued;
+  writing_ = true;
+  return push_result::start_writer;
+}
+
+bool outbound_queue::take_batch(std::vector<outbound_frame>& batch) {
+  batch.clear();
+  std::lock_guard lock(mutex_);
+  if (pending_.empty()) {
+    writing_ = false;
+    return false;
+  }
+  batch.swap(pending_);
+  in_flight_bytes_ = pending_bytes_;
+  pending_bytes_ = 0;
+  in_flight_oldest_us_ = batch.front().queued_at_us;
+  writing_ = true;
+  return true;
+}
+
+void outbound_queue::batch_written() {
+  std::lock_guard lock(mutex_);
+  in_flight_bytes_ = 0;
+  in_flight_oldest_us_ = 0;
+}
+
+std::int64_t outbound_queue::oldest_age_us(std::int64_t now_us) const {
+  std::lock_guard lock(mutex_);
+  std::int64_t oldest = in_flight_oldest_us_ != 0 ? in_flight_oldest_us_
+                        : pending_.empty()       ? 0
+                                                 : pending_.front().queued_at_us;
+  return oldest == 0 ? 0 : now_us - oldest;
+}
+
+std::size_t outbound_queue::queued_bytes() const {
+  std::lock_guard lock(mutex_);
+  return pending_bytes_ + in_flight_bytes_;
+}
+
+std::size_t outbound_queue::close_with(std::vector<outbound_frame> final_frames, bool keep_pending,
+                                      bool& start_writer) {
+  std::lock_guard lock(mutex_);
+  start_writer = false;
+  if (closed_) return 0;
+  closed_ = true;
+  std::size_t dropped = 0;
+  if (!keep_pending) {
+    for (const auto& f : pending_)
+      if (f.event) ++dropped;
+    pending_.clear();
+    pending_bytes_ = 0;
+  }
+  for (auto& f : final_frames) {
+    pending_bytes_ += f.wire_size();
+    pending_.push_back(std::move(f));
+  }
+  if (!writing_ && !pending_.empty()) {
+    writing_ = true;
+    start_writer = true;
+  }
+  return dropped;
+}
+
+bool outbound_queue::closed() const {
+  std::lock_guard lock(mutex_);
+  return closed_;
+}
+
+}  // namespace globemeet::server::net

@@ -1,0 +1,67 @@
+// The bounded queue of frames waiting to be written to one WebSocket connection. A frame is a
+// small header (from wire, by value) plus a shared payload: an event's payload is the log's one
+// serialized frame, shared by every receiver, never copied. The writer takes everything
+// pending at once and sends it with one gather write.
+//
+// Thread-safe: fan-out pushes from whichever thread appended to the log, the connection's
+// strand takes batches. Pure bookkeeping, no I/O, so it is unit-testable.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "globemeet/server/events/event_log.hpp"
+#include "globemeet/server/wire/frame_writer.hpp"
+
+namespace globemeet::server::net {
+
+struct outbound_frame {
+  wire::frame_header header;
+  std::shared_ptr<const std::string> payload;  // may be null for an empty control frame
+  std::int64_t queued_at_us = 0;               // steady clock, for the lag limit
+  events::stored_event_ptr event;              // set when the payload is this event's frame
+
+  std::size_t wire_size() const noexcept { return header.size() + (payload ? payload->size() : 0); }
+};
+
+class outbound_queue {
+ public:
+  enum class push_result {
+    queued,          // the writer is busy; it will pick the frame up
+    start_writer,    // the queue was idle: the caller must schedule a write
+    closed,          // the connection is closing: frame discarded
+  };
+
+  push_result push(outbound_frame frame);
+
+  // Moves every pending frame into `batch` (cleared first) and marks them in flight. Returns
+  // false, and marks the writer idle, when nothing is pending.
+  bool take_batch(std::vector<outbound_frame>& batch);
+  // The in-flight batch was written.
+  void batch_written();
+
+  // The age of the oldest frame not yet written (in flight or pending), 0 when none, and the
+  // bytes queued; what the overflow rule looks at.
+  std::int64_t oldest_age_us(std::int64_t now_us) const;
+  std::size_t queued_bytes() const;
+
+  // From now on only `final_frames` are sent: pending frames are dropped (their count is
+  // returned) and later pushes are discarded. For overflow and shutdown closes.
+  // With `keep_pending` the frames already queued still go first (a polite close).
+  std::size_t close_with(std::vector<outbound_frame> final_frames, bool keep_pending, bool& start_writer);
+  bool closed() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<outbound_frame> pending_;
+  std::size_t pending_bytes_ = 0;
+  std::size_t in_flight_bytes_ = 0;
+  std::int64_t in_flight_oldest_us_ = 0;  // 0: nothing in flight
+  bool writing_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace globemeet::server::net

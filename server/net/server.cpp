@@ -1,0 +1,176 @@
+#include "server.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <thread>
+#include <vector>
+
+#include "http_session.hpp"
+#include "logger.hpp"
+#include "session_registry.hpp"
+#include "tls_context.hpp"
+
+namespace globemeet::server::net {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+constexpr auto trim_period = std::chrono::seconds(1);
+constexpr auto drain_poll = std::chrono::milliseconds(50);
+
+class server {
+ public:
+  server(std::unique_ptr<server_state> state, std::unique_ptr<asio::ssl::context> tls)
+      : state_(std::move(state)),
+        tls_(std::move(tls)),
+        ioc_(static_cast<int>(state_->config.threads)),
+        acceptor_(asio::make_strand(ioc_)),
+        signals_(ioc_, SIGTERM, SIGINT),
+        trim_timer_(ioc_),
+        drain_timer_(ioc_) {}
+
+  bool listen(std::string& error_message) {
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(state_->config.listen_host, ec);
+    if (ec) {
+      // A host name: resolve it once at start.
+      tcp::resolver resolver(ioc_);
+      auto results = resolver.resolve(state_->config.listen_host, std::to_string(state_->config.listen_port), ec);
+      if (ec || results.empty()) {
+        error_message = "cannot resolve --listen host " + state_->config.listen_host;
+        return false;
+      }
+      address = results.begin()->endpoint().address();
+    }
+    tcp::endpoint endpoint(address, state_->config.listen_port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      error_message = "cannot listen on " + state_->config.listen_host + ":" +
+                      std::to_string(state_->config.listen_port) + ": " + ec.message();
+      return false;
+    }
+    auto bound = acceptor_.local_endpoint();
+    logger::info("listening", {{"host", bound.address().to_string()},
+                               {"port", static_cast<std::int64_t>(bound.port())},
+                               {"tls", tls_ != nullptr},
+                               {"threads", static_cast<std::int64_t>(state_->config.threads)},
+                               {"epoch", state_->log->epoch()},
+                               {"dev", state_->config.dev}});
+    return true;
+  }
+
+  int run() {
+    accept();
+    arm_trim();
+    signals_.async_wait([this](boost::system::error_code ec, int signal) {
+      if (!ec) shutdown(signal);
+    });
+    std::vector<std::thread> threads;
+    for (unsigned i = 1; i < state_->config.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
+    ioc_.run();
+    for (auto& t : threads) t.join();
+    logger::info("stopped", {{"connections_left", static_cast<std::int64_t>(registry_.size())}});
+    return 0;
+  }
+
+ private:
+  void accept() {
+    // Each connection gets its own strand: its handlers never run concurrently.
+    acceptor_.async_accept(asio::make_strand(ioc_), [this](boost::system::error_code ec, tcp::socket socket) {
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+        logger::warn("accept_failed", {{"error", ec.message()}});
+      } else {
+        boost::system::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        start_http_session(*state_, registry_, tls_.get(), std::move(socket));
+      }
+      accept();
+    });
+  }
+
+  void arm_trim() {
+    trim_timer_.expires_after(trim_period);
+    trim_timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      state_->log->trim(unix_now_ms());
+      arm_trim();
+    });
+  }
+
+  void shutdown(int signal) {
+    logger::info("shutdown", {{"signal", static_cast<std::int64_t>(signal)},
+                              {"connections", static_cast<std::int64_t>(registry_.size())},
+                              {"drain_ms", state_->config.drain_ms}});
+    state_->draining.store(true);
+    asio::post(acceptor_.get_executor(), [this] {
+      boost::system::error_code ignored;
+      acceptor_.close(ignored);
+    });
+    trim_timer_.cancel();
+    for (auto& session : registry_.snapshot()) session->begin_shutdown();
+    drain_deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(state_->config.drain_ms);
+    // A second signal stops at once.
+    signals_.async_wait([this](boost::system::error_code ec, int) {
+      if (!ec) ioc_.stop();
+    });
+    poll_drain();
+  }
+
+  void poll_drain() {
+    if (registry_.size() == 0 || std::chrono::steady_clock::now() >= drain_deadline_) {
+      ioc_.stop();
+      return;
+    }
+    drain_timer_.expires_after(drain_poll);
+    drain_timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) poll_drain();
+    });
+  }
+
+  std::unique_ptr<server_state> state_;
+  std::unique_ptr<asio::ssl::context> tls_;
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  asio::signal_set signals_;
+  asio::steady_timer trim_timer_;
+  asio::steady_timer drain_timer_;
+  std::chrono::steady_clock::time_point drain_deadline_{};
+  session_registry registry_;
+};
+
+}  // namespace
+
+int run_server_until_signalled(std::unique_ptr<server_state> state) {
+  std::unique_ptr<asio::ssl::context> tls;
+  if (!state->config.tls_cert.empty()) {
+    std::string error_message;
+    tls = make_tls13_context(state->config.tls_cert, state->config.tls_key, error_message);
+    if (!tls) {
+      logger::error("startup_failed", {{"error", error_message}});
+      return 1;
+    }
+  }
+  // The server owns the io_context that every session's handlers run on; sessions still
+  // alive after the drain are destroyed with it.
+  auto srv = std::make_unique<server>(std::move(state), std::move(tls));
+  std::string error_message;
+  if (!srv->listen(error_message)) {
+    logger::error("startup_failed", {{"error", error_message}});
+    return 1;
+  }
+  return srv->run();
+}
+
+}  // namespace globemeet::server::net

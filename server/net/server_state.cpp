@@ -1,0 +1,167 @@
+#include "server_state.hpp"
+
+#include <openssl/rand.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include "logger.hpp"
+#include "globemeet/server/auth/base64.hpp"
+#include "globemeet/server/auth/secret_hash.hpp"
+
+namespace globemeet::server::net {
+namespace {
+
+bool read_file(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::stringstream text;
+  text << in.rdbuf();
+  out = text.str();
+  return true;
+}
+
+std::string random_bytes(std::size_t n) {
+  std::string out(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) return {};
+  return out;
+}
+
+std::string random_hex(std::size_t bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string raw = random_bytes(bytes), out;
+  for (unsigned char ch : raw) {
+    out += digits[ch >> 4];
+    out += digits[ch & 15];
+  }
+  return out;
+}
+
+std::string trim_trailing_space(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ' || text.back() == '\t'))
+    text.pop_back();
+  return text;
+}
+
+// Development credentials: an HMAC secret for hand-minted tokens and one OAuth client that may
+// read and publish everything of tenant "dev". Printed once so a developer can use them.
+bool add_dev_credentials(server_state& state, auth::key_set& keys, std::string& error_message) {
+  std::string dev_secret;
+  if (state.config.hs256_secret_file.empty()) {
+    dev_secret = auth::base64url_encode(random_bytes(32));
+    if (auto err = keys.add_hmac_secret("dev", dev_secret)) {
+      error_message = "dev secret: " + err->message;
+      return false;
+    }
+  }
+  std::string client_secret = auth::base64url_encode(random_bytes(24));
+  auto hash = auth::hash_secret(client_secret, auth::min_pbkdf2_iterations);
+  if (!hash) {
+    error_message = "dev client: " + hash.err().message;
+    return false;
+  }
+  auth::client dev_client{"dev-client", hash.value(), "dev", {">"}, true};
+  if (auto err = state.clients.add(std::move(dev_client))) {
+    error_message = "dev client: " + err->message;
+    return false;
+  }
+  logger::warn("dev_credentials", {{"note", "development mode: never use these in production"},
+                                   {"hs256_kid", dev_secret.empty() ? "" : "dev"},
+                                   {"hs256_secret", dev_secret},
+                                   {"client_id", "dev-client"},
+                                   {"client_secret", client_secret},
+                                   {"tenant", "dev"}});
+  return true;
+}
+
+}  // namespace
+
+std::int64_t unix_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::unique_ptr<server_state> make_server_state(const server_config& config, std::string& error_message) {
+  auto state = std::make_unique<server_state>(config);
+  const auto& c = state->config;
+
+  try {
+    state->log = std::make_unique<events::memory_log>(
+        random_hex(8), events::retention_policy{static_cast<std::size_t>(c.retention_events), c.retention_seconds * 1000});
+  } catch (const std::exception& e) {
+    error_message = std::string("event log: ") + e.what();
+    return nullptr;
+  }
+  state->fan_out = std::make_unique<hub>(*state->log);
+
+  // The key that signs tokens issued by POST /oauth/token.
+  if (!c.signing_key_file.empty()) {
+    std::string pem;
+    if (!read_file(c.signing_key_file, pem)) {
+      error_message = "cannot read --signing-key " + c.signing_key_file;
+      return nullptr;
+    }
+    auto s = auth::signer::from_private_pem("signing-" + random_hex(4), pem);
+    if (!s) {
+      error_message = "--signing-key: " + s.err().message;
+      return nullptr;
+    }
+    state->token_signer = std::make_unique<auth::signer>(std::move(s.value()));
+  } else {
+    auto s = auth::signer::generate_es256("ephemeral-" + random_hex(4));
+    if (!s) {
+      error_message = "ephemeral signing key: " + s.err().message;
+      return nullptr;
+    }
+    state->token_signer = std::make_unique<auth::signer>(std::move(s.value()));
+  }
+
+  // The keys that verify tokens: our own signer's, the JWKS file's, the dev HMAC secret.
+  auth::key_set keys = state->token_signer->verification_keys();
+  if (!c.jwks_file.empty()) {
+    std::string jwks;
+    if (!read_file(c.jwks_file, jwks)) {
+      error_message = "cannot read --jwks " + c.jwks_file;
+      return nullptr;
+    }
+    if (auto err = keys.add_jwks(jwks)) {
+      error_message = "--jwks: " + err->message;
+      return nullptr;
+    }
+  }
+  if (!c.hs256_secret_file.empty()) {
+    std::string secret;
+    if (!read_file(c.hs256_secret_file, secret)) {
+      error_message = "cannot read --hs256-secret-file " + c.hs256_secret_file;
+      return nullptr;
+    }
+    if (auto err = keys.add_hmac_secret("dev", trim_trailing_space(secret))) {
+      error_message = "--hs256-secret-file: " + err->message;
+      return nullptr;
+    }
+  }
+
+  if (!c.clients_file.empty()) {
+    std::string json;
+    if (!read_file(c.clients_file, json)) {
+      error_message = "cannot read --clients " + c.clients_file;
+      return nullptr;
+    }
+    auto registry = auth::client_registry::from_json(json);
+    if (!registry) {
+      error_message = "--clients: " + registry.err().message;
+      return nullptr;
+    }
+    state->clients = std::move(registry.value());
+  }
+  if (c.dev && !add_dev_credentials(*state, keys, error_message)) return nullptr;
+
+  state->jwks_json = keys.to_jwks();
+  state->tokens_verifier = std::make_unique<auth::verifier>(std::move(keys), auth::verifier_options{c.issuer, c.audience, 30});
+  state->tokens = std::make_unique<auth::token_endpoint>(state->clients, *state->token_signer,
+                                                         auth::token_policy{c.issuer, c.audience, c.token_ttl_seconds});
+  return state;
+}
+
+}  // namespace globemeet::server::net

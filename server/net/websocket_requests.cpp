@@ -1,0 +1,270 @@
+// What each client frame does on a live connection (docs/protocol.md sections 2, 5 and 6).
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+
+#include "logger.hpp"
+#include "websocket_session.hpp"
+#include "globemeet/core/codec.hpp"
+#include "globemeet/core/event_id.hpp"
+#include "globemeet/core/topic.hpp"
+#include "globemeet/server/events/resume_plan.hpp"
+
+namespace globemeet::server::net {
+
+namespace {
+constexpr std::size_t max_patterns_per_connection = 256;
+constexpr std::size_t max_patterns_per_subscribe = 64;
+constexpr unsigned max_requests_per_second = 100;
+constexpr std::size_t replay_chunk_events = 256;
+}  // namespace
+
+void websocket_session::handle_text(std::string_view text) {
+  // Rate limit: more than 100 requests in one second are refused, not processed.
+  const std::int64_t now_ms = steady_now_us() / 1000;
+  if (now_ms - rate_window_start_ms_ >= 1000) {
+    rate_window_start_ms_ = now_ms;
+    requests_in_window_ = 0;
+  }
+  if (++requests_in_window_ > max_requests_per_second) {
+    send_error("", "rate_limited", "more than 100 requests per second");
+    return;
+  }
+
+  auto decoded = core::codec::decode_client(text);
+  if (!decoded) {
+    send_error("", decoded.err().code, decoded.err().message);
+    return;
+  }
+  auto& frame = decoded.value();
+
+  if (!claims_) {
+    if (auto* auth = std::get_if<core::auth_frame>(&frame)) {
+      authenticate(auth->token);
+    } else {
+      std::string req;
+      std::visit([&](const auto& f) {
+        if constexpr (requires { f.req; }) req = f.req;
+      }, frame);
+      send_error(req, "auth_required", "send an auth frame first");
+    }
+    return;
+  }
+
+  std::visit(
+      [&](const auto& f) {
+        using T = std::decay_t<decltype(f)>;
+        if constexpr (std::is_same_v<T, core::auth_frame>) {
+          send_error("", "already_authenticated", "this connection is authenticated; use refresh");
+        } else if constexpr (std::is_same_v<T, core::subscribe_frame>) {
+          subscribe(f);
+        } else if constexpr (std::is_same_v<T, core::unsubscribe_frame>) {
+          unsubscribe(f);
+        } else if constexpr (std::is_same_v<T, core::refresh_frame>) {
+          refresh(f);
+        } else if constexpr (std::is_same_v<T, core::ping_frame>) {
+          send(core::pong_frame{f.req});
+        }
+      },
+      frame);
+}
+
+// ---- authentication --------------------------------------------------------------------------
+
+void websocket_session::authenticate(const std::string& token) {
+  auto verified = state_.tokens_verifier->verify(token, unix_now_s());
+  if (!verified) {
+    logger::info("auth_failed", {{"conn", id_}, {"reason", verified.err().message}});
+    close_connection(4401, "invalid token");
+    return;
+  }
+  if (!state_.limits.acquire_tenant(verified->tenant)) {
+    close_connection(4029, "too many connections for the tenant");
+    return;
+  }
+  tenant_slot_ = true;
+  claims_ = std::move(verified.value());
+  on_authenticated();
+}
+
+void websocket_session::on_authenticated() {
+  if (claims_->perms.empty()) {
+    close_connection(4403, "the token permits no topic");
+    return;
+  }
+  last_ping_sent_ms_ = steady_now_us() / 1000;
+  auto head = state_.log->head();
+  send(core::ready_frame{claims_->sub, claims_->tenant, claims_->exp, state_.config.heartbeat_ms,
+                         head ? std::optional<std::string>(head->str()) : std::nullopt});
+  logger::info("authenticated", {{"conn", id_}, {"sub", claims_->sub}, {"tenant", claims_->tenant}});
+}
+
+void websocket_session::refresh(const core::refresh_frame& frame) {
+  auto verified = state_.tokens_verifier->verify(frame.token, unix_now_s());
+  if (!verified) {
+    send_error(frame.req, "invalid_token", verified.err().message);
+    return;
+  }
+  if (verified->sub != claims_->sub || verified->tenant != claims_->tenant) {
+    send_error(frame.req, "invalid_token", "the new token has another sub or tenant");
+    return;
+  }
+  claims_ = std::move(verified.value());
+  expiring_sent_ = false;
+  send(core::refreshed_frame{frame.req, claims_->exp});
+
+  // The new permissions apply at once.
+  std::vector<std::string> revoked;
+  for (const auto& pattern : patterns_)
+    if (!permitted(pattern)) revoked.push_back(pattern);
+  if (revoked.empty()) return;
+  state_.fan_out->unsubscribe(claims_->tenant, id_, revoked);
+  std::erase_if(patterns_, [&](const std::string& p) { return std::find(revoked.begin(), revoked.end(), p) != revoked.end(); });
+  state_.stats.subscriptions.fetch_sub(static_cast<std::int64_t>(revoked.size()), std::memory_order_relaxed);
+  send(core::unsubscribed_frame{"", std::move(revoked), "permission_revoked"});
+}
+
+bool websocket_session::permitted(std::string_view pattern) const {
+  return std::any_of(claims_->perms.begin(), claims_->perms.end(),
+                     [&](const std::string& perm) { return core::topic::contains(perm, pattern); });
+}
+
+// ---- subscriptions ---------------------------------------------------------------------------
+
+std::optional<std::string> websocket_session::head_id(const events::log_bounds& bounds) const {
+  if (bounds.head_seq == 0) return std::nullopt;
+  return core::event_id{bounds.epoch, bounds.head_seq}.str();
+}
+
+void websocket_session::subscribe(const core::subscribe_frame& frame) {
+  if (frame.topics.empty() || frame.topics.size() > max_patterns_per_subscribe) {
+    send_error(frame.req, "bad_frame", "'topics' must hold 1 to 64 patterns");
+    return;
+  }
+  std::vector<std::string> added;
+  for (const auto& topic : frame.topics) {
+    if (auto err = core::topic::validate_pattern(topic)) {
+      send_error(frame.req, "invalid_topic", err->message, topic);
+      return;
+    }
+    if (!permitted(topic)) {
+      send_error(frame.req, "forbidden_topic", "the token does not permit '" + topic + "'", topic);
+      return;
+    }
+    if (std::find(patterns_.begin(), patterns_.end(), topic) == patterns_.end() &&
+        std::find(added.begin(), added.end(), topic) == added.end())
+      added.push_back(topic);
+  }
+
+  // The resume position: `from`, else the handshake's Last-Event-ID for the first subscribe.
+  std::optional<std::string> from = frame.from;
+  if (from) {
+    if (!patterns_.empty() || resume_used_) {
+      send_error(frame.req, "resume_not_allowed", "'from' is allowed only while the connection holds no subscriptions");
+      return;
+    }
+    if (!core::event_id::parse(*from)) {
+      send_error(frame.req, "invalid_event_id", "'from' is not an event id");
+      return;
+    }
+  } else if (patterns_.empty() && !resume_used_ && !last_event_id_header_.empty()) {
+    from = last_event_id_header_;
+    if (!core::event_id::parse(*from)) {
+      send_error(frame.req, "invalid_event_id", "the Last-Event-ID header is not an event id");
+      return;
+    }
+  }
+  if (patterns_.size() + added.size() > max_patterns_per_connection) {
+    send_error(frame.req, "too_many_subscriptions", "at most 256 patterns per connection");
+    return;
+  }
+  if (from) resume_used_ = true;
+
+  events::resume_plan plan;
+  state_.fan_out->subscribe(claims_->tenant, id_, *this, added, [&](const events::log_bounds& bounds) {
+    // Under the hub lock: nothing can be fanned out between this and the patterns' addition,
+    // so `subscribed` precedes every event of the new patterns, and the replay below covers
+    // exactly what was stored before them.
+    send(core::subscribed_frame{frame.req, frame.topics, head_id(bounds)});
+    if (!from) return;
+    plan = events::plan_resume(*from, bounds);
+    std::lock_guard lock(live_mutex_);
+    replaying_ = true;
+    replay_up_to_seq_ = plan.up_to_seq;
+    if (plan.needs_reset())
+      send(core::reset_frame{std::string(plan.reset_reason()), *from, plan.position});
+  });
+  patterns_.insert(patterns_.end(), added.begin(), added.end());
+  state_.stats.subscriptions.fetch_add(static_cast<std::int64_t>(added.size()), std::memory_order_relaxed);
+  if (!from) return;
+
+  auto patterns = patterns_;
+  replay_ = replay_job{frame.req,
+                       std::make_unique<events::replay_cursor>(
+                           *state_.log, plan.after_seq, plan.up_to_seq, claims_->tenant,
+                           [patterns = std::move(patterns)](std::string_view topic) {
+                             return std::any_of(patterns.begin(), patterns.end(), [&](const std::string& p) {
+                               return core::topic::matches(p, topic);
+                             });
+                           }),
+                       0};
+  replay_step();
+}
+
+void websocket_session::replay_step() {
+  if (!replay_ || close_sent_ || socket_closed_) return;
+  replay_chunk_.clear();
+  bool more = replay_->cursor->next(replay_chunk_, replay_chunk_events);
+  for (const auto& event : replay_chunk_) send_event(event);
+  replay_->count += replay_chunk_.size();
+  state_.stats.replayed.fetch_add(replay_chunk_.size(), std::memory_order_relaxed);
+  if (replay_->cursor->lost_events()) {
+    // Retention overtook the replay: like an overflow, the client resumes from what it has.
+    overflow(0);
+    return;
+  }
+  if (!more) {
+    finish_replay();
+    return;
+  }
+  // Keep a long replay from filling the queue: continue once the writer caught up.
+  if (queue_.queued_bytes() > state_.config.max_queue_bytes / 2) {
+    replay_waiting_for_writes_ = true;
+    return;
+  }
+  boost::asio::post(stream_.get_executor(), [self = shared_from_this()] { self->replay_step(); });
+}
+
+void websocket_session::finish_replay() {
+  send(core::replayed_frame{replay_->req, replay_->count});
+  replay_.reset();
+  // Live events held during the replay follow it, in order, under the same lock that
+  // deliver_live takes, so none can overtake them.
+  std::lock_guard lock(live_mutex_);
+  for (const auto& event : backlog_) send_event(event);
+  backlog_.clear();
+  backlog_.shrink_to_fit();
+  replaying_ = false;
+}
+
+void websocket_session::unsubscribe(const core::unsubscribe_frame& frame) {
+  if (frame.topics.empty() || frame.topics.size() > max_patterns_per_subscribe) {
+    send_error(frame.req, "bad_frame", "'topics' must hold 1 to 64 patterns");
+    return;
+  }
+  for (const auto& topic : frame.topics) {
+    if (std::find(patterns_.begin(), patterns_.end(), topic) == patterns_.end()) {
+      send_error(frame.req, "not_subscribed", "this connection does not hold '" + topic + "'", topic);
+      return;
+    }
+  }
+  std::vector<std::string> removed;
+  for (const auto& topic : frame.topics)
+    if (std::find(removed.begin(), removed.end(), topic) == removed.end()) removed.push_back(topic);
+  state_.fan_out->unsubscribe(claims_->tenant, id_, removed);
+  std::erase_if(patterns_, [&](const std::string& p) { return std::find(removed.begin(), removed.end(), p) != removed.end(); });
+  state_.stats.subscriptions.fetch_sub(static_cast<std::int64_t>(removed.size()), std::memory_order_relaxed);
+  send(core::unsubscribed_frame{frame.req, frame.topics, "requested"});
+}
+
+}  // namespace globemeet::server::net

@@ -1,0 +1,363 @@
+#include "websocket_session.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include <algorithm>
+#include <chrono>
+
+#include "logger.hpp"
+#include "globemeet/core/codec.hpp"
+
+namespace globemeet::server::net {
+
+namespace {
+constexpr std::int64_t hard_close_after_ms = 1000;
+}
+
+websocket_session::websocket_session(server_state& state, session_registry& registry, byte_stream stream,
+                                     websocket_start start)
+    : state_(state),
+      registry_(registry),
+      stream_(std::move(stream)),
+      id_(state.next_connection_id.fetch_add(1)),
+      address_(std::move(start.address)),
+      last_event_id_header_(std::move(start.last_event_id)),
+      pending_input_(std::move(start.initial_bytes)),
+      parser_(wire::parser_limits{core::codec::max_client_frame_bytes}),
+      tick_timer_(stream_.get_executor()),
+      hard_close_timer_(stream_.get_executor()),
+      claims_(std::move(start.claims)) {
+  tenant_slot_ = claims_.has_value();
+  const auto& c = state_.config;
+  // One timer per connection serves every deadline; its period bounds how late one can fire.
+  tick_interval_ms_ = std::clamp<std::int64_t>(std::min({c.overflow_lag_ms, c.heartbeat_ms, c.auth_timeout_ms}) / 4,
+                                               10, 1000);
+}
+
+websocket_session::~websocket_session() = default;
+
+std::int64_t websocket_session::steady_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void websocket_session::start() {
+  state_.stats.connections.fetch_add(1, std::memory_order_relaxed);
+  state_.stats.connections_total.fetch_add(1, std::memory_order_relaxed);
+  registry_.add(id_, weak_from_this());
+  connected_at_ms_ = steady_now_us() / 1000;
+  last_ping_sent_ms_ = connected_at_ms_;
+  if (claims_) on_authenticated();
+  arm_tick();
+  if (!pending_input_.empty()) {
+    std::string early = std::move(pending_input_);
+    feed(early);
+  }
+  read_more();
+}
+
+// ---- reading ---------------------------------------------------------------------------------
+
+void websocket_session::read_more() {
+  if (socket_closed_) {
+    teardown();
+    return;
+  }
+  stream_.async_read_some(boost::asio::buffer(read_buffer_),
+                          [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                            self->on_read(ec, n);
+                          });
+}
+
+void websocket_session::on_read(boost::system::error_code ec, std::size_t bytes) {
+  if (ec) {
+    hard_close();
+    teardown();
+    return;
+  }
+  feed(std::string_view(read_buffer_.data(), bytes));
+  read_more();
+}
+
+void websocket_session::feed(std::string_view bytes) {
+  if (parser_.finished()) return;  // after a close or a protocol error nothing more is read
+  parsed_.clear();
+  parser_.feed(bytes, parsed_);
+  for (auto& event : parsed_) {
+    switch (event.type) {
+      case wire::frame_event::kind::text:
+        if (!close_sent_) handle_text(event.payload);
+        break;
+      case wire::frame_event::kind::ping:
+        if (!close_sent_) send_control(wire::opcode::pong, std::move(event.payload));
+        break;
+      case wire::frame_event::kind::pong:
+        awaiting_pong_ = false;
+        break;
+      case wire::frame_event::kind::close:
+        close_received_ = true;
+        if (close_sent_) {
+          if (close_written_) hard_close();
+        } else {
+          // Echo the client's code (RFC 6455 5.5.1); an empty close is answered empty.
+          close_connection(event.code, "");
+        }
+        break;
+      case wire::frame_event::kind::protocol_error:
+        close_connection(event.code, event.payload, {}, false);
+        break;
+    }
+    if (socket_closed_) return;
+  }
+}
+
+// ---- writing ---------------------------------------------------------------------------------
+
+void websocket_session::schedule_write() {
+  boost::asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->write_batch(); });
+}
+
+void websocket_session::write_batch() {
+  if (socket_closed_) return;
+  if (!queue_.take_batch(batch_)) return;
+  buffers_.clear();
+  buffers_.reserve(batch_.size() * 2);
+  for (const auto& frame : batch_) {
+    buffers_.emplace_back(frame.header.data(), frame.header.size());
+    if (frame.payload && !frame.payload->empty()) buffers_.emplace_back(frame.payload->data(), frame.payload->size());
+  }
+  boost::asio::async_write(stream_, buffers_, [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+    self->on_written(ec);
+  });
+}
+
+void websocket_session::on_written(boost::system::error_code ec) {
+  queue_.batch_written();
+  if (ec) {
+    batch_.clear();
+    hard_close();
+    return;
+  }
+  const std::int64_t now_ms = unix_now_ms();
+  std::uint64_t events_written = 0;
+  bool wrote_close = false;
+  for (const auto& frame : batch_) {
+    if (frame.event) {
+      ++events_written;
+      last_written_event_ = frame.event;
+      state_.stats.observe_delivery_latency(static_cast<double>(std::max<std::int64_t>(0, now_ms - frame.event->time_ms)) /
+                                            1000.0);
+    } else if (frame.header.size() > 0 && (frame.header.data()[0] & 0x0F) == static_cast<std::uint8_t>(wire::opcode::close)) {
+      wrote_close = true;
+    }
+  }
+  if (events_written) state_.stats.events_out.fetch_add(events_written, std::memory_order_relaxed);
+  batch_.clear();
+  if (wrote_close) {
+    close_written_ = true;
+    if (close_received_) {
+      hard_close();
+      return;
+    }
+  }
+  if (replay_waiting_for_writes_) {
+    replay_waiting_for_writes_ = false;
+    boost::asio::post(stream_.get_executor(), [self = shared_from_this()] { self->replay_step(); });
+  }
+  write_batch();
+}
+
+// ---- frames out ------------------------------------------------------------------------------
+
+outbound_frame websocket_session::text_frame(const core::server_frame& frame) const {
+  auto payload = std::make_shared<const std::string>(core::codec::encode(frame));
+  outbound_frame out;
+  out.header = wire::header_for(payload->size(), wire::opcode::text);
+  out.payload = std::move(payload);
+  out.queued_at_us = steady_now_us();
+  return out;
+}
+
+void websocket_session::send(const core::server_frame& frame) {
+  if (queue_.push(text_frame(frame)) == outbound_queue::push_result::start_writer) schedule_write();
+}
+
+void websocket_session::send_event(const events::stored_event_ptr& event) {
+  outbound_frame out;
+  out.header = wire::header_for(event->frame->size(), wire::opcode::text);
+  out.payload = event->frame;
+  out.queued_at_us = steady_now_us();
+  out.event = event;
+  auto result = queue_.push(std::move(out));
+  if (result == outbound_queue::push_result::start_writer) schedule_write();
+}
+
+void websocket_session::send_error(std::string_view req, std::string_view code, std::string_view message,
+                                   std::string_view topic) {
+  state_.stats.error_frames.fetch_add(1, std::memory_order_relaxed);
+  send(core::error_frame{std::string(req), std::string(code), std::string(message), std::string(topic)});
+  // More than 10 error replies in 10 s: the client is broken or hostile (close 4400).
+  const std::int64_t now_ms = steady_now_us() / 1000;
+  error_times_ms_.push_back(now_ms);
+  while (!error_times_ms_.empty() && error_times_ms_.front() <= now_ms - 10'000) error_times_ms_.pop_front();
+  if (error_times_ms_.size() > 10) close_connection(4400, "too many invalid requests");
+}
+
+void websocket_session::send_control(wire::opcode op, std::string payload) {
+  if (payload.size() > wire::max_control_payload) payload.resize(wire::max_control_payload);
+  outbound_frame out;
+  out.header = wire::header_for(payload.size(), op);
+  out.payload = std::make_shared<const std::string>(std::move(payload));
+  out.queued_at_us = steady_now_us();
+  if (queue_.push(std::move(out)) == outbound_queue::push_result::start_writer) schedule_write();
+}
+
+void websocket_session::deliver_live(const events::stored_event_ptr& event) {
+  {
+    std::lock_guard lock(live_mutex_);
+    if (event->seq <= replay_up_to_seq_) return;  // already part of this connection's replay
+    if (replaying_) {
+      backlog_.push_back(event);
+      return;
+    }
+  }
+  send_event(event);
+  if (!overflow_posted_.load(std::memory_order_relaxed)) {
+    const std::int64_t now_us = steady_now_us();
+    if (queue_.oldest_age_us(now_us) > state_.config.overflow_lag_ms * 1000 ||
+        queue_.queued_bytes() > state_.config.max_queue_bytes) {
+      boost::asio::post(stream_.get_executor(), [self = shared_from_this(), now_us] { self->check_overflow(now_us); });
+    }
+  }
+}
+
+// ---- deadlines -------------------------------------------------------------------------------
+
+void websocket_session::arm_tick() {
+  tick_timer_.expires_after(std::chrono::milliseconds(tick_interval_ms_));
+  tick_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec) self->on_tick();
+  });
+}
+
+void websocket_session::on_tick() {
+  if (socket_closed_) return;
+  arm_tick();
+  if (close_sent_) return;
+  const std::int64_t now_us = steady_now_us();
+  const std::int64_t now_ms = now_us / 1000;
+  const auto& c = state_.config;
+
+  if (!claims_) {
+    if (now_ms - connected_at_ms_ >= c.auth_timeout_ms) close_connection(4002, "no auth frame within the deadline");
+    return;
+  }
+
+  check_overflow(now_us);
+  if (close_sent_) return;
+
+  // WebSocket heartbeat: a ping every heartbeat_ms; the pong must come before the next one.
+  if (now_ms - last_ping_sent_ms_ >= c.heartbeat_ms) {
+    if (awaiting_pong_) {
+      close_connection(4003, "no pong within the heartbeat deadline");
+      return;
+    }
+    awaiting_pong_ = true;
+    last_ping_sent_ms_ = now_ms;
+    send_control(wire::opcode::ping, {});
+  }
+
+  // Token lifetime: `expiring` 60 s before exp, close 4001 at exp + grace.
+  const std::int64_t wall_ms = unix_now_ms();
+  if (wall_ms >= claims_->exp * 1000 + c.token_grace_ms) {
+    close_connection(4001, "token expired");
+    return;
+  }
+  if (!expiring_sent_ && wall_ms >= (claims_->exp - 60) * 1000) {
+    expiring_sent_ = true;
+    send(core::expiring_frame{claims_->exp, c.token_grace_ms});
+  }
+}
+
+void websocket_session::check_overflow(std::int64_t now_us) {
+  if (close_sent_) return;
+  const std::int64_t lag_us = queue_.oldest_age_us(now_us);
+  if (lag_us > state_.config.overflow_lag_ms * 1000 || queue_.queued_bytes() > state_.config.max_queue_bytes)
+    overflow(lag_us / 1000);
+}
+
+void websocket_session::overflow(std::int64_t lag_ms) {
+  if (close_sent_) return;
+  overflow_posted_.store(true);
+  state_.stats.overflow_closes.fetch_add(1, std::memory_order_relaxed);
+  std::optional<std::string> last_id;
+  if (last_written_event_) last_id = last_written_event_->id;
+  std::vector<outbound_frame> final_frames;
+  final_frames.push_back(text_frame(core::overflow_frame{lag_ms, last_id}));
+  logger::info("overflow", {{"conn", id_}, {"lag_ms", lag_ms}});
+  close_connection(4000, "overflow", std::move(final_frames), false);
+}
+
+// ---- closing ---------------------------------------------------------------------------------
+
+void websocket_session::close_connection(std::uint16_t code, std::string_view reason,
+                                         std::vector<outbound_frame> final_frames, bool keep_pending) {
+  if (close_sent_ || socket_closed_) return;
+  close_sent_ = true;
+  // The queue holds header and payload apart, so the close payload is built here.
+  outbound_frame close;
+  std::string body;
+  if (code != wire::close_code::no_status) {
+    body.push_back(static_cast<char>(code >> 8));
+    body.push_back(static_cast<char>(code & 0xFF));
+    body += wire::truncate_utf8(reason, wire::max_close_reason);
+  }
+  close.header = wire::header_for(body.size(), wire::opcode::close);
+  close.payload = std::make_shared<const std::string>(std::move(body));
+  close.queued_at_us = steady_now_us();
+  final_frames.push_back(std::move(close));
+  bool start_writer = false;
+  std::size_t dropped = queue_.close_with(std::move(final_frames), keep_pending, start_writer);
+  if (dropped) state_.stats.dropped.fetch_add(dropped, std::memory_order_relaxed);
+  if (start_writer) schedule_write();
+  hard_close_timer_.expires_after(std::chrono::milliseconds(hard_close_after_ms));
+  hard_close_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec) self->hard_close();
+  });
+  logger::info("closing_connection", {{"conn", id_}, {"code", static_cast<std::int64_t>(code)}, {"reason", reason}});
+}
+
+void websocket_session::hard_close() {
+  if (socket_closed_) return;
+  socket_closed_ = true;
+  tick_timer_.cancel();
+  hard_close_timer_.cancel();
+  stream_.close();
+}
+
+void websocket_session::teardown() {
+  if (torn_down_) return;
+  torn_down_ = true;
+  if (claims_) state_.fan_out->detach(claims_->tenant, id_, patterns_);
+  state_.stats.subscriptions.fetch_sub(static_cast<std::int64_t>(patterns_.size()), std::memory_order_relaxed);
+  patterns_.clear();
+  if (tenant_slot_) state_.limits.release_tenant(claims_->tenant);
+  state_.limits.release_address(address_);
+  state_.stats.connections.fetch_sub(1, std::memory_order_relaxed);
+  registry_.remove(id_);
+  replay_.reset();
+}
+
+void websocket_session::begin_shutdown() {
+  boost::asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    if (self->close_sent_ || self->socket_closed_) return;
+    std::vector<outbound_frame> final_frames;
+    final_frames.push_back(
+        self->text_frame(core::closing_frame{"shutdown", self->state_.config.reconnect_after_ms}));
+    self->close_connection(wire::close_code::going_away, "server shutting down", std::move(final_frames), true);
+  });
+}
+
+}  // namespace globemeet::server::net

@@ -1,0 +1,153 @@
+// One WebSocket connection after its 101: raw bytes in through wire's frame parser, frames out
+// through the connection's outbound_queue with one gather write per turn. Everything of one
+// connection runs on its strand (the socket's executor); fan-out reaches it from other threads
+// only through deliver_live(), which touches the queue and the replay backlog under their locks.
+//
+// websocket_session.cpp holds the I/O (reads, writes, timers, closing);
+// websocket_requests.cpp holds what each client frame does (auth, subscribe, ...).
+#pragma once
+#include <boost/asio/steady_timer.hpp>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "byte_stream.hpp"
+#include "hub.hpp"
+#include "outbound_queue.hpp"
+#include "server_state.hpp"
+#include "session_registry.hpp"
+#include "globemeet/core/frames.hpp"
+#include "globemeet/server/auth/claims.hpp"
+#include "globemeet/server/events/replay_cursor.hpp"
+#include "globemeet/server/wire/frame_parser.hpp"
+
+namespace globemeet::server::net {
+
+// What the handshake learned, handed to the session.
+struct websocket_start {
+  std::string address;                 // the client's IP; one per-address slot is held
+  std::string last_event_id;           // Last-Event-ID header; empty when absent
+  std::optional<auth::claims> claims;  // from Authorization: Bearer; a per-tenant slot is held
+  std::string initial_bytes;           // bytes the HTTP reader took past the handshake
+};
+
+class websocket_session final : public std::enable_shared_from_this<websocket_session>,
+                                public event_sink,
+                                public drainable {
+ public:
+  websocket_session(server_state& state, session_registry& registry, byte_stream stream, websocket_start start);
+  ~websocket_session();
+
+  void start();
+
+  void deliver_live(const events::stored_event_ptr& event) override;  // any thread, under the hub lock
+  void begin_shutdown() override;                                      // any thread
+
+ private:
+  // ---- I/O (websocket_session.cpp) ----
+  void read_more();
+  void on_read(boost::system::error_code ec, std::size_t bytes);
+  void feed(std::string_view bytes);
+  void schedule_write();  // from any thread
+  void write_batch();     // on the strand
+  void on_written(boost::system::error_code ec);
+  void arm_tick();
+  void on_tick();
+  void check_overflow(std::int64_t now_us);
+  void overflow(std::int64_t lag_ms);
+  // Queues `final_frames` and a close frame with `code`; the socket is closed once the close
+  // frame is written and the client answered, or after one second.
+  void close_connection(std::uint16_t code, std::string_view reason, std::vector<outbound_frame> final_frames = {},
+                        bool keep_pending = true);
+  void hard_close();
+  void teardown();
+
+  // ---- frames out ----
+  static std::int64_t steady_now_us();
+  outbound_frame text_frame(const core::server_frame& frame) const;
+  void send(const core::server_frame& frame);
+  void send_event(const events::stored_event_ptr& event);
+  void send_error(std::string_view req, std::string_view code, std::string_view message, std::string_view topic = {});
+  void send_control(wire::opcode op, std::string payload);
+
+  // ---- requests (websocket_requests.cpp) ----
+  void handle_text(std::string_view text);
+  void authenticate(const std::string& token);
+  void on_authenticated();
+  void subscribe(const core::subscribe_frame& frame);
+  void unsubscribe(const core::unsubscribe_frame& frame);
+  void refresh(const core::refresh_frame& frame);
+  bool permitted(std::string_view pattern) const;
+  void replay_step();
+  void finish_replay();
+  std::optional<std::string> head_id(const events::log_bounds& bounds) const;
+
+  server_state& state_;
+  session_registry& registry_;
+  byte_stream stream_;
+  const std::uint64_t id_;
+  const std::string address_;
+  std::string last_event_id_header_;
+  std::string pending_input_;
+
+  wire::frame_parser parser_;
+  std::vector<wire::frame_event> parsed_;
+  std::array<char, 16384> read_buffer_{};
+
+  outbound_queue queue_;
+  std::vector<outbound_frame> batch_;
+  std::vector<boost::asio::const_buffer> buffers_;
+  events::stored_event_ptr last_written_event_;
+
+  boost::asio::steady_timer tick_timer_;
+  boost::asio::steady_timer hard_close_timer_;
+  std::int64_t tick_interval_ms_ = 1000;
+
+  // Authentication and token lifetime.
+  std::optional<auth::claims> claims_;
+  bool tenant_slot_ = false;
+  std::int64_t connected_at_ms_ = 0;
+  bool expiring_sent_ = false;
+
+  // Subscriptions (strand only; the hub holds its own copy in the tenant's index).
+  std::vector<std::string> patterns_;
+  bool resume_used_ = false;
+
+  // Replay of a resuming subscribe, with the live events that arrive meanwhile.
+  struct replay_job {
+    std::string req;
+    std::unique_ptr<events::replay_cursor> cursor;
+    std::uint64_t count = 0;
+  };
+  std::optional<replay_job> replay_;
+  bool replay_waiting_for_writes_ = false;
+  std::vector<events::stored_event_ptr> replay_chunk_;
+  std::mutex live_mutex_;                        // guards the three members below
+  bool replaying_ = false;
+  std::uint64_t replay_up_to_seq_ = 0;           // live events up to it are in the replay
+  std::vector<events::stored_event_ptr> backlog_;
+
+  // Liveness and abuse limits.
+  std::int64_t last_ping_sent_ms_ = 0;
+  bool awaiting_pong_ = false;
+  std::int64_t rate_window_start_ms_ = 0;
+  unsigned requests_in_window_ = 0;
+  std::deque<std::int64_t> error_times_ms_;
+
+  // Closing.
+  std::atomic<bool> overflow_posted_{false};
+  bool close_sent_ = false;
+  bool close_written_ = false;
+  bool close_received_ = false;
+  bool socket_closed_ = false;
+  bool torn_down_ = false;
+};
+
+}  // namespace globemeet::server::net
