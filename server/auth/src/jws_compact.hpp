@@ -16,8 +16,9 @@ struct compact_parts {
   std::string_view signing_input;  // header "." payload
 };
 
-// Splits a token into its three segments; refuses any other count and empty header, payload
-// or signature segments (code "invalid_token"). Views point into `token`.
+// Splits a token into its three segments; refuses any other count and an empty header or
+// payload (code "invalid_token"). An empty signature is left to the caller, which reports
+// `alg: none` first. Views point into `token`.
 core::result<compact_parts> split_compact(std::string_view token);
 
 // Signs `header_json` and `payload_json` with `k`; nullopt when signing fails.

@@ -85,6 +85,7 @@ core::result<claims> verifier::verify(std::string_view token, std::int64_t now_u
   auto k = select_key(parts->header, keys_);
   if (!k) return k.err();
 
+  if (parts->signature.empty()) return invalid("signature segment is empty");
   const auto signature = base64url_decode(parts->signature);
   if (!signature) return invalid("signature is not base64url");
   if (!k.value()->verify(parts->signing_input, *signature)) return invalid("signature does not verify");
