@@ -195,3 +195,23 @@ export function depthEvent(queue = 'support', depth = 1) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// A client subscribed to everything of tenant `acme`, to show the server keeps serving while
+// a test throws bad input at it.
+export async function liveWitness(server, claims = {}) {
+  const { client } = await connectReady(server, { sub: 'witness', ...claims });
+  const sub = await subscribe(client, ['>']);
+  if (sub.op !== 'subscribed') throw new Error(`witness could not subscribe: ${JSON.stringify(sub)}`);
+  const publisher = await server.mint({ sub: 'witness-publisher', pub: true, tenant: claims.tenant ?? 'acme' });
+  return {
+    client,
+    // Publishes one event and checks the witness receives exactly it.
+    async check() {
+      const res = await publish(server, publisher, depthEvent('witness', Math.floor(Math.random() * 1000)));
+      if (res.status !== 200) throw new Error(`publish failed ${res.status} ${res.text}`);
+      const ev = await client.next('event');
+      if (ev.id !== res.body.ids[0]) throw new Error(`witness got ${ev.id}, expected ${res.body.ids[0]}`);
+      return ev;
+    },
+  };
+}
