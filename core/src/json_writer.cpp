@@ -2,7 +2,8 @@
 
 #include <array>
 #include <charconv>
-#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 #include <boost/json/value.hpp>
 
@@ -32,6 +33,36 @@ void append_number(std::string& out, Number n) {
   auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, n);
   (void)ec;  // 32 bytes hold any 64-bit integer and any shortest double
   out.append(buffer, end);
+}
+
+// ECMAScript's Number::toString layout (what JSON.stringify writes), given the significant
+// digits and the decimal exponent of the first one: plain notation from 1e-7 up to 1e21,
+// exponent notation outside.
+void format_shortest(std::string& out, bool negative, const std::string& digits, int exponent) {
+  const int k = static_cast<int>(digits.size());
+  const int n = exponent + 1;  // the value is 0.DIGITS times 10^n
+  if (negative) out.push_back('-');
+  if (k <= n && n <= 21) {
+    out += digits;
+    out.append(static_cast<std::size_t>(n - k), '0');
+  } else if (0 < n && n <= 21) {
+    out.append(digits, 0, static_cast<std::size_t>(n));
+    out.push_back('.');
+    out.append(digits, static_cast<std::size_t>(n));
+  } else if (-6 < n && n <= 0) {
+    out.append("0.");
+    out.append(static_cast<std::size_t>(-n), '0');
+    out += digits;
+  } else {
+    out.push_back(digits[0]);
+    if (k > 1) {
+      out.push_back('.');
+      out.append(digits, 1);
+    }
+    out.push_back('e');
+    out.push_back(n - 1 < 0 ? '-' : '+');
+    out += std::to_string(n - 1 < 0 ? 1 - n : n - 1);
+  }
 }
 
 }  // namespace
@@ -73,11 +104,27 @@ void append_integer(std::string& out, std::int64_t n) { append_number(out, n); }
 void append_unsigned(std::string& out, std::uint64_t n) { append_number(out, n); }
 
 void append_double(std::string& out, double d) {
-  if (d == 0.0 && std::signbit(d)) {
-    out.append("-0.0");  // "-0" would read back as the integer 0
+  if (d == 0.0) {  // both zeros, as JSON.stringify writes them
+    out.push_back('0');
     return;
   }
-  append_number(out, d);
+  // The fewest significant digits that read back as `d`. (std::to_chars for doubles is not in
+  // every standard library we build with; snprintf and strtod are, and both round correctly.)
+  char text[40];
+  for (int precision = 0; precision <= 16; ++precision) {
+    std::snprintf(text, sizeof text, "%.*e", precision, d);
+    if (std::strtod(text, nullptr) == d) break;
+  }
+  // text is [-]D[.DDD]e(+|-)XX: collect the digits and the exponent.
+  const char* p = text;
+  const bool negative = *p == '-';
+  if (negative) ++p;
+  std::string digits;
+  for (; *p != 'e'; ++p)
+    if (*p != '.') digits.push_back(*p);
+  const int exponent = std::atoi(p + 1);
+  while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
+  format_shortest(out, negative, digits, exponent);
 }
 
 void append_value(std::string& out, const boost::json::value& v) {

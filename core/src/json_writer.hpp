@@ -16,8 +16,8 @@ void append_string(std::string& out, std::string_view s);
 void append_integer(std::string& out, std::int64_t n);
 void append_unsigned(std::string& out, std::uint64_t n);
 
-// A finite double in its shortest round-trip form (std::to_chars), so that parsing the
-// output and writing it again gives the same text.
+// A finite double as JSON.stringify writes it: the fewest digits that read back as the same
+// double, so that parsing the output and writing it again gives the same text.
 void append_double(std::string& out, double d);
 
 // Any JSON value, compact, members in their stored order. Used to keep an event's `data`

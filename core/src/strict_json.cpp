@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <utility>
@@ -169,18 +170,29 @@ class dom_builder {
     return counted();
   }
 
-  bool on_number_part(json_string_view, error_code&) { return true; }
+  bool on_number_part(json_string_view s, error_code&) {
+    number_text_.append(s.data(), s.size());
+    return true;
+  }
   bool on_int64(std::int64_t i, json_string_view, error_code& ec) {
+    number_text_.clear();
     if (levels_.empty()) return refuse_top_level(ec, "number");
     values_.push_int64(i);
     return counted();
   }
   bool on_uint64(std::uint64_t u, json_string_view, error_code& ec) {
+    number_text_.clear();
     if (levels_.empty()) return refuse_top_level(ec, "number");
     values_.push_uint64(u);
     return counted();
   }
-  bool on_double(double d, json_string_view, error_code& ec) {
+  // Boost 1.81 converts decimals to double approximately; strtod rounds correctly, so a
+  // number reads as the same double here, in the wasm build and in JavaScript. (The core never
+  // sets a locale, so strtod's decimal point is '.'.)
+  bool on_double(double, json_string_view s, error_code& ec) {
+    number_text_.append(s.data(), s.size());
+    const double d = std::strtod(number_text_.c_str(), nullptr);
+    number_text_.clear();
     if (!std::isfinite(d))
       return refuse(ec, describe_next_value() + ": number out of range (not finite)");
     if (levels_.empty()) return refuse_top_level(ec, "number");
@@ -298,6 +310,7 @@ class dom_builder {
   std::vector<key_span> keys_;
   std::string key_bytes_;
   bool key_in_progress_ = false;
+  std::string number_text_;
   std::string refusal_;
 };
 

@@ -201,9 +201,38 @@ TEST_CASE("decoded event data is kept as compact canonical JSON", "[codec]") {
       R"("subject":"a-17","time":"2026-11-27T18:02:11.204Z","topic":"agent.a-17.busy","tenant":"t1","data":)";
   const auto ev = decode_server_as<event_frame>(
       prefix + R"({ "a" : 1.50, "b":-0.0, "c":1E3, "d":2.5e-3, "e":"\u00e9\/\"", "f":[true,false,null], "g":{}, "h":-0, "i":1e-400 }})").ev;
-  CHECK(ev.data_json == R"({"a":1.5,"b":-0.0,"c":1000,"d":0.0025,"e":"é/\"","f":[true,false,null],"g":{},"h":0,"i":0})");
+  CHECK(ev.data_json == R"({"a":1.5,"b":0,"c":1000,"d":0.0025,"e":"é/\"","f":[true,false,null],"g":{},"h":0,"i":0})");
   // Canonical text reads back to itself.
   CHECK(decode_server_as<event_frame>(codec::encode_event(ev)).ev.data_json == ev.data_json);
+}
+
+TEST_CASE("doubles in event data are written as JSON.stringify writes them", "[codec]") {
+  const auto data_of = [](std::string_view number) {
+    const std::string text =
+        R"({"op":"event","specversion":"1.0","id":"1a-7","source":"s","type":"t","subject":"k","time":"x",)"
+        R"("topic":"a.b.c","tenant":"t1","data":{"n":)" + std::string(number) + "}}";
+    const auto decoded = codec::decode_server(text);
+    REQUIRE(decoded.ok());
+    return std::get<event_frame>(decoded.value()).ev.data_json;
+  };
+  CHECK(data_of("1e21") == R"({"n":1e+21})");
+  CHECK(data_of("1e20") == R"({"n":100000000000000000000})");
+  CHECK(data_of("1e-7") == R"({"n":1e-7})");
+  CHECK(data_of("0.000001") == R"({"n":0.000001})");
+  CHECK(data_of("123.456") == R"({"n":123.456})");
+  CHECK(data_of("-1.25E-10") == R"({"n":-1.25e-10})");
+  CHECK(data_of("5e-324") == R"({"n":5e-324})");
+  CHECK(data_of("1.7976931348623157e308") == R"({"n":1.7976931348623157e+308})");
+  CHECK(data_of("0.30000000000000004") == R"({"n":0.30000000000000004})");
+  CHECK(data_of("-0.0") == R"({"n":0})");
+  CHECK(data_of("4.0") == R"({"n":4})");
+  // Read with correct rounding: Boost 1.81's own conversion gives another double for this one.
+  CHECK(data_of("2.2250738585072011e-308") == R"({"n":2.225073858507201e-308})");
+  CHECK(data_of("9007199254740993.0") == R"({"n":9007199254740992})");
+  // Integers keep every digit; they are not doubles.
+  CHECK(data_of("-9223372036854775808") == R"({"n":-9223372036854775808})");
+  CHECK(data_of("18446744073709551615") == R"({"n":18446744073709551615})");
+  CHECK(data_of("18446744073709551616") == R"({"n":18446744073709552000})");
 }
 
 TEST_CASE("unknown members are ignored in control frames and in the event envelope", "[codec]") {
