@@ -25,6 +25,7 @@ constexpr std::size_t max_topics_per_request = 64;
 constexpr std::size_t max_token_bytes = 16 * 1024;
 constexpr std::string_view event_spec_version = "1.0";
 constexpr std::string_view event_content_type = "application/json";
+constexpr auto int64_max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
 
 // Frames are small: most parse without touching the heap.
 constexpr std::size_t parse_buffer_bytes = 4096;
@@ -112,8 +113,7 @@ class member_reader {
 
   // A non-negative integer that fits int64 (times, durations, expiries).
   std::int64_t non_negative_integer(std::string_view name) {
-    const std::uint64_t n = unsigned_integer(name, static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()));
-    return static_cast<std::int64_t>(n);
+    return static_cast<std::int64_t>(unsigned_integer(name, int64_max));
   }
 
   std::uint64_t unsigned_integer(std::string_view name,
@@ -122,7 +122,8 @@ class member_reader {
     if (!v) return 0;
     if (const auto* u = v->if_uint64()) {
       if (*u <= max) return *u;
-      fail(member(name) + ": " + std::to_string(*u) + " is out of range (at most " + std::to_string(max) + ")");
+      fail(member(name) + ": " + std::to_string(*u) + " is out of range (at most " + std::to_string(max) +
+           ")");
       return 0;
     }
     if (const auto* i = v->if_int64()) {
@@ -130,8 +131,10 @@ class member_reader {
       fail(member(name) + ": " + std::to_string(*i) + " is out of range (0 to " + std::to_string(max) + ")");
       return 0;
     }
-    if (v->is_double()) fail(member(name) + ": expected an integer, got a number with a fraction or exponent");
-    else fail(member(name) + ": expected an integer, got " + std::string(strict_json::kind_name(*v)));
+    if (v->is_double())
+      fail(member(name) + ": expected an integer, got a number with a fraction or exponent");
+    else
+      fail(member(name) + ": expected an integer, got " + std::string(strict_json::kind_name(*v)));
     return 0;
   }
 
@@ -425,7 +428,9 @@ class frame_writer {
 
 // Member order, client frames: auth(token); subscribe(req, topics, from); unsubscribe(req,
 // topics); refresh(req, token); ping(req). Empty req and absent from are omitted.
-std::string encode_frame(const auth_frame& f) { return frame_writer("auth").string("token", f.token).finish(); }
+std::string encode_frame(const auth_frame& f) {
+  return frame_writer("auth").string("token", f.token).finish();
+}
 std::string encode_frame(const subscribe_frame& f) {
   return frame_writer("subscribe").string_unless_empty("req", f.req).strings("topics", f.topics)
       .optional_string("from", f.from).finish();
@@ -436,7 +441,9 @@ std::string encode_frame(const unsubscribe_frame& f) {
 std::string encode_frame(const refresh_frame& f) {
   return frame_writer("refresh").string_unless_empty("req", f.req).string("token", f.token).finish();
 }
-std::string encode_frame(const ping_frame& f) { return frame_writer("ping").string_unless_empty("req", f.req).finish(); }
+std::string encode_frame(const ping_frame& f) {
+  return frame_writer("ping").string_unless_empty("req", f.req).finish();
+}
 
 // Member order, server frames: ready(sub, tenant, exp, heartbeat_ms, head); subscribed(req,
 // topics, head); replayed(req, count); unsubscribed(req, topics, reason); refreshed(req, exp);
@@ -452,7 +459,8 @@ std::string encode_frame(const subscribed_frame& f) {
       .string_or_null("head", f.head).finish();
 }
 std::string encode_frame(const replayed_frame& f) {
-  return frame_writer("replayed").string_unless_empty("req", f.req).unsigned_integer("count", f.count).finish();
+  return frame_writer("replayed").string_unless_empty("req", f.req).unsigned_integer("count", f.count)
+      .finish();
 }
 std::string encode_frame(const unsubscribed_frame& f) {
   return frame_writer("unsubscribed").string_unless_empty("req", f.req).strings("topics", f.topics)
@@ -461,7 +469,9 @@ std::string encode_frame(const unsubscribed_frame& f) {
 std::string encode_frame(const refreshed_frame& f) {
   return frame_writer("refreshed").string_unless_empty("req", f.req).integer("exp", f.exp).finish();
 }
-std::string encode_frame(const pong_frame& f) { return frame_writer("pong").string_unless_empty("req", f.req).finish(); }
+std::string encode_frame(const pong_frame& f) {
+  return frame_writer("pong").string_unless_empty("req", f.req).finish();
+}
 std::string encode_frame(const event_frame& f) { return encode_event(f.ev); }
 std::string encode_frame(const reset_frame& f) {
   return frame_writer("reset").string("reason", f.reason).optional_string("from", f.from)
@@ -583,12 +593,13 @@ std::optional<std::int64_t> jwt_expiry(std::string_view token) {
   try {
     unsigned char buffer[parse_buffer_bytes];
     json::monotonic_resource memory(buffer, sizeof buffer);
-    result<json::object> claims = strict_json::parse_object(*payload, max_token_bytes, json::storage_ptr(&memory));
+    result<json::object> claims =
+        strict_json::parse_object(*payload, max_token_bytes, json::storage_ptr(&memory));
     if (!claims) return std::nullopt;
     const json::value* exp = claims.value().if_contains("exp");
     if (!exp) return std::nullopt;
     if (const auto* i = exp->if_int64()) return *i;
-    if (const auto* u = exp->if_uint64(); u && *u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+    if (const auto* u = exp->if_uint64(); u && *u <= int64_max)
       return static_cast<std::int64_t>(*u);
     return std::nullopt;
   } catch (const std::exception&) {

@@ -67,16 +67,6 @@ void format_shortest(std::string& out, bool negative, const std::string& digits,
 
 }  // namespace
 
-std::size_t escaped_overhead(std::string_view s) noexcept {
-  std::size_t extra = 2;  // the quotes
-  for (char c : s) {
-    const char e = escape_for(c);
-    if (e == 'u') extra += 5;
-    else if (e != 0) extra += 1;
-  }
-  return extra;
-}
-
 void append_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   out.push_back('"');

@@ -25,8 +25,4 @@ void append_double(std::string& out, double d);
 void append_value(std::string& out, const boost::json::value& v);
 void append_object(std::string& out, const boost::json::object& o);
 
-// Bytes that append_string adds beyond the raw length of `s` (escapes and quotes), to size a
-// reserve exactly.
-std::size_t escaped_overhead(std::string_view s) noexcept;
-
 }  // namespace globemeet::core::json_writer
