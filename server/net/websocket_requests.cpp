@@ -1,5 +1,6 @@
 // What each client frame does on a live connection (docs/protocol.md sections 2, 5 and 6).
 #include <boost/asio/post.hpp>
+#include <boost/json.hpp>
 
 #include <algorithm>
 
@@ -17,6 +18,17 @@ constexpr std::size_t max_patterns_per_connection = 256;
 constexpr std::size_t max_patterns_per_subscribe = 64;
 constexpr unsigned max_requests_per_second = 100;
 constexpr std::size_t replay_chunk_events = 256;
+// The `req` of a frame the codec refused, when the frame is still a JSON object with a string
+// `req` of 1 to 64 bytes: the error then names the request it answers.
+std::string request_id_of(std::string_view text) {
+  boost::system::error_code ec;
+  auto value = boost::json::parse(text, ec);
+  if (ec || !value.is_object()) return {};
+  const auto* req = value.as_object().if_contains("req");
+  if (!req || !req->is_string() || req->get_string().empty() || req->get_string().size() > 64) return {};
+  return std::string(req->get_string());
+}
+
 }  // namespace
 
 void websocket_session::handle_text(std::string_view text) {
@@ -33,7 +45,7 @@ void websocket_session::handle_text(std::string_view text) {
 
   auto decoded = core::codec::decode_client(text);
   if (!decoded) {
-    send_error("", decoded.err().code, decoded.err().message);
+    send_error(request_id_of(text), decoded.err().code, decoded.err().message);
     return;
   }
   auto& frame = decoded.value();

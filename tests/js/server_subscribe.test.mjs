@@ -1,0 +1,123 @@
+// Subscriptions on the socket: pattern grammar errors, overlapping patterns delivered once,
+// unsubscribe, limits (patterns per subscribe and per connection, rate, error budget), bad
+// JSON and unknown ops. A witness client keeps receiving events throughout.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, connectReady, subscribe, publish, depthEvent, liveWitness } from './helpers/server.mjs';
+
+let server;
+let witness;
+let publisher;
+
+before(async () => {
+  server = await startServer();
+  witness = await liveWitness(server);
+  publisher = await server.mint({ sub: 'pub', pub: true });
+});
+after(async () => { await witness.client.close(); await server.stop(); });
+
+test('invalid patterns are refused with invalid_topic naming the pattern', async () => {
+  const bad = ['', 'queue..depth', '.queue', 'queue.', 'sup*.x', 'q>', '>.x', 'queue.>.x', 'a b', 'é.x',
+    'x'.repeat(65), Array(17).fill('a').join('.'), `${'abcdefgh.'.repeat(28)}x`];
+  let client;
+  for (const [i, topic] of bad.entries()) {
+    // Fresh connections: more than 10 errors on one would close it with 4400.
+    if (i % 8 === 0) ({ client } = await connectReady(server));
+    const err = await subscribe(client, [topic]);
+    assert.equal(err.op, 'error', topic);
+    assert.ok(['invalid_topic', 'bad_frame'].includes(err.code), `${topic}: ${err.code}`);
+    if (err.code === 'invalid_topic' && topic !== '') assert.equal(err.topic, topic);
+  }
+  await witness.check();
+});
+
+test('overlapping patterns deliver each event once; unsubscribe stops delivery', async () => {
+  const { client } = await connectReady(server);
+  const sub = await subscribe(client, ['>', 'queue.>', 'queue.support.*', 'queue.*.depth-changed']);
+  assert.equal(sub.op, 'subscribed');
+  assert.ok('head' in sub);
+  const res = await publish(server, publisher, depthEvent('support', 1));
+  const ev = await client.next('event');
+  assert.equal(ev.id, res.body.ids[0]);
+  await witness.check();
+  assert.equal(client.drain().filter((f) => f.op === 'event').length, 1, 'the witness event arrives once');
+
+  client.send({ op: 'unsubscribe', req: 'u1', topics: ['>', 'queue.>', 'queue.support.*', 'queue.*.depth-changed'] });
+  const unsub = await client.next('unsubscribed');
+  assert.equal(unsub.req, 'u1');
+  assert.equal(unsub.reason, 'requested');
+  await witness.check();
+  assert.equal(client.drain().length, 0, 'nothing after unsubscribe');
+
+  client.send({ op: 'unsubscribe', req: 'u2', topics: ['queue.>'] });
+  const err = await client.next('error');
+  assert.equal(err.code, 'not_subscribed');
+  assert.equal(err.req, 'u2');
+  await client.close();
+});
+
+test('a subscription only receives what matches', async () => {
+  const { client } = await connectReady(server);
+  await subscribe(client, ['queue.sales.*']);
+  await publish(server, publisher, depthEvent('support', 1));
+  const sales = await publish(server, publisher, depthEvent('sales', 2));
+  const ev = await client.next('event');
+  assert.equal(ev.id, sales.body.ids[0]);
+  await client.close();
+});
+
+test('limits: 64 patterns per subscribe, 256 per connection', async () => {
+  const { client } = await connectReady(server);
+  const many = (prefix, n) => Array.from({ length: n }, (_, i) => `queue.${prefix}${i}.*`);
+  const tooMany = await subscribe(client, many('x', 65));
+  assert.equal(tooMany.code, 'bad_frame');
+  for (let batch = 0; batch < 4; batch++) assert.equal((await subscribe(client, many(`b${batch}-`, 64))).op, 'subscribed');
+  const flood = await subscribe(client, ['queue.one-more.*']);
+  assert.equal(flood.code, 'too_many_subscriptions');
+  // Re-subscribing a held pattern adds nothing and is accepted.
+  assert.equal((await subscribe(client, ['queue.b0-0.*'])).op, 'subscribed');
+  await witness.check();
+  await client.close();
+});
+
+test('bad JSON, non-objects, duplicate members and unknown ops get error frames', async () => {
+  const { client } = await connectReady(server);
+  const cases = [
+    ['{"op":', 'bad_json'],
+    ['[1,2]', 'bad_json'],
+    ['"hello"', 'bad_json'],
+    ['{"op":"ping","op":"ping"}', 'bad_json'],
+    ['{"op":"ping","x":1e999}', 'bad_json'],
+    ['{"op":"ping"} trailing', 'bad_json'],
+    ['{"op":"dance"}', 'bad_frame'],
+    ['{"req":"1"}', 'bad_frame'],
+    ['{"op":"subscribe","req":"1","topics":"queue.>"}', 'bad_frame'],
+  ];
+  for (const [text, code] of cases) {
+    client.send(text);
+    const err = await client.next('error');
+    assert.equal(err.code, code, text);
+  }
+  await witness.check();
+  await client.close();
+});
+
+test('more than 10 error replies in 10 s close with 4400', async () => {
+  const { client } = await connectReady(server);
+  for (let i = 0; i < 12; i++) client.send('not json');
+  const closed = await client.closed;
+  assert.equal(closed.code, 4400);
+  assert.equal(client.frames.filter((f) => f.op === 'error').length, 11);
+  await witness.check();
+});
+
+test('more than 100 requests per second get rate_limited', async () => {
+  const { client } = await connectReady(server);
+  for (let i = 0; i < 105; i++) client.send({ op: 'ping', req: String(i) });
+  const limited = await client.next((f) => f.op === 'error');
+  assert.equal(limited.code, 'rate_limited');
+  const pongs = client.frames.filter((f) => f.op === 'pong').length;
+  assert.ok(pongs <= 100, `at most 100 pongs, got ${pongs}`);
+  await witness.check();
+  await client.close();
+});
