@@ -1,0 +1,175 @@
+// Resume (docs/protocol.md section 5): `from` and Last-Event-ID, replay then `replayed` then
+// live with no duplicate and no gap (also while events keep coming), and every `reset` case.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer, connectReady, subscribe, publish, depthEvent, liveWitness, sleep,
+} from './helpers/server.mjs';
+
+let server;
+let publisher;
+let witness;
+before(async () => {
+  server = await startServer({ args: ['--retention-events', '1000'] });
+  publisher = await server.mint({ sub: 'pub', pub: true });
+  witness = await liveWitness(server);
+});
+after(async () => { await witness.client.close(); await server.stop(); });
+
+const seq = (id) => Number(id.split('-')[1]);
+const epochOf = (id) => id.split('-')[0];
+
+async function publishMany(queue, n) {
+  const ids = [];
+  for (let i = 0; i < n; i++) ids.push((await publish(server, publisher, depthEvent(queue, i))).body.ids[0]);
+  return ids;
+}
+
+// Collects event frames until `replayed`, then returns {events, replayed, before}.
+async function collectReplay(client) {
+  const events = [];
+  for (;;) {
+    const f = await client.next();
+    if (f.op === 'event') events.push(f);
+    else if (f.op === 'replayed') return { events, replayed: f };
+    else if (f.op !== 'reset') throw new Error(`unexpected ${JSON.stringify(f)}`);
+    else events.reset = f;
+  }
+}
+
+test('from: subscribed, replay of matching events after it, replayed, then live', async () => {
+  const ids = await publishMany('r1', 5);
+  await publish(server, publisher, depthEvent('other', 1));  // does not match
+  const { client } = await connectReady(server);
+  client.send({ op: 'subscribe', req: 'resume', topics: ['queue.r1.*', 'queue.*.depth-changed'], from: ids[1] });
+  const sub = await client.next();
+  assert.equal(sub.op, 'subscribed');
+  const { events, replayed } = await collectReplay(client);
+  const replayedR1 = events.filter((e) => e.subject === 'r1').map((e) => e.id);
+  assert.deepEqual(replayedR1, ids.slice(2), 'each matching event once, in order');
+  assert.equal(replayed.req, 'resume');
+  assert.equal(replayed.count, events.length);
+  const live = await publish(server, publisher, depthEvent('r1', 9));
+  assert.equal((await client.next('event')).id, live.body.ids[0]);
+  await client.close();
+});
+
+test('Last-Event-ID header stands in for from on the first subscribe', async () => {
+  const ids = await publishMany('r2', 3);
+  const { client } = await connectReady(server, {}, { lastEventId: ids[0] });
+  await subscribe(client, ['queue.r2.*']);
+  const { events } = await collectReplay(client);
+  assert.deepEqual(events.map((e) => e.id), ids.slice(1));
+  await client.close();
+});
+
+test('resume while events keep coming: no loss, no duplicate, in order', async () => {
+  const first = await publishMany('flow', 20);
+  let stop = false;
+  const published = [...first];
+  const pumping = (async () => {
+    while (!stop) {
+      const res = await publish(server, publisher, { events: [depthEvent('flow', 1), depthEvent('flow', 2)] });
+      published.push(...res.body.ids);
+    }
+  })();
+  await sleep(30);
+  const { client } = await connectReady(server);
+  client.send({ op: 'subscribe', req: 'r', topics: ['queue.flow.*'], from: first[4] });
+  await client.next('subscribed');
+  const { events } = await collectReplay(client);
+  await sleep(150);
+  stop = true;
+  await pumping;
+  const last = published[published.length - 1];
+  const received = events.map((e) => e.id);
+  while (received[received.length - 1] !== last) received.push((await client.next('event')).id);
+  const expected = published.filter((id) => seq(id) > seq(first[4]));
+  assert.deepEqual(received, expected);
+  await client.close();
+});
+
+test('reconnect after a drop resumes with no loss and no duplicate', async () => {
+  const { client: c1 } = await connectReady(server);
+  await subscribe(c1, ['queue.rc.*']);
+  const before = await publishMany('rc', 3);
+  const got = [];
+  for (let i = 0; i < 3; i++) got.push((await c1.next('event')).id);
+  assert.deepEqual(got, before);
+  await c1.close();
+  const missed = await publishMany('rc', 4);
+  const { client: c2 } = await connectReady(server);
+  c2.send({ op: 'subscribe', req: 'again', topics: ['queue.rc.*'], from: got[got.length - 1] });
+  await c2.next('subscribed');
+  const { events } = await collectReplay(c2);
+  assert.deepEqual(events.map((e) => e.id), missed);
+  await c2.close();
+});
+
+test('future id: reset future_id, then live only', async () => {
+  const [head] = await publishMany('fut', 1);
+  const { client } = await connectReady(server);
+  client.send({ op: 'subscribe', req: 'f', topics: ['queue.fut.*'], from: `${epochOf(head)}-${seq(head) + 1000}` });
+  await client.next('subscribed');
+  const { events, replayed } = await collectReplay(client);
+  assert.equal(events.reset.reason, 'future_id');
+  assert.equal(events.reset.position, head);
+  assert.equal(events.length, 0);
+  assert.equal(replayed.count, 0);
+  const live = await publish(server, publisher, depthEvent('fut', 2));
+  assert.equal((await client.next('event')).id, live.body.ids[0]);
+  await client.close();
+});
+
+test('another epoch: reset epoch_changed, then every retained matching event', async () => {
+  const ids = await publishMany('ep', 2);
+  const { client } = await connectReady(server);
+  client.send({ op: 'subscribe', req: 'e', topics: ['queue.ep.*'], from: 'abcdef0123456789-5' });
+  await client.next('subscribed');
+  const { events } = await collectReplay(client);
+  assert.equal(events.reset.reason, 'epoch_changed');
+  assert.equal(events.reset.from, 'abcdef0123456789-5');
+  assert.deepEqual(events.map((e) => e.id), ids);
+  await client.close();
+});
+
+test('not an event id: invalid_event_id and nothing subscribed; from later: resume_not_allowed', async () => {
+  const { client } = await connectReady(server);
+  for (const from of ['garbage', '-1', 'ABC-1', 'abc-0', 'abc-01', '12345678901234567-1']) {
+    const err = await subscribe(client, ['queue.>'], { from });
+    assert.equal(err.code, 'invalid_event_id', from);
+  }
+  client.send({ op: 'unsubscribe', req: 'u', topics: ['queue.>'] });
+  assert.equal((await client.next('error')).code, 'not_subscribed');
+  assert.equal((await subscribe(client, ['queue.>'])).op, 'subscribed');
+  const [id] = await publishMany('late', 1);
+  await client.next('event');
+  const err = await subscribe(client, ['agent.>'], { from: id });
+  assert.equal(err.code, 'resume_not_allowed');
+  await client.close();
+  // A garbage Last-Event-ID header is refused the same way.
+  const { client: c2 } = await connectReady(server, {}, { lastEventId: 'not-an-id' });
+  assert.equal((await subscribe(c2, ['queue.>'])).code, 'invalid_event_id');
+  await c2.close();
+  await witness.check();
+});
+
+test('older than retention: reset retention_exceeded, then what is retained', async () => {
+  const s = await startServer({ args: ['--retention-events', '3'] });
+  try {
+    const pub = await s.mint({ pub: true });
+    const ids = [];
+    for (let i = 0; i < 6; i++) ids.push((await publish(s, pub, depthEvent('ret', i))).body.ids[0]);
+    const { client } = await connectReady(s);
+    client.send({ op: 'subscribe', req: 'x', topics: ['>'], from: ids[0] });
+    await client.next('subscribed');
+    const { events, replayed } = await collectReplay(client);
+    assert.equal(events.reset.reason, 'retention_exceeded');
+    assert.equal(events.reset.position, ids[2]);
+    assert.deepEqual(events.map((e) => e.id), ids.slice(3));
+    assert.equal(replayed.count, 3);
+    await client.close();
+  } finally {
+    await s.stop();
+  }
+});
