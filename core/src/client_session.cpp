@@ -313,7 +313,12 @@ struct client_session::impl {
     ever_ready = true;
   }
 
-  void on(const tick&, std::string_view, const subscribed_frame& f) { pending.erase(f.req); }
+  void on(const tick&, std::string_view, const subscribed_frame& f) {
+    pending.erase(f.req);
+    // Live delivery starts after `head`. Until an event arrives that is the position to resume
+    // from, so an outage before the first event loses nothing.
+    if (!resume.last() && f.head) resume.set_last(*f.head);
+  }
   void on(const tick&, std::string_view, const replayed_frame&) {}
 
   void on(const tick&, std::string_view, const unsubscribed_frame& f) {
