@@ -1,0 +1,161 @@
+// Drives the client session through the wasm bridge: a scripted connection from start to a
+// delivered event and a network failure, checking that inputs reach the core and its actions
+// come back intact (numbers, strings, nested frames, handles, timer names, close codes).
+// The session's own rules are tested natively (tests/core/test_client_session.cpp); this suite
+// proves the bridge carries them faithfully.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { loadCore } from './wasm_loader.mjs';
+
+const core = await loadCore();
+
+const endpoint = 'wss://events.test/v1/events';
+const t0 = 1_795_800_000_000;  // Unix ms
+const expSeconds = t0 / 1000 + 900;
+const random = 0.5;
+
+const base64url = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+// The session reads `exp` without verifying the signature (the server verifies).
+const token = `${base64url({ alg: 'HS256', typ: 'JWT' })}.${base64url({ sub: 'svc-1', tenant: 'acme', exp: expSeconds })}.c2ln`;
+
+const eventFrame = JSON.stringify({
+  op: 'event', specversion: '1.0', id: '6f1c2a9e-1043', source: '/tenants/acme/queues/support',
+  type: 'queue.depth-changed', subject: 'support', time: '2026-11-27T18:02:11.204Z',
+  datacontenttype: 'application/json', topic: 'queue.support.depth-changed', tenant: 'acme',
+  data: { queue_id: 'support', depth: 7, longest_wait_seconds: 42 },
+});
+
+const ofKind = (actions, kind) => actions.filter((a) => a.kind === kind);
+const oneOf = (actions, kind) => {
+  const found = ofKind(actions, kind);
+  assert.equal(found.length, 1, `one '${kind}' in ${JSON.stringify(actions)}`);
+  return found[0];
+};
+const stateChanges = (actions) => ofKind(actions, 'state_changed').map((a) => `${a.from}->${a.to}`);
+
+function withSession(config, use) {
+  const session = core.createSession(config);
+  try {
+    return use(session);
+  } finally {
+    session.destroy();
+  }
+}
+
+test('a browser-style session connects, subscribes, delivers an event and arms a reconnect after 1006', () => {
+  withSession({ endpoint, token_in_header: false }, (s) => {
+    s.start(t0, random);
+    let actions = s.takeActions();
+    assert.deepEqual(stateChanges(actions), ['idle->fetching_token']);
+    oneOf(actions, 'request_token');
+
+    s.tokenObtained(t0 + 5, random, token);
+    actions = s.takeActions();
+    assert.deepEqual(stateChanges(actions), ['fetching_token->connecting']);
+    assert.deepEqual(oneOf(actions, 'open'), {
+      kind: 'open', connection: 1, url: endpoint, subprotocol: 'globemeet-events.v1',
+      authorization: null, last_event_id: null,
+    });
+    assert.deepEqual(oneOf(actions, 'arm_timer'), { kind: 'arm_timer', timer: 'handshake', at_ms: t0 + 5 + 10_000 });
+
+    s.opened(t0 + 10, random, 1);
+    actions = s.takeActions();
+    const auth = oneOf(actions, 'send');
+    assert.equal(auth.connection, 1);
+    assert.deepEqual(JSON.parse(auth.text), { op: 'auth', token });
+    assert.deepEqual(stateChanges(actions), ['connecting->authenticating']);
+
+    const ready = { op: 'ready', sub: 'svc-1', tenant: 'acme', exp: expSeconds, heartbeat_ms: 20_000, head: null };
+    s.frame(t0 + 20, random, 1, JSON.stringify(ready));
+    actions = s.takeActions();
+    assert.deepEqual(stateChanges(actions), ['authenticating->live']);
+    assert.deepEqual(ofKind(actions, 'cancel_timer'), [{ kind: 'cancel_timer', timer: 'handshake' }]);
+    const armed = Object.fromEntries(ofKind(actions, 'arm_timer').map((a) => [a.timer, a.at_ms]));
+    assert.equal(armed.heartbeat, t0 + 20 + 20_000);
+    assert.equal(armed.refresh, expSeconds * 1000 - 60_000);
+    assert.equal(s.status().state, 'live');
+
+    const refused = s.subscribe(t0 + 25, random, 'queue..x');
+    assert.equal(refused.ok, false);
+    assert.equal(refused.code, 'invalid_topic');
+    assert.deepEqual(s.takeActions(), []);
+
+    const subscribed = s.subscribe(t0 + 30, random, 'queue.support.*');
+    assert.equal(subscribed.ok, true);
+    const handle = subscribed.handle;
+    assert.ok(handle > 0);
+    const request = JSON.parse(oneOf(s.takeActions(), 'send').text);
+    assert.equal(request.op, 'subscribe');
+    assert.deepEqual(request.topics, ['queue.support.*']);
+
+    s.frame(t0 + 40, random, 1, JSON.stringify({ op: 'subscribed', req: request.req, topics: ['queue.support.*'], head: null }));
+    assert.deepEqual(ofKind(s.takeActions(), 'deliver'), []);
+
+    s.frame(t0 + 50, random, 1, eventFrame);
+    assert.deepEqual(oneOf(s.takeActions(), 'deliver'), {
+      kind: 'deliver', frame: eventFrame, handles: [handle], id: '6f1c2a9e-1043',
+      topic: 'queue.support.depth-changed', type: 'queue.depth-changed',
+      source: '/tenants/acme/queues/support', subject: 'support', time: '2026-11-27T18:02:11.204Z',
+      tenant: 'acme', data: { queue_id: 'support', depth: 7, longest_wait_seconds: 42 },
+    });
+    assert.equal(s.status().last_event_id, '6f1c2a9e-1043');
+
+    s.closed(t0 + 60, random, 1, 1006, '');
+    actions = s.takeActions();
+    const change = oneOf(actions, 'state_changed');
+    assert.deepEqual([change.from, change.to, change.code], ['live', 'reconnecting', 1006]);
+    const firstDelay = core.backoff.delay({ min_ms: 500, max_ms: 30_000, factor: 2 }, 0, random);
+    assert.deepEqual(ofKind(actions, 'arm_timer'), [{ kind: 'arm_timer', timer: 'reconnect', at_ms: t0 + 60 + firstDelay }]);
+    assert.deepEqual(s.status(), { state: 'reconnecting', last_event_id: '6f1c2a9e-1043', final_code: 0 });
+
+    // The timer name goes back in as text; the token is still good, so a new connection opens.
+    s.timerFired(t0 + 60 + firstDelay, random, 'reconnect');
+    assert.equal(oneOf(s.takeActions(), 'open').connection, 2);
+  });
+});
+
+test('a native-style session puts the token in the header and stops with close 1000', () => {
+  withSession({ endpoint, backoff: { min_ms: 100, max_ms: 1000, factor: 3 }, handshake_timeout_ms: 5000 }, (s) => {
+    assert.equal(s.setLastEventId('6f1c2a9e-7'), true);
+    assert.equal(s.setLastEventId('not-an-id'), false);
+    s.start(t0, random);
+    s.tokenObtained(t0, random, token);
+    const actions = s.takeActions();
+    const open = oneOf(actions, 'open');
+    assert.equal(open.authorization, `Bearer ${token}`);
+    assert.equal(open.last_event_id, '6f1c2a9e-7');
+    assert.equal(oneOf(actions, 'arm_timer').at_ms, t0 + 5000);
+
+    // Stopping while the handshake is under way aborts that connection.
+    s.stop(t0 + 1, random);
+    const close = oneOf(s.takeActions(), 'close');
+    assert.deepEqual([close.connection, close.code], [1, 1000]);
+    assert.deepEqual(s.status(), { state: 'closed', last_event_id: '6f1c2a9e-7', final_code: 1000 });
+  });
+});
+
+test('the bridge refuses bad configs and bad arguments without touching the session', () => {
+  for (const [config, words] of [
+    [{}, "'endpoint'"],
+    [{ endpoint: 'https://x/v1/events' }, "'endpoint'"],
+    [{ endpoint, handshake_timeout: 5 }, "'handshake_timeout'"],
+    [{ endpoint, backoff: { min_ms: -1 } }, "'backoff.min_ms'"],
+    [{ endpoint, backoff: 3 }, "'backoff'"],
+    [{ endpoint, token_in_header: 'yes' }, "'token_in_header'"],
+  ]) {
+    assert.throws(() => core.createSession(config), (e) => e.code === 'bad_config' && e.message.includes(words),
+      JSON.stringify(config));
+  }
+
+  withSession({ endpoint }, (s) => {
+    assert.throws(() => s.timerFired(t0, random, 'alarm'), /timer 'alarm'/);
+    assert.throws(() => s.closed(t0, random, 1, 70_000, ''), /closed 70000/);
+    assert.deepEqual(s.takeActions(), []);
+    assert.equal(s.status().state, 'idle');
+  });
+
+  const gone = core.createSession({ endpoint });
+  gone.destroy();
+  assert.throws(() => gone.start(t0, random), /after destroy/);
+});
