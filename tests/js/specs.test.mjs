@@ -180,6 +180,139 @@ test('the event message covers the 20 event types with their data fields', () =>
   }
 });
 
+// ---- examples against the schemas ------------------------------------------------------------
+
+// A JSON Schema checker for exactly the keywords docs/asyncapi.yaml uses. An unknown keyword
+// throws, so a schema can never pass here because a rule of it was silently skipped.
+const annotations = new Set(['description', 'title', 'format', 'examples']);
+function schemaErrors(schema, value, at = '$') {
+  const errors = [];
+  const typeOf = (v) =>
+    v === null ? 'null' : Array.isArray(v) ? 'array' : Number.isInteger(v) ? 'integer' : typeof v;
+  for (const [keyword, rule] of Object.entries(schema)) {
+    if (annotations.has(keyword) || keyword.startsWith('x-')) continue;
+    switch (keyword) {
+      case 'type': {
+        const actual = typeOf(value);
+        const allowed = [rule].flat();
+        if (!allowed.includes(actual) && !(actual === 'integer' && allowed.includes('number'))) {
+          errors.push(`${at}: expected ${allowed.join('|')}, got ${actual}`);
+        }
+        break;
+      }
+      case 'const':
+        if (JSON.stringify(value) !== JSON.stringify(rule)) errors.push(`${at}: expected ${JSON.stringify(rule)}`);
+        break;
+      case 'enum':
+        if (!rule.includes(value)) errors.push(`${at}: ${JSON.stringify(value)} not in ${rule.join(', ')}`);
+        break;
+      case 'required':
+        if (typeOf(value) === 'object') {
+          for (const name of rule) if (!(name in value)) errors.push(`${at}: ${name} is required`);
+        }
+        break;
+      case 'properties':
+        if (typeOf(value) === 'object') {
+          for (const [name, child] of Object.entries(rule)) {
+            if (name in value) errors.push(...schemaErrors(child, value[name], `${at}.${name}`));
+          }
+        }
+        break;
+      case 'additionalProperties':
+        assert.equal(rule, true, 'only additionalProperties: true is supported here');
+        break;
+      case 'items':
+        if (Array.isArray(value)) value.forEach((item, i) => errors.push(...schemaErrors(rule, item, `${at}[${i}]`)));
+        break;
+      case 'minItems':
+        if (Array.isArray(value) && value.length < rule) errors.push(`${at}: fewer than ${rule} items`);
+        break;
+      case 'maxItems':
+        if (Array.isArray(value) && value.length > rule) errors.push(`${at}: more than ${rule} items`);
+        break;
+      case 'minLength':
+        if (typeof value === 'string' && [...value].length < rule) errors.push(`${at}: shorter than ${rule}`);
+        break;
+      case 'maxLength':
+        if (typeof value === 'string' && [...value].length > rule) errors.push(`${at}: longer than ${rule}`);
+        break;
+      case 'pattern':
+        if (typeof value === 'string' && !new RegExp(rule, 'u').test(value)) errors.push(`${at}: does not match ${rule}`);
+        break;
+      case 'minimum':
+        if (typeof value === 'number' && value < rule) errors.push(`${at}: below ${rule}`);
+        break;
+      case 'allOf':
+        rule.forEach((part) => errors.push(...schemaErrors(part, value, at)));
+        break;
+      case 'oneOf': {
+        const matching = rule.filter((part) => schemaErrors(part, value, at).length === 0).length;
+        if (matching !== 1) errors.push(`${at}: matches ${matching} of the oneOf schemas, not exactly one`);
+        break;
+      }
+      default:
+        throw new Error(`schemaErrors: unsupported keyword ${keyword} at ${at}`);
+    }
+  }
+  return errors;
+}
+
+const payloadOf = (op) => {
+  const message = Object.values(spec.channels.events.messages).find((m) => opConstants(m.payload).includes(op));
+  assert.ok(message, `no message for op ${op}`);
+  return message.payload;
+};
+
+test('the schema checker refuses what it should', () => {
+  const ready = payloadOf('ready');
+  const good = { op: 'ready', sub: 'wallboard', tenant: 'acme', exp: 1, heartbeat_ms: 20000, head: null };
+  assert.deepEqual(schemaErrors(ready, good), []);
+  assert.notDeepEqual(schemaErrors(ready, { ...good, head: 'not-an-id' }), []);
+  assert.notDeepEqual(schemaErrors(ready, { ...good, heartbeat_ms: 'soon' }), []);
+  const { sub, ...withoutSub } = good;
+  assert.equal(sub, 'wallboard');
+  assert.notDeepEqual(schemaErrors(ready, withoutSub), []);
+  const subscribe = payloadOf('subscribe');
+  assert.notDeepEqual(schemaErrors(subscribe, { op: 'subscribe', topics: ['queue..depth'] }), []);
+  assert.notDeepEqual(schemaErrors(subscribe, { op: 'subscribe', topics: ['q>'] }), []);
+  assert.notDeepEqual(schemaErrors(subscribe, { op: 'subscribe', topics: ['>.queue'] }), []);
+  assert.deepEqual(schemaErrors(subscribe, { op: 'subscribe', topics: ['*.support.*', 'queue.>', '>'] }), []);
+});
+
+test('every message example of asyncapi.yaml fits its payload schema', () => {
+  let checked = 0;
+  for (const [key, message] of Object.entries(spec.channels.events.messages)) {
+    assert.ok(message.examples?.length, `message ${key} has no example`);
+    for (const example of message.examples) {
+      assert.deepEqual(schemaErrors(message.payload, example.payload), [], `example of ${key}`);
+      checked += 1;
+    }
+  }
+  assert.ok(checked >= 17);
+});
+
+test('the examples of docs/protocol.md fit the schemas', () => {
+  const blocks = [...protocol.matchAll(/```json\n([\s\S]*?)```/g)].map((match) => match[1]);
+  assert.ok(blocks.length >= 2, 'protocol.md has its json examples');
+  // The doc abbreviates tokens as "eyJ...": stand in a well-formed compact JWS for them.
+  const wellFormedToken = 'eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJ3YWxsYm9hcmQifQ.c2ln';
+  const frames = [];
+  for (const block of blocks) {
+    const text = block.replace(/"eyJ[^"]*\.\.\."/g, JSON.stringify(wellFormedToken));
+    // One frame per line, or one frame over several lines.
+    const lines = text.trim().split('\n');
+    if (lines.every((line) => line.trim().endsWith('}'))) frames.push(...lines.map((line) => JSON.parse(line)));
+    else frames.push(JSON.parse(text));
+  }
+  const ops = frames.map((frame) => frame.op);
+  for (const op of ['auth', 'subscribe', 'unsubscribe', 'refresh', 'ping', 'event']) {
+    assert.ok(ops.includes(op), `protocol.md has an example of ${op}`);
+  }
+  for (const frame of frames) {
+    assert.deepEqual(schemaErrors(payloadOf(frame.op), frame), [], `protocol.md example of ${frame.op}`);
+  }
+});
+
 // ---- docs/openapi.yaml ----------------------------------------------------------------------
 
 const redocly = path.join(root, 'node_modules/@redocly/cli/bin/cli.js');
