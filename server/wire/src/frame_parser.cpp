@@ -91,8 +91,9 @@ void frame_parser::parse_header(const std::uint8_t*& at, const std::uint8_t* end
     }
     if (opcode_ == opcode::text) {
       in_message_ = true;
+      // No reserve(length): a client could announce 64 KiB and send nothing, on many
+      // connections. The buffer grows with the bytes that actually arrive.
       message_.clear();
-      message_.reserve(static_cast<std::size_t>(length));  // the whole message when unfragmented
       message_utf8_.reset();
     }
   } else {

@@ -48,8 +48,9 @@ void append_ping_frame(std::string& out, std::string_view payload = {});
 void append_pong_frame(std::string& out, std::string_view payload);
 
 // Appends a close frame with `code` and `reason`; the reason is cut to max_close_reason bytes
-// at a UTF-8 character boundary. close_code::no_status writes an empty close payload (1005 may
-// not be sent; it is how an empty close is echoed).
+// at a UTF-8 character boundary. `code` is one is_valid_close_code() accepts, or
+// close_code::no_status, which writes an empty close payload (1005 may not be sent; it is how a
+// client's empty close is echoed).
 void append_close_frame(std::string& out, std::uint16_t code, std::string_view reason = {});
 
 }  // namespace globemeet::server::wire
