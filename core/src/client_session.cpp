@@ -130,6 +130,7 @@ struct client_session::impl {
   bool connection_active = false;
   std::set<std::string> connection_patterns;  // subscribed or requested on this connection
   bool resume_refused = false;                // the server said `resume_not_allowed`: no more `from`
+  std::string head_req;                       // the connection's first subscribe, sent without `from`
   std::map<std::string, pending_request> pending;
   std::int64_t heartbeat_ms = 0;
   std::int64_t connection_exp_ms = 0;
@@ -184,6 +185,7 @@ struct client_session::impl {
     connection_active = true;
     connection_patterns.clear();
     resume_refused = false;
+    head_req.clear();
     pending.clear();
     ping_req.clear();
     refresh_failures = 0;
@@ -242,14 +244,16 @@ struct client_session::impl {
 
   // ---- subscriptions -----------------------------------------------------------------------
   void send_subscribe(const std::vector<std::string>& topics) {
-    for (std::size_t first = 0; first < topics.size(); first += max_topics_per_subscribe) {
+    for (std::size_t begin = 0; begin < topics.size(); begin += max_topics_per_subscribe) {
       subscribe_frame f;
       f.req = request_id();
-      auto last = std::min(topics.size(), first + max_topics_per_subscribe);
-      f.topics.assign(topics.begin() + static_cast<std::ptrdiff_t>(first),
-                      topics.begin() + static_cast<std::ptrdiff_t>(last));
+      auto end = std::min(topics.size(), begin + max_topics_per_subscribe);
+      f.topics.assign(topics.begin() + static_cast<std::ptrdiff_t>(begin),
+                      topics.begin() + static_cast<std::ptrdiff_t>(end));
       // `from` is honoured only while the connection holds nothing (section 5.1).
-      if (connection_patterns.empty() && !resume_refused) f.from = resume.last();
+      bool first = connection_patterns.empty();
+      if (first && !resume_refused) f.from = resume.last();
+      if (first && !f.from) head_req = f.req;
       connection_patterns.insert(f.topics.begin(), f.topics.end());
       pending[f.req] = pending_request{pending_request::kind::subscribe, f.topics};
       send(f);
@@ -315,9 +319,10 @@ struct client_session::impl {
 
   void on(const tick&, std::string_view, const subscribed_frame& f) {
     pending.erase(f.req);
-    // Live delivery starts after `head`. Until an event arrives that is the position to resume
-    // from, so an outage before the first event loses nothing.
-    if (!resume.last() && f.head) resume.set_last(*f.head);
+    // Without `from` there is no replay and live delivery starts after `head`: until an event
+    // arrives that is the position to resume from, so an outage before it loses nothing. Only
+    // the first subscribe qualifies: a later `head` may lie beyond a replay still under way.
+    if (f.req == head_req && !resume.last() && f.head) resume.set_last(*f.head);
   }
   void on(const tick&, std::string_view, const replayed_frame&) {}
 

@@ -1178,3 +1178,33 @@ TEST_CASE("soak with epoch changes and retention: no duplicate, gaps only after 
   CHECK(total_resets > 0);  // the seeds do reach the reset paths
   CHECK(total_missing > 0);
 }
+
+TEST_CASE("only the first subscribe's `head` stands as the position", "[client_session]") {
+  client_session s(config());
+  tick t{t0, 0.5};
+  s.start(t);
+  auto exp_s = t0 / 1000 + 900;
+  s.token_obtained(t, make_token(exp_s, 1));
+  s.opened(t, 1);
+  s.frame(t, 1, frame_text(ready_frame{"console", "acme", exp_s, 20'000, std::nullopt}));
+  REQUIRE(s.subscribe(t, "queue.>").ok());
+  s.frame(t, 1, frame_text(subscribed_frame{"1", {"queue.>"}, std::nullopt}));  // empty log
+  CHECK_FALSE(s.last_event_id().has_value());
+  REQUIRE(s.subscribe(t, "agent.>").ok());
+  s.frame(t, 1, frame_text(subscribed_frame{"2", {"agent.>"}, std::string("a1-9")}));
+  CHECK_FALSE(s.last_event_id().has_value());  // events before a1-9 may still be on their way
+
+  SECTION("on the next connection the first subscribe's head counts") {
+    s.closed(t, 1, 1006, "network");
+    s.take_actions();
+    tick t2{t0 + 250, 0.5};
+    s.timer_fired(t2, timer_kind::reconnect);
+    s.opened(t2, 2);
+    s.frame(t2, 2, frame_text(ready_frame{"console", "acme", exp_s, 20'000, std::string("a1-12")}));
+    auto frames = sent_frames(s.take_actions());
+    REQUIRE(frames.size() == 1);
+    CHECK(std::get<subscribe_frame>(frames[0]).req == "3");
+    s.frame(t2, 2, frame_text(subscribed_frame{"3", {"agent.>", "queue.>"}, std::string("a1-12")}));
+    CHECK(s.last_event_id() == std::optional<std::string>("a1-12"));
+  }
+}
