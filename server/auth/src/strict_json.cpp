@@ -72,19 +72,26 @@ struct duplicate_finder {
 
 core::error bad_json(std::string message) { return {"bad_json", std::move(message)}; }
 
+// docs/protocol.md section 2: nesting deeper than 64 is refused.
+json::parse_options strict_options() {
+  json::parse_options options;
+  options.max_depth = 64;
+  return options;
+}
+
 }  // namespace
 
 core::result<json::object> parse_strict_object(std::string_view text, std::size_t max_bytes) {
   if (text.size() > max_bytes)
     return bad_json("larger than " + std::to_string(max_bytes) + " bytes");
-  json::basic_parser<duplicate_finder> checker{json::parse_options{}};
+  json::basic_parser<duplicate_finder> checker{strict_options()};
   json::error_code ec;
   checker.write_some(false, text.data(), text.size(), ec);
   if (ec) {
     if (!checker.handler().problem.empty()) return bad_json(checker.handler().problem);
     return bad_json("not JSON: " + ec.message());
   }
-  json::value value = json::parse(json::string_view(text.data(), text.size()), ec);
+  json::value value = json::parse(json::string_view(text.data(), text.size()), ec, {}, strict_options());
   if (ec) return bad_json("not JSON: " + ec.message());
   if (!value.is_object()) return bad_json("not a JSON object");
   return std::move(value.as_object());

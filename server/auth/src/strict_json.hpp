@@ -1,7 +1,8 @@
 // Strict JSON for JOSE headers, JWT payloads, JWKS and configuration: duplicate member names
 // (which different parsers resolve differently, so an attacker could show one reader one
-// value and another reader another), non-finite numbers, invalid UTF-8, trailing data and a
-// top-level value other than an object are refused.
+// value and another reader another), non-finite numbers, invalid UTF-8, lone surrogate
+// escapes, a byte-order mark, nesting deeper than 64, trailing data and a top-level value other
+// than an object are refused (docs/protocol.md section 2).
 // (core::codec::check_strict_json implements the same rules for frames; this copy keeps the
 // auth library independent of the codec's schedule.)
 #pragma once
