@@ -25,9 +25,9 @@
 // Handles belong to the user and outlive connections. At `ready` the session sends every
 // pattern it holds in one `subscribe` (chunks of 64, the protocol's limit) whose first frame
 // carries `from` = the last delivered id; a later subscribe carries `from` only while the
-// connection holds nothing. Before the first event, the `head` of a `subscribed` stands as the
-// last id, so an outage before any event loses nothing (unless the log was empty then: no id
-// can name a position before seq 1). A refused `subscribe` applied nothing: with
+// connection holds nothing. Before the first event, the `head` answering the connection's
+// first subscribe (sent without `from`) stands as the last id, so an outage before any event
+// loses nothing (unless the log was empty then: no id names a position before seq 1). A refused `subscribe` applied nothing: with
 // invalid_topic or forbidden_topic naming a pattern, that pattern's handles get
 // subscription_failed and are dropped and the rest is asked for again; too_many_subscriptions
 // fails every pattern of the request; resume_not_allowed is retried without `from`.
