@@ -484,7 +484,10 @@ TEST_CASE("frames.json vectors hold for the native codec", "[codec]") {
   for (const auto& item : vectors.at("strict_json").as_array()) {
     const auto& entry = item.as_object();
     INFO("strict_json: " << std::string(entry.at("name").as_string()));
-    const auto problem = codec::check_strict_json(input_of(entry), codec::max_client_frame_bytes);
+    const std::size_t max_bytes = entry.contains("max_bytes")
+                                      ? static_cast<std::size_t>(entry.at("max_bytes").as_int64())
+                                      : codec::max_client_frame_bytes;
+    const auto problem = codec::check_strict_json(input_of(entry), max_bytes);
     if (entry.at("ok").as_bool()) {
       INFO((problem ? problem->message : std::string()));
       CHECK_FALSE(problem.has_value());
