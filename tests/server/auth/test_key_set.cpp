@@ -216,6 +216,9 @@ TEST_CASE("signers refuse keys outside the allow-list", "[auth][keys]") {
   auto public_only = signer::from_private_pem("k", test::make_ec_pem().public_pem);
   REQUIRE_FALSE(public_only.ok());
   CHECK(public_only.err().code == "invalid_key");
+  auto encrypted = signer::from_private_pem("k", test::make_encrypted_ec_pem("passphrase"));
+  REQUIRE_FALSE(encrypted.ok());
+  CHECK(encrypted.err().message.rfind("not an unencrypted PEM private key", 0) == 0);
   CHECK_FALSE(signer::from_hmac_secret("k", "too short").ok());
   CHECK_FALSE(signer::from_private_pem("", test::make_ec_pem().private_pem).ok());
   CHECK_FALSE(signer::generate_es256("").ok());

@@ -42,6 +42,18 @@ pem_pair make_rsa_pem(unsigned bits) {
   return to_pem(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(bits)));
 }
 
+std::string make_encrypted_ec_pem(const char* passphrase) {
+  detail::evp_pkey_ptr pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  detail::bio_ptr bio(BIO_new(BIO_s_mem()));
+  const auto* pass = reinterpret_cast<const unsigned char*>(passphrase);
+  if (!pkey || PEM_write_bio_PrivateKey(bio.get(), pkey.get(), EVP_aes_256_cbc(), pass,
+                                        static_cast<int>(std::string_view(passphrase).size()),
+                                        nullptr, nullptr) != 1) {
+    throw std::runtime_error("encrypted PEM export failed");
+  }
+  return bio_text(bio.get());
+}
+
 std::string sign_with_pem(std::string_view header_json, std::string_view payload_json,
                           std::string_view private_pem) {
   auto pkey = detail::read_private_pem(private_pem);

@@ -16,6 +16,8 @@ struct pem_pair {
 // Freshly generated keys; `curve` is an OpenSSL group name such as "P-256" or "P-384".
 pem_pair make_ec_pem(const char* curve = "P-256");
 pem_pair make_rsa_pem(unsigned bits = 2048);
+// A P-256 private key in PEM encrypted with AES-256-CBC under `passphrase`.
+std::string make_encrypted_ec_pem(const char* passphrase);
 
 // The compact JWS of exactly these header and payload texts, signed with a PEM private key
 // (ES256 or RS256 by key type) or an HMAC secret.

@@ -2,6 +2,9 @@
 
 #include "print_error.hpp"
 
+#include <atomic>
+#include <thread>
+
 #include "globemeet/server/auth/base64.hpp"
 #include "globemeet/server/auth/verifier.hpp"
 #include "key.hpp"
@@ -381,4 +384,28 @@ TEST_CASE("claims are checked only after the signature", "[auth][verifier]") {
   const auto other = test::make_ec_pem("P-256");
   CHECK(refusal(test::sign_with_pem(header("ES256", "ec1"), R"({"exp":"x"})", other.private_pem)) ==
         invalid("signature does not verify"));
+}
+
+TEST_CASE("one verifier serves many threads at once", "[auth][verifier]") {
+  // Behaviour, not timing: every thread gets the same verdicts while sharing keys and OpenSSL
+  // state (a failed verification must not leave errors behind for the next call).
+  const auto v = make_verifier();
+  const std::string good_es = es256(good_payload(now));
+  const std::string good_rs =
+      test::sign_with_pem(header("RS256", "rsa1"), good_payload(now), rsa_key().private_pem);
+  std::string bad = good_es;
+  bad[bad.size() - 3] = bad[bad.size() - 3] == 'A' ? 'B' : 'A';
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        if (!v.verify(good_es, now).ok() || !v.verify(good_rs, now).ok()) ++wrong;
+        const auto r = v.verify(bad, now);
+        if (r.ok() || r.err().message != "signature does not verify") ++wrong;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(wrong == 0);
 }
