@@ -191,7 +191,10 @@ void websocket_session::send_event(const events::stored_event_ptr& event) {
   out.queued_at_us = steady_now_us();
   out.event = event;
   auto result = queue_.push(std::move(out));
-  if (result == outbound_queue::push_result::start_writer) schedule_write();
+  if (result == outbound_queue::push_result::start_writer)
+    schedule_write();
+  else if (result == outbound_queue::push_result::closed)
+    state_.stats.dropped.fetch_add(1, std::memory_order_relaxed);
 }
 
 void websocket_session::send_error(std::string_view req, std::string_view code, std::string_view message,
@@ -224,12 +227,15 @@ void websocket_session::deliver_live(const events::stored_event_ptr& event) {
     }
   }
   send_event(event);
-  if (!overflow_posted_.load(std::memory_order_relaxed)) {
-    const std::int64_t now_us = steady_now_us();
-    if (queue_.oldest_age_us(now_us) > state_.config.overflow_lag_ms * 1000 ||
-        queue_.queued_bytes() > state_.config.max_queue_bytes) {
-      boost::asio::post(stream_.get_executor(), [self = shared_from_this(), now_us] { self->check_overflow(now_us); });
-    }
+  const std::int64_t now_us = steady_now_us();
+  if (queue_.oldest_age_us(now_us) > state_.config.overflow_lag_ms * 1000 ||
+      queue_.queued_bytes() > state_.config.max_queue_bytes) {
+    // One check in flight at a time, however many events arrive meanwhile.
+    if (!overflow_check_posted_.exchange(true))
+      boost::asio::post(stream_.get_executor(), [self = shared_from_this(), now_us] {
+        self->overflow_check_posted_.store(false);
+        self->check_overflow(now_us);
+      });
   }
 }
 
@@ -290,7 +296,6 @@ void websocket_session::check_overflow(std::int64_t now_us) {
 
 void websocket_session::overflow(std::int64_t lag_ms) {
   if (close_sent_) return;
-  overflow_posted_.store(true);
   state_.stats.overflow_closes.fetch_add(1, std::memory_order_relaxed);
   std::optional<std::string> last_id;
   if (last_written_event_) last_id = last_written_event_->id;

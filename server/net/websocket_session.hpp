@@ -142,7 +142,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   std::deque<std::int64_t> error_times_ms_;
 
   // Closing.
-  std::atomic<bool> overflow_posted_{false};
+  std::atomic<bool> overflow_check_posted_{false};
   bool close_sent_ = false;
   bool close_written_ = false;
   bool close_received_ = false;

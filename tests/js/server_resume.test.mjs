@@ -173,3 +173,42 @@ test('older than retention: reset retention_exceeded, then what is retained', as
     await s.stop();
   }
 });
+
+test('--threads 4: parallel publishers and resuming clients see every event once, in id order', async () => {
+  const s = await startServer({ args: ['--threads', '4'] });
+  try {
+    const pub = await s.mint({ pub: true });
+    const seed = (await publish(s, pub, depthEvent('mt', 0))).body.ids[0];
+    const published = [];
+    let stop = false;
+    const publishers = Array.from({ length: 4 }, (_, p) => (async () => {
+      while (!stop) {
+        const res = await publish(s, pub, { events: [depthEvent(`mt${p}`, 1), depthEvent(`mt${p}`, 2), depthEvent(`mt${p}`, 3)] });
+        assert.equal(res.status, 200);
+        published.push(...res.body.ids);
+      }
+    })());
+    const clients = [];
+    for (let i = 0; i < 3; i++) {
+      const { client } = await connectReady(s, { sub: `c${i}` });
+      client.send({ op: 'subscribe', req: 'r', topics: ['queue.>'], from: seed });
+      clients.push(client);
+      await sleep(40);
+    }
+    await sleep(200);
+    stop = true;
+    await Promise.all(publishers);
+    const expected = published.slice().sort((a, b) => seq(a) - seq(b));
+    for (const client of clients) {
+      const ids = [];
+      while (ids.length < expected.length) {
+        const f = await client.next((x) => x.op === 'event');
+        ids.push(f.id);
+      }
+      assert.deepEqual(ids, expected);
+      await client.close();
+    }
+  } finally {
+    await s.stop();
+  }
+});
