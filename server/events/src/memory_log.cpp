@@ -116,7 +116,6 @@ void memory_log::commit_in_order(std::unique_lock<std::mutex>& lock, std::uint64
   // that a later commit fills (a reader would have skipped it).
   committed_cv_.wait(lock, [&] { return committed_seq_ == first_seq - 1; });
   for (const stored_event_ptr& record : records) events_.push_back(record);
-  if (!records.empty()) head_seq_ = last_seq;
   committed_seq_ = last_seq;
   trim_locked(now_ms, dropped);
   committed_cv_.notify_all();
@@ -130,16 +129,20 @@ void memory_log::notify_in_order(std::uint64_t first_seq, std::uint64_t last_seq
     notified_cv_.wait(lock, [&] { return notified_seq_ == first_seq - 1; });
     listener = listener_;
   }
-  // Whatever the listener does, the next batch's turn must come.
+  // Whatever the listener does, the next batch's turn must come. The head moves only now:
+  // whoever reads bounds() under the lock its listener takes sees every event up to the head
+  // delivered before, and every later one delivered after.
   struct advance_turn {
     memory_log& log;
     std::uint64_t last_seq;
+    bool stored;
     ~advance_turn() {
       const std::lock_guard lock(log.mutex_);
       log.notified_seq_ = last_seq;
+      if (stored) log.head_seq_ = last_seq;
       log.notified_cv_.notify_all();
     }
-  } turn{*this, last_seq};
+  } turn{*this, last_seq, !records.empty()};
   if (listener && *listener && !records.empty()) (*listener)(records);
 }
 

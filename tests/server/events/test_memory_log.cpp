@@ -218,6 +218,19 @@ TEST_CASE("the log plans resumes against its own bounds", "[events][log]") {
   CHECK(log.plan_resume("not-an-id").outcome == events::resume_outcome::invalid_event_id);
 }
 
+TEST_CASE("the head passes a batch only after its listener call", "[events][log]") {
+  // A subscriber that takes bounds() under the fan-out's lock must find every event up to the
+  // head already fanned out, and every later one still to come.
+  events::memory_log log("6f1c2a9e", {});
+  std::vector<std::uint64_t> head_during;
+  log.set_listener([&](std::span<const events::stored_event_ptr>) { head_during.push_back(log.bounds().head_seq); });
+  append_ok(log, {depth_event("acme", "a", 1), depth_event("acme", "b", 2)}, t0);
+  CHECK(log.bounds().head_seq == 2);
+  append_ok(log, one(depth_event("acme", "c", 3)), t0);
+  CHECK(log.bounds().head_seq == 3);
+  CHECK(head_during == std::vector<std::uint64_t>{0, 2});
+}
+
 TEST_CASE("the listener sees every batch once, in order", "[events][log]") {
   events::memory_log log("6f1c2a9e", {});
   std::vector<std::vector<std::uint64_t>> seen;

@@ -44,6 +44,9 @@ class event_log {
  public:
   // Called with every appended batch, in seq order, never twice at the same time and never
   // under the log's lock. The server's fan-out: it must not call append() and should be quick.
+  // The head (bounds().head_seq) passes a batch only once its listener call has returned, so a
+  // subscriber that reads bounds() under the same lock its listener takes gets every event up
+  // to that head from the log (replay) and every later one from the listener, none twice.
   using append_listener = std::function<void(std::span<const stored_event_ptr>)>;
 
   virtual ~event_log() = default;
@@ -53,8 +56,9 @@ class event_log {
 
   // Stores `batch` in order with consecutive ids and the time `now_ms` (Unix milliseconds; a
   // time before the previous append's is raised to it so the log's times never go back),
-  // applies retention, tells the listener, and returns the stored events. Ids exist only once
-  // this returns. All or nothing: on error nothing of the batch is stored. Thread-safe.
+  // applies retention, tells the listener, and returns the stored events. Ids are handed out
+  // only once stored and given to the listener. All or nothing: on error nothing of the batch
+  // is stored. Thread-safe.
   virtual core::result<std::vector<stored_event_ptr>> append(std::vector<pending_event> batch,
                                                              std::int64_t now_ms) = 0;
 
@@ -73,8 +77,8 @@ class event_log {
   // Replaces the listener (empty: none). Set it before the first append.
   virtual void set_listener(append_listener listener) = 0;
 
-  // The newest stored id (still the newest after retention dropped it), or nullopt when
-  // nothing was stored in this epoch: `ready.head` and `subscribed.head`.
+  // The newest stored id given to the listener (still the newest after retention dropped it),
+  // or nullopt when nothing was stored in this epoch: `ready.head` and `subscribed.head`.
   std::optional<core::event_id> head() const;
   // The resume plan for `from_text` against the current bounds (see resume_plan.hpp).
   resume_plan plan_resume(std::string_view from_text) const;

@@ -65,7 +65,7 @@ class memory_log final : public event_log {
   std::uint64_t next_seq_ = 1;           // next seq to reserve
   std::uint64_t committed_seq_ = 0;      // every seq up to this is committed (or abandoned)
   std::uint64_t notified_seq_ = 0;       // every seq up to this was given to the listener
-  std::uint64_t head_seq_ = 0;           // newest stored seq
+  std::uint64_t head_seq_ = 0;           // newest stored seq handed to the listener
   std::int64_t last_time_ms_ = 0;        // newest stamped time; times never go back
   std::shared_ptr<const append_listener> listener_;  // copied per batch, called unlocked
 };

@@ -13,7 +13,7 @@ namespace globemeet::server::events {
 struct log_bounds {
   std::string epoch;            // this log's epoch (lowercase hex)
   std::uint64_t oldest_seq = 1; // seq of the oldest retained event; head_seq + 1 when none is retained
-  std::uint64_t head_seq = 0;   // seq of the newest stored event; 0 when none was ever stored
+  std::uint64_t head_seq = 0;   // seq of the newest event fanned out; 0 when none was ever stored
   std::size_t size = 0;         // retained events (seq numbers may have gaps)
 };
 
