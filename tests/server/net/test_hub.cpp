@@ -1,0 +1,68 @@
+#include <catch2/catch.hpp>
+
+#include <map>
+
+#include "hub.hpp"
+#include "globemeet/server/events/memory_log.hpp"
+
+using namespace globemeet::server;
+using namespace globemeet::server::net;
+
+namespace {
+
+struct recording_sink final : event_sink {
+  std::vector<std::string> ids;
+  void deliver_live(const events::stored_event_ptr& event) override { ids.push_back(event->id); }
+};
+
+events::pending_event depth(std::string tenant, std::string queue) {
+  return {tenant, "queue.depth-changed", queue, "queue." + queue + ".depth-changed", "/tenants/" + tenant + "/queues/" + queue,
+          R"({"queue_id":")" + queue + R"(","depth":1,"longest_wait_seconds":0})"};
+}
+
+std::string append(events::memory_log& log, events::pending_event ev) {
+  std::vector<events::pending_event> batch;
+  batch.push_back(std::move(ev));
+  auto stored = log.append(std::move(batch), 1'000);
+  REQUIRE(stored.ok());
+  return stored.value()[0]->id;
+}
+
+}  // namespace
+
+TEST_CASE("fan-out: matching connections of the tenant, each once", "[hub]") {
+  events::memory_log log("0123456789abcdef", {});
+  hub h(log);
+  recording_sink a, b, other_tenant;
+  std::vector<std::string> overlapping{">", "queue.>", "queue.support.*"};
+  std::vector<std::string> sales{"queue.sales.*"};
+  std::vector<std::string> all{">"};
+  std::optional<events::log_bounds> seen;
+  h.subscribe("acme", 1, a, overlapping, [&](const events::log_bounds& bounds) { seen = bounds; });
+  h.subscribe("acme", 2, b, sales, [](const events::log_bounds&) {});
+  h.subscribe("globex", 3, other_tenant, all, [](const events::log_bounds&) {});
+  REQUIRE(seen);
+  CHECK(seen->head_seq == 0);
+
+  auto support = append(log, depth("acme", "support"));
+  auto sales_id = append(log, depth("acme", "sales"));
+  CHECK(a.ids == std::vector<std::string>{support, sales_id});
+  CHECK(b.ids == std::vector<std::string>{sales_id});
+  CHECK(other_tenant.ids.empty());
+
+  h.subscribe("acme", 2, b, all, [&](const events::log_bounds& bounds) { seen = bounds; });
+  CHECK(seen->head_seq == 2);  // the head taken under the lock: everything after is live
+  std::vector<std::string> drop{">"};
+  h.unsubscribe("acme", 1, drop);
+  auto third = append(log, depth("acme", "support"));
+  CHECK(a.ids.size() == 3);  // still holds queue.> and queue.support.*
+  CHECK(b.ids.back() == third);
+
+  h.detach("acme", 1, overlapping);
+  append(log, depth("acme", "support"));
+  CHECK(a.ids.size() == 3);  // never called after detach
+  CHECK(h.tenant_count() == 2);
+  h.detach("acme", 2, all);
+  h.detach("acme", 2, sales);
+  CHECK(h.tenant_count() == 1);
+}
