@@ -203,9 +203,9 @@ test('missing or mistyped GlobeMeet claims are refused', async () => {
 test('duplicate member names and oversize tokens are refused', async () => {
   const payload = JSON.stringify({ ...claims(), iss: ISS, aud: AUD, iat: NOW, exp: NOW + 900 });
   const dupHeader = await rawHs256('{"alg":"HS256","kid":"hs-1","kid":"hs-1"}', payload);
-  expectRefusal(verify(dupHeader, dev()), 'invalid_token', "header: duplicate member 'kid'");
+  expectRefusal(verify(dupHeader, dev()), 'invalid_token', "header: duplicate member name 'kid' in the top-level object");
   const dupPayload = await rawHs256('{"alg":"HS256","kid":"hs-1"}', payload.replace('{', '{"tenant":"globex",'));
-  expectRefusal(verify(dupPayload, dev()), 'invalid_token', "payload: duplicate member 'tenant'");
+  expectRefusal(verify(dupPayload, dev()), 'invalid_token', "payload: duplicate member name 'tenant' in the top-level object");
   const big = await joseToken(keys.es.privateKey, 'ES256', 'es-1', { payload: claims({ pad: 'x'.repeat(16384) }) });
   expectRefusal(verify(big), 'invalid_token', 'token is larger than 16384 bytes');
 });

@@ -43,7 +43,7 @@ TEST_CASE("clients load from JSON", "[auth][clients]") {
 
 TEST_CASE("bad client entries are refused with their position", "[auth][clients]") {
   CHECK(registry_error("{}") == "clients: member 'clients' must be an array");
-  CHECK(registry_error(R"({"clients":[],"clients":[]})") == "clients: duplicate member 'clients'");
+  CHECK(registry_error(R"({"clients":[],"clients":[]})") == "clients: duplicate member name 'clients' in the top-level object");
   CHECK(registry_error(R"({"clients":[7]})") == "clients[0]: not an object");
   CHECK(registry_error(one_client(R"("perms":[])")) == "clients[0]: member 'tenant' must be a string");
   CHECK(registry_error(one_client(R"("tenant":"acme")")) ==

@@ -141,9 +141,9 @@ TEST_CASE("JWKS documents that break the rules are refused whole", "[auth][keys]
       first_jwk(signer::from_private_pem("rsa", test::make_rsa_pem().private_pem).value().public_jwks());
   const std::string where = "JWKS keys[0] (kid 'ec'): ";
 
-  CHECK(load_error("[]") == "JWKS: not a JSON object");
+  CHECK(load_error("[]") == "JWKS: expected a JSON object at the top level, got array");
   CHECK(load_error(R"({"keys":{}})") == "JWKS: member 'keys' must be an array");
-  CHECK(load_error(R"({"keys":[],"keys":[]})") == "JWKS: duplicate member 'keys'");
+  CHECK(load_error(R"({"keys":[],"keys":[]})") == "JWKS: duplicate member name 'keys' in the top-level object");
   CHECK(load_error(R"({"keys":[1]})") == "JWKS keys[0]: not an object");
   CHECK(load_error(jwks_with(ec, {}, {"kid"})) ==
         "JWKS keys[0]: member 'kid' must be a string (keys are chosen by kid)");

@@ -1,3 +1,6 @@
+// The auth library reads JOSE headers, JWT payloads, JWKS and client files through
+// core::codec::check_strict_json; these pin that every rule of docs/protocol.md section 2 holds
+// on that path too (the exact wording belongs to the codec).
 #include <catch2/catch.hpp>
 
 #include "print_error.hpp"
@@ -11,8 +14,11 @@ std::string refusal(std::string_view text) {
   auto r = parse_strict_object(text, 4096);
   REQUIRE_FALSE(r.ok());
   CHECK(r.err().code == "bad_json");
+  CHECK_FALSE(r.err().message.empty());
   return r.err().message;
 }
+
+bool contains(const std::string& text, std::string_view part) { return text.find(part) != std::string::npos; }
 
 std::string nested(int depth) {
   std::string text;
@@ -28,25 +34,26 @@ TEST_CASE("strict JSON accepts one plain object", "[auth][strict_json]") {
   auto r = parse_strict_object(R"( {"a":[1,2,{"b":"\u00e9\ud83d\ude00"}],"c":{"a":1}} )", 4096);
   REQUIRE(r.ok());
   CHECK(r->size() == 2);
+  CHECK(r->at("a").as_array()[2].as_object().at("b") == "\xC3\xA9\xF0\x9F\x98\x80");
   CHECK(parse_strict_object(nested(64), 4096).ok());
 }
 
 TEST_CASE("strict JSON refuses what parsers disagree on", "[auth][strict_json]") {
-  CHECK(refusal(R"({"a":1,"a":1})") == "duplicate member 'a'");
-  CHECK(refusal(R"({"a":{"b":1,"b":2}})") == "duplicate member 'b'");
-  CHECK(refusal(R"({"\u0061":1,"a":2})") == "duplicate member 'a'");  // equal once unescaped
-  CHECK(refusal(R"({"a":1e999})") == "number out of range");
-  CHECK(refusal(R"({"a":-1e999})") == "number out of range");
-  CHECK(refusal("\xEF\xBB\xBF{}").rfind("not JSON", 0) == 0);           // byte-order mark
-  CHECK(refusal(R"({"a":"\ud800"})").rfind("not JSON", 0) == 0);       // lone surrogate
-  CHECK(refusal(R"({"a":"\udc00x"})").rfind("not JSON", 0) == 0);
-  CHECK(refusal("{\"a\":\"\xC3\"}").rfind("not JSON", 0) == 0);         // invalid UTF-8
-  CHECK(refusal(R"({"a":1} {})").rfind("not JSON", 0) == 0);           // trailing data
-  CHECK(refusal(R"({"a":1,})").rfind("not JSON", 0) == 0);             // trailing comma
-  CHECK(refusal(R"({"a":1 /* c */})").rfind("not JSON", 0) == 0);      // comments
-  CHECK(refusal(nested(65)).rfind("not JSON", 0) == 0);
-  CHECK(refusal("[]") == "not a JSON object");
-  CHECK(refusal("\"s\"") == "not a JSON object");
-  CHECK(refusal("") .rfind("not JSON", 0) == 0);
-  CHECK(refusal(std::string(4097, ' ')) == "larger than 4096 bytes");
+  CHECK(contains(refusal(R"({"a":1,"a":1})"), "duplicate member name 'a'"));
+  CHECK(contains(refusal(R"({"a":{"b":1,"b":2}})"), "duplicate member name 'b'"));
+  CHECK(contains(refusal(R"({"\u0061":1,"a":2})"), "duplicate member name 'a'"));  // equal once unescaped
+  CHECK(contains(refusal(R"({"a":1e999})"), "number out of range"));
+  CHECK(contains(refusal(R"({"a":-1e999})"), "number out of range"));
+  CHECK(contains(refusal("\xEF\xBB\xBF{}"), "byte order mark"));
+  CHECK(contains(refusal(R"({"a":"\ud800"})"), "surrogate"));
+  CHECK(contains(refusal(R"({"a":"\udc00x"})"), "surrogate"));
+  CHECK(contains(refusal("{\"a\":\"\xC3\"}"), "UTF-8"));
+  refusal(R"({"a":1} {})");            // trailing data
+  refusal(R"({"a":1,})");              // trailing comma
+  refusal(R"({"a":1 /* c */})");       // comments
+  refusal(nested(65));
+  refusal("");
+  CHECK(contains(refusal("[]"), "object"));
+  CHECK(contains(refusal("\"s\""), "object"));
+  CHECK(contains(refusal(std::string(4097, ' ')), "4096"));
 }
