@@ -1,6 +1,7 @@
 // Compact JSON text for the bridge's results. The bridge only writes small objects of strings,
 // integers and booleans, so a few append functions are all it needs (no DOM, no Boost here).
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -8,14 +9,19 @@
 namespace globemeet::wasm::json_text {
 
 // `s` as a JSON string literal. Quotes, backslashes and control characters are escaped; every
-// other byte is copied, so valid UTF-8 stays valid. (Invalid UTF-8 only ever reaches here
-// inside the core's own messages, which quote input through a code-point-safe excerpt.)
+// other byte is copied, so valid UTF-8 stays valid. (Invalid UTF-8 is copied as well; the
+// JavaScript side's UTF8ToString reads it as U+FFFD. The core hands out valid UTF-8 only.)
 inline void append_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
+  out.reserve(out.size() + s.size() + 2);
   out.push_back('"');
-  for (const char c : s) {
-    const auto byte = static_cast<unsigned char>(c);
-    switch (c) {
+  std::size_t run = 0;  // start of the bytes not yet copied: plain runs go in with one append
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(s[i]);
+    if (byte >= 0x20 && byte != '"' && byte != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (byte) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       case '\n': out += "\\n"; break;
@@ -24,15 +30,12 @@ inline void append_string(std::string& out, std::string_view s) {
       case '\b': out += "\\b"; break;
       case '\f': out += "\\f"; break;
       default:
-        if (byte < 0x20) {
-          out += "\\u00";
-          out.push_back(hex[byte >> 4]);
-          out.push_back(hex[byte & 0x0f]);
-        } else {
-          out.push_back(c);
-        }
+        out += "\\u00";
+        out.push_back(hex[byte >> 4]);
+        out.push_back(hex[byte & 0x0f]);
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out.push_back('"');
 }
 
