@@ -38,7 +38,7 @@ class key_set {
   // key members (EC: crv P-256, x, y; RSA: n, e; oct: k). A key's optional `alg` must be the
   // algorithm of its type and its optional `use` must be "sig"; EC/RSA keys that carry
   // private members (`d`, ...) are refused, as is anything that is not strict JSON. Errors
-  // have code "invalid_key" and name the key ("keys[1] (kid 'k2'): ...").
+  // have code "invalid_key" and name the key ("JWKS keys[1] (kid 'k2'): ...").
   static core::result<key_set> from_jwks(std::string_view jwks_json, jwks_options options = {});
 
   // Adds every key of a JWKS document, with the rules above.
