@@ -2,14 +2,21 @@
 
 namespace globemeet::server::net {
 
-outbound_queue::push_result outbound_queue::push(outbound_frame frame) {
+outbound_queue::push_outcome outbound_queue::push(outbound_frame frame) {
   std::lock_guard lock(mutex_);
-  if (closed_) return push_result::closed;
+  push_outcome out;
+  if (closed_) {
+    out.result = push_result::closed;
+    return out;
+  }
   pending_bytes_ += frame.wire_size();
   pending_.push_back(std::move(frame));
-  if (writing_) return push_result::queued;
+  out.oldest_queued_at_us = in_flight_oldest_us_ != 0 ? in_flight_oldest_us_ : pending_.front().queued_at_us;
+  out.queued_bytes = pending_bytes_ + in_flight_bytes_;
+  if (writing_) return out;
   writing_ = true;
-  return push_result::start_writer;
+  out.result = push_result::start_writer;
+  return out;
 }
 
 bool outbound_queue::take_batch(std::vector<outbound_frame>& batch) {

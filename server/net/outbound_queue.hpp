@@ -35,7 +35,14 @@ class outbound_queue {
     closed,          // the connection is closing: frame discarded
   };
 
-  push_result push(outbound_frame frame);
+  struct push_outcome {
+    push_result result = push_result::queued;
+    std::int64_t oldest_queued_at_us = 0;  // of the oldest unwritten frame (this one included)
+    std::size_t queued_bytes = 0;          // unwritten bytes, this frame included
+  };
+
+  // What the caller needs for the overflow rule comes back with the push: one lock per frame.
+  push_outcome push(outbound_frame frame);
 
   // Moves every pending frame into `batch` (cleared first) and marks them in flight. Returns
   // false, and marks the writer idle, when nothing is pending.

@@ -168,21 +168,23 @@ void websocket_session::subscribe(const core::subscribe_frame& frame) {
       added.push_back(topic);
   }
 
-  // The resume position: `from`, else the handshake's Last-Event-ID for the first subscribe.
+  // The resume position: `from`, else the handshake's Last-Event-ID (once, for the first
+  // subscribe). One id stands for all subscriptions, so it needs a connection that holds none
+  // and is not replaying.
   std::optional<std::string> from = frame.from;
+  std::string_view from_source = "'from'";
+  if (!from && patterns_.empty() && !last_event_id_header_.empty()) {
+    from = last_event_id_header_;
+    from_source = "the Last-Event-ID header";
+  }
   if (from) {
-    if (!patterns_.empty() || resume_used_) {
+    if (!patterns_.empty() || replay_) {
       send_error(frame.req, "resume_not_allowed", "'from' is allowed only while the connection holds no subscriptions");
       return;
     }
     if (!core::event_id::parse(*from)) {
-      send_error(frame.req, "invalid_event_id", "'from' is not an event id");
-      return;
-    }
-  } else if (patterns_.empty() && !resume_used_ && !last_event_id_header_.empty()) {
-    from = last_event_id_header_;
-    if (!core::event_id::parse(*from)) {
-      send_error(frame.req, "invalid_event_id", "the Last-Event-ID header is not an event id");
+      last_event_id_header_.clear();
+      send_error(frame.req, "invalid_event_id", std::string(from_source) + " is not an event id");
       return;
     }
   }
@@ -190,7 +192,7 @@ void websocket_session::subscribe(const core::subscribe_frame& frame) {
     send_error(frame.req, "too_many_subscriptions", "at most 256 patterns per connection");
     return;
   }
-  if (from) resume_used_ = true;
+  last_event_id_header_.clear();
 
   events::resume_plan plan;
   state_.fan_out->subscribe(claims_->tenant, id_, *this, added, [&](const events::log_bounds& bounds) {
@@ -256,6 +258,7 @@ void websocket_session::finish_replay() {
   for (const auto& event : backlog_) send_event(event);
   backlog_.clear();
   backlog_.shrink_to_fit();
+  backlog_bytes_ = 0;
   replaying_ = false;
 }
 

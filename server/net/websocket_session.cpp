@@ -181,20 +181,29 @@ outbound_frame websocket_session::text_frame(const core::server_frame& frame) co
 }
 
 void websocket_session::send(const core::server_frame& frame) {
-  if (queue_.push(text_frame(frame)) == outbound_queue::push_result::start_writer) schedule_write();
+  if (queue_.push(text_frame(frame)).result == outbound_queue::push_result::start_writer) schedule_write();
 }
 
-void websocket_session::send_event(const events::stored_event_ptr& event) {
+bool websocket_session::send_event(const events::stored_event_ptr& event) {
   outbound_frame out;
   out.header = wire::header_for(event->frame->size(), wire::opcode::text);
   out.payload = event->frame;
   out.queued_at_us = steady_now_us();
   out.event = event;
-  auto result = queue_.push(std::move(out));
-  if (result == outbound_queue::push_result::start_writer)
-    schedule_write();
-  else if (result == outbound_queue::push_result::closed)
-    state_.stats.dropped.fetch_add(1, std::memory_order_relaxed);
+  const std::int64_t now_us = out.queued_at_us;
+  auto pushed = queue_.push(std::move(out));
+  switch (pushed.result) {
+    case outbound_queue::push_result::start_writer:
+      schedule_write();
+      break;
+    case outbound_queue::push_result::closed:
+      state_.stats.dropped.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    case outbound_queue::push_result::queued:
+      break;
+  }
+  return now_us - pushed.oldest_queued_at_us > state_.config.overflow_lag_ms * 1000 ||
+         pushed.queued_bytes > state_.config.max_queue_bytes;
 }
 
 void websocket_session::send_error(std::string_view req, std::string_view code, std::string_view message,
@@ -214,28 +223,27 @@ void websocket_session::send_control(wire::opcode op, std::string payload) {
   out.header = wire::header_for(payload.size(), op);
   out.payload = std::make_shared<const std::string>(std::move(payload));
   out.queued_at_us = steady_now_us();
-  if (queue_.push(std::move(out)) == outbound_queue::push_result::start_writer) schedule_write();
+  if (queue_.push(std::move(out)).result == outbound_queue::push_result::start_writer) schedule_write();
 }
 
 void websocket_session::deliver_live(const events::stored_event_ptr& event) {
+  bool over_limit = false;
   {
     std::lock_guard lock(live_mutex_);
     if (event->seq <= replay_up_to_seq_) return;  // already part of this connection's replay
     if (replaying_) {
       backlog_.push_back(event);
-      return;
+      backlog_bytes_ += event->frame->size();
+      over_limit = backlog_bytes_ > state_.config.max_queue_bytes;
     }
   }
-  send_event(event);
-  const std::int64_t now_us = steady_now_us();
-  if (queue_.oldest_age_us(now_us) > state_.config.overflow_lag_ms * 1000 ||
-      queue_.queued_bytes() > state_.config.max_queue_bytes) {
+  if (!over_limit) over_limit = send_event(event);
+  if (over_limit && !overflow_check_posted_.exchange(true)) {
     // One check in flight at a time, however many events arrive meanwhile.
-    if (!overflow_check_posted_.exchange(true))
-      boost::asio::post(stream_.get_executor(), [self = shared_from_this(), now_us] {
-        self->overflow_check_posted_.store(false);
-        self->check_overflow(now_us);
-      });
+    boost::asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->overflow_check_posted_.store(false);
+      self->check_overflow(steady_now_us());
+    });
   }
 }
 
@@ -290,7 +298,13 @@ void websocket_session::on_tick() {
 void websocket_session::check_overflow(std::int64_t now_us) {
   if (close_sent_) return;
   const std::int64_t lag_us = queue_.oldest_age_us(now_us);
-  if (lag_us > state_.config.overflow_lag_ms * 1000 || queue_.queued_bytes() > state_.config.max_queue_bytes)
+  std::size_t backlog_bytes = 0;
+  {
+    std::lock_guard lock(live_mutex_);
+    backlog_bytes = backlog_bytes_;
+  }
+  if (lag_us > state_.config.overflow_lag_ms * 1000 || queue_.queued_bytes() > state_.config.max_queue_bytes ||
+      backlog_bytes > state_.config.max_queue_bytes)
     overflow(lag_us / 1000);
 }
 

@@ -73,7 +73,8 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   static std::int64_t steady_now_us();
   outbound_frame text_frame(const core::server_frame& frame) const;
   void send(const core::server_frame& frame);
-  void send_event(const events::stored_event_ptr& event);
+  // Queues the event's shared frame; true when the queue is now past the overflow limits.
+  bool send_event(const events::stored_event_ptr& event);
   void send_error(std::string_view req, std::string_view code, std::string_view message, std::string_view topic = {});
   void send_control(wire::opcode op, std::string payload);
 
@@ -118,7 +119,6 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
 
   // Subscriptions (strand only; the hub holds its own copy in the tenant's index).
   std::vector<std::string> patterns_;
-  bool resume_used_ = false;
 
   // Replay of a resuming subscribe, with the live events that arrive meanwhile.
   struct replay_job {
@@ -133,6 +133,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   bool replaying_ = false;
   std::uint64_t replay_up_to_seq_ = 0;           // live events up to it are in the replay
   std::vector<events::stored_event_ptr> backlog_;
+  std::size_t backlog_bytes_ = 0;
 
   // Liveness and abuse limits.
   std::int64_t last_ping_sent_ms_ = 0;

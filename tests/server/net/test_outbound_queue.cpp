@@ -25,20 +25,23 @@ outbound_frame text(std::string payload, std::int64_t at_us, bool is_event = fal
 
 TEST_CASE("the first push starts the writer; later pushes join the pending batch", "[outbound_queue]") {
   outbound_queue q;
-  CHECK(q.push(text("a", 1)) == outbound_queue::push_result::start_writer);
-  CHECK(q.push(text("bb", 2)) == outbound_queue::push_result::queued);
+  CHECK(q.push(text("a", 1)).result == outbound_queue::push_result::start_writer);
+  auto second = q.push(text("bb", 2));
+  CHECK(second.result == outbound_queue::push_result::queued);
+  CHECK(second.oldest_queued_at_us == 1);
+  CHECK(second.queued_bytes == 2 + 1 + 2 + 2);
   std::vector<outbound_frame> batch;
   REQUIRE(q.take_batch(batch));
   REQUIRE(batch.size() == 2);  // everything pending goes in one gather write
   CHECK(*batch[0].payload == "a");
   CHECK(q.queued_bytes() == 2 + 1 + 2 + 2);
-  CHECK(q.push(text("c", 3)) == outbound_queue::push_result::queued);  // writer still busy
+  CHECK(q.push(text("c", 3)).result == outbound_queue::push_result::queued);  // writer still busy
   q.batch_written();
   REQUIRE(q.take_batch(batch));
   CHECK(batch.size() == 1);
   q.batch_written();
   CHECK_FALSE(q.take_batch(batch));  // idle now
-  CHECK(q.push(text("d", 4)) == outbound_queue::push_result::start_writer);
+  CHECK(q.push(text("d", 4)).result == outbound_queue::push_result::start_writer);
 }
 
 TEST_CASE("the lag is the age of the oldest unwritten frame, in flight or pending", "[outbound_queue]") {
@@ -70,7 +73,7 @@ TEST_CASE("close_with drops pending events (or keeps them) and refuses later pus
   CHECK(q.close_with(std::move(final_frames), false, start) == 2);
   CHECK_FALSE(start);  // the writer is busy and will find the final frames
   CHECK(q.closed());
-  CHECK(q.push(text("late", 7, true)) == outbound_queue::push_result::closed);
+  CHECK(q.push(text("late", 7, true)).result == outbound_queue::push_result::closed);
   q.batch_written();
   REQUIRE(q.take_batch(batch));
   REQUIRE(batch.size() == 1);
