@@ -206,3 +206,63 @@ test('OAuth client credentials: token -> publish -> WebSocket delivery, end to e
   assert.ok(!logText.includes(CLIENT_SECRET));
   assert.equal(ISSUER, 'test-issuer');
 });
+
+async function tokenFrom(s, clientId, secret) {
+  const res = await fetch(`${s.httpUrl}/oauth/token`, {
+    method: 'POST',
+    headers: { Authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
+      'Content-Type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+  });
+  assert.equal(res.status, 200);
+  return (await res.json()).access_token;
+}
+
+test('--dev prints a dev secret and a dev OAuth client that work', async () => {
+  const s = await startServer({ secretFile: false });
+  try {
+    const creds = s.logs.find((l) => l.msg === 'dev_credentials');
+    assert.ok(creds);
+    assert.equal(creds.hs256_kid, 'dev');
+    const { mintToken } = await import('./helpers/server.mjs');
+    const hsToken = await mintToken(creds.hs256_secret, { tenant: 'dev' });
+    const c1 = await connect(s, { token: hsToken });
+    await c1.next('ready');
+    const issued = await tokenFrom(s, creds.client_id, creds.client_secret);
+    const header = JSON.parse(Buffer.from(issued.split('.')[0], 'base64url').toString());
+    assert.equal(header.alg, 'ES256');
+    const jwks = await (await fetch(`${s.httpUrl}/.well-known/jwks.json`)).json();
+    assert.ok(jwks.keys.some((k) => k.kid === header.kid), 'the ephemeral key is published');
+    await subscribe(c1, ['>']);
+    const res = await publish(s, issued, depthEvent('dev-q'));
+    assert.equal(res.status, 200);
+    assert.equal((await c1.next('event')).id, res.body.ids[0]);
+    await c1.close();
+  } finally {
+    await s.stop();
+  }
+});
+
+test('--signing-key signs issued tokens with the operator key (RS256)', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const dir = makeTempDir();
+  const keyFile = path.join(dir, 'signing.pem');
+  execFileSync('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', keyFile], { stdio: 'ignore' });
+  const clientsFile = path.join(dir, 'clients.json');
+  writeFileSync(clientsFile, JSON.stringify({ clients: [
+    { client_id: 'svc', secret_hash: clientSecretHash, tenant: 'acme', perms: ['>'], publish: true }] }));
+  const s = await startServer({ dir, args: ['--signing-key', keyFile, '--clients', clientsFile] });
+  try {
+    const issued = await tokenFrom(s, 'svc', encodeURIComponent(CLIENT_SECRET));
+    const header = JSON.parse(Buffer.from(issued.split('.')[0], 'base64url').toString());
+    assert.equal(header.alg, 'RS256');
+    const jwks = await (await fetch(`${s.httpUrl}/.well-known/jwks.json`)).json();
+    const jwk = jwks.keys.find((k) => k.kid === header.kid);
+    assert.equal(jwk.kty, 'RSA');
+    const c = await connect(s, { token: issued });
+    assert.equal((await c.next('ready')).sub, 'svc');
+    await c.close();
+  } finally {
+    await s.stop();
+  }
+});

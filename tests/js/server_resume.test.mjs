@@ -212,3 +212,22 @@ test('--threads 4: parallel publishers and resuming clients see every event once
     await s.stop();
   }
 });
+
+test('after unsubscribing everything a connection may resume again; metrics count the replay', async () => {
+  const ids = await publishMany('again', 3);
+  const { client } = await connectReady(server);
+  await subscribe(client, ['queue.again.*']);
+  client.send({ op: 'unsubscribe', req: 'u', topics: ['queue.again.*'] });
+  await client.next('unsubscribed');
+  client.send({ op: 'subscribe', req: 'r', topics: ['queue.again.*'], from: ids[0] });
+  await client.next('subscribed');
+  const { events } = await collectReplay(client);
+  assert.deepEqual(events.map((e) => e.id), ids.slice(1));
+  await client.close();
+  const text = await (await fetch(`${server.httpUrl}/metrics`)).text();
+  const value = (name) => Number(text.split('\n').find((l) => l.startsWith(`${name} `)).split(' ')[1]);
+  assert.ok(value('globemeet_replayed_total') > 0);
+  assert.ok(value('globemeet_events_in_total') >= 3);
+  assert.ok(value('globemeet_events_out_total') >= value('globemeet_replayed_total'));
+  assert.ok(value('globemeet_delivery_latency_seconds_count') > 0);
+});

@@ -25,11 +25,12 @@ export function makeTempDir() {
 
 // Starts the server. `args` are extra flags; `plain: false` leaves out --dev (then the test
 // passes TLS flags). Resolves once the server listens.
-export async function startServer({ args = [], env = {}, plain = true, dir = makeTempDir(), secret } = {}) {
+// `secretFile: false` leaves out --hs256-secret-file (then --dev makes its own secret).
+export async function startServer({ args = [], env = {}, plain = true, dir = makeTempDir(), secret, secretFile = true } = {}) {
   const hsSecret = secret ?? randomBytes(32).toString('base64url');
-  const secretFile = path.join(dir, 'hs256.secret');
-  writeFileSync(secretFile, hsSecret);
-  const fullArgs = ['--listen', '127.0.0.1:0', '--issuer', ISSUER, '--hs256-secret-file', secretFile,
+  const secretPath = path.join(dir, 'hs256.secret');
+  writeFileSync(secretPath, hsSecret);
+  const fullArgs = ['--listen', '127.0.0.1:0', '--issuer', ISSUER, ...(secretFile ? ['--hs256-secret-file', secretPath] : []),
     ...(plain ? ['--dev'] : []), ...args];
   const proc = spawn(serverBinary(), fullArgs, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs = [];
