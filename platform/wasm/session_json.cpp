@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <type_traits>
 #include <variant>
 
 #include <boost/json/parse.hpp>
