@@ -25,6 +25,7 @@ using tcp = asio::ip::tcp;
 
 constexpr auto trim_period = std::chrono::seconds(1);
 constexpr auto drain_poll = std::chrono::milliseconds(50);
+constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
 
 class server {
  public:
@@ -35,7 +36,8 @@ class server {
         acceptor_(asio::make_strand(ioc_)),
         signals_(ioc_, SIGTERM, SIGINT),
         trim_timer_(ioc_),
-        drain_timer_(ioc_) {}
+        drain_timer_(ioc_),
+        accept_retry_timer_(acceptor_.get_executor()) {}
 
   bool listen(std::string& error_message) {
     boost::system::error_code ec;
@@ -90,7 +92,13 @@ class server {
     acceptor_.async_accept(asio::make_strand(ioc_), [this](boost::system::error_code ec, tcp::socket socket) {
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+        // Out of descriptors or memory: retrying at once would only spin.
         logger::warn("accept_failed", {{"error", ec.message()}});
+        accept_retry_timer_.expires_after(accept_retry_delay);
+        accept_retry_timer_.async_wait([this](boost::system::error_code wait_ec) {
+          if (!wait_ec) accept();
+        });
+        return;
       } else {
         boost::system::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
@@ -117,6 +125,7 @@ class server {
     asio::post(acceptor_.get_executor(), [this] {
       boost::system::error_code ignored;
       acceptor_.close(ignored);
+      accept_retry_timer_.cancel();
     });
     trim_timer_.cancel();
     for (auto& session : registry_.snapshot()) session->begin_shutdown();
@@ -146,6 +155,7 @@ class server {
   asio::signal_set signals_;
   asio::steady_timer trim_timer_;
   asio::steady_timer drain_timer_;
+  asio::steady_timer accept_retry_timer_;
   std::chrono::steady_clock::time_point drain_deadline_{};
   session_registry registry_;
 };

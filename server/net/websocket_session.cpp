@@ -51,6 +51,8 @@ void websocket_session::start() {
   last_ping_sent_ms_ = connected_at_ms_;
   if (claims_) on_authenticated();
   arm_tick();
+  // Upgraded while the server began to drain: it missed the shutdown broadcast.
+  if (state_.draining.load()) begin_shutdown();
   if (!pending_input_.empty()) {
     std::string early = std::move(pending_input_);
     feed(early);
