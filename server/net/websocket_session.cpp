@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <span>
 
 #include "logger.hpp"
 #include "globemeet/core/codec.hpp"
@@ -130,7 +131,8 @@ void websocket_session::write_batch() {
     buffers_.emplace_back(frame.header.data(), frame.header.size());
     if (frame.payload && !frame.payload->empty()) buffers_.emplace_back(frame.payload->data(), frame.payload->size());
   }
-  boost::asio::async_write(stream_, buffers_, [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+  // A span, not the vector: the write operation keeps its own copy of the sequence object.
+  boost::asio::async_write(stream_, std::span<const boost::asio::const_buffer>(buffers_), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
     self->on_written(ec);
   });
 }
