@@ -371,6 +371,7 @@ void websocket_session::teardown() {
   state_.stats.connections.fetch_sub(1, std::memory_order_relaxed);
   registry_.remove(id_);
   replay_.reset();
+  logger::info("disconnected", {{"conn", id_}, {"last_event", last_written_event_ ? last_written_event_->id : ""}});
 }
 
 void websocket_session::begin_shutdown() {
