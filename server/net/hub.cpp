@@ -13,9 +13,11 @@ void hub::subscribe(std::string_view tenant, connection_id who, event_sink& sink
   if (it == tenants_.end()) it = tenants_.emplace(std::string(tenant), tenant_state{}).first;
   it->second.sinks[who] = &sink;
   for (const auto& pattern : patterns) it->second.index.add(pattern, who);
-  // The log's listener runs under this lock too, so no event can slip between the bounds
+  // The log's listener runs under this lock too, so no event can slip between the position
   // taken here and the patterns added above.
-  step(log_.bounds());
+  events::log_bounds bounds = log_.bounds();
+  bounds.head_seq = fanned_out_seq_;
+  step(bounds);
 }
 
 void hub::unsubscribe(std::string_view tenant, connection_id who, std::span<const std::string> patterns) {
@@ -39,8 +41,15 @@ std::size_t hub::tenant_count() const {
   return tenants_.size();
 }
 
+std::optional<core::event_id> hub::head() const {
+  std::lock_guard lock(mutex_);
+  if (fanned_out_seq_ == 0) return std::nullopt;
+  return core::event_id{log_.epoch(), fanned_out_seq_};
+}
+
 void hub::fan_out(std::span<const events::stored_event_ptr> batch) {
   std::lock_guard lock(mutex_);
+  if (!batch.empty()) fanned_out_seq_ = batch.back()->seq;  // batches come in seq order
   for (const auto& event : batch) {
     auto it = tenants_.find(event->tenant);  // tenant isolation: only this tenant's index
     if (it == tenants_.end()) continue;

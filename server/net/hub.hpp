@@ -7,12 +7,14 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "globemeet/core/event_id.hpp"
 #include "globemeet/core/subscription_index.hpp"
 #include "globemeet/server/events/event_log.hpp"
 
@@ -31,7 +33,9 @@ class event_sink {
 class hub {
  public:
   using connection_id = core::subscription_index::subscriber;
-  // Runs under the hub's lock with the log's extent at that instant.
+  // Runs under the hub's lock with the log's extent at that instant, its head being the newest
+  // event already fanned out: every later event reaches the new patterns live, every earlier
+  // one is in the log for replay.
   using locked_step = std::function<void(const events::log_bounds&)>;
 
   // Installs itself as the log's append listener; `log` must outlive the hub.
@@ -49,6 +53,9 @@ class hub {
 
   std::size_t tenant_count() const;
 
+  // The newest event fanned out (what `ready.head` names), or nullopt before the first.
+  std::optional<core::event_id> head() const;
+
  private:
   struct tenant_state {
     core::subscription_index index;
@@ -61,6 +68,9 @@ class hub {
   events::event_log& log_;
   std::unordered_map<std::string, tenant_state> tenants_;
   std::vector<connection_id> matched_;  // scratch of fan_out, under the lock
+  // The log may have committed events whose fan-out has not run yet; positions handed to
+  // subscribers stop at what was fanned out, so those events reach them live.
+  std::uint64_t fanned_out_seq_ = 0;
 };
 
 }  // namespace globemeet::server::net

@@ -105,7 +105,7 @@ void websocket_session::on_authenticated() {
     return;
   }
   last_ping_sent_ms_ = steady_now_us() / 1000;
-  auto head = state_.log->head();
+  auto head = state_.fan_out->head();
   send(core::ready_frame{claims_->sub, claims_->tenant, claims_->exp, state_.config.heartbeat_ms,
                          head ? std::optional<std::string>(head->str()) : std::nullopt});
   logger::info("authenticated", {{"conn", id_}, {"sub", claims_->sub}, {"tenant", claims_->tenant}});

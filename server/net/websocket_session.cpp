@@ -232,16 +232,21 @@ void websocket_session::send_control(wire::opcode op, std::string payload) {
 
 void websocket_session::deliver_live(const events::stored_event_ptr& event) {
   bool over_limit = false;
+  bool held = false;
   {
     std::lock_guard lock(live_mutex_);
-    if (event->seq <= replay_up_to_seq_) return;  // already part of this connection's replay
+    // Already part of this connection's replay (defensive: the hub hands out positions that
+    // only later events exceed).
+    if (event->seq <= replay_up_to_seq_) return;
     if (replaying_) {
+      // Held until the replay is queued; finish_replay() sends it.
       backlog_.push_back(event);
       backlog_bytes_ += event->frame->size();
       over_limit = backlog_bytes_ > state_.config.max_queue_bytes;
+      held = true;
     }
   }
-  if (!over_limit) over_limit = send_event(event);
+  if (!held) over_limit = send_event(event);
   if (over_limit && !overflow_check_posted_.exchange(true)) {
     // One check in flight at a time, however many events arrive meanwhile.
     boost::asio::post(stream_.get_executor(), [self = shared_from_this()] {

@@ -64,7 +64,12 @@ test('Last-Event-ID header stands in for from on the first subscribe', async () 
 });
 
 test('resume while events keep coming: no loss, no duplicate, in order', async () => {
-  const first = await publishMany('flow', 20);
+  // More than one replay chunk (256 events), so live events arrive while the replay runs.
+  const first = [];
+  for (let b = 0; b < 8; b++) {
+    const res = await publish(server, publisher, { events: Array.from({ length: 100 }, (_, i) => depthEvent('flow', i)) });
+    first.push(...res.body.ids);
+  }
   let stop = false;
   const published = [...first];
   const pumping = (async () => {
@@ -189,11 +194,12 @@ test('--threads 4: parallel publishers and resuming clients see every event once
       }
     })());
     const clients = [];
-    for (let i = 0; i < 3; i++) {
+    // Replays of several chunks run while live events arrive on other threads.
+    for (let i = 0; i < 6; i++) {
       const { client } = await connectReady(s, { sub: `c${i}` });
       client.send({ op: 'subscribe', req: 'r', topics: ['queue.>'], from: seed });
       clients.push(client);
-      await sleep(40);
+      await sleep(30);
     }
     await sleep(200);
     stop = true;

@@ -43,6 +43,7 @@ TEST_CASE("fan-out: matching connections of the tenant, each once", "[hub]") {
   h.subscribe("globex", 3, other_tenant, all, [](const events::log_bounds&) {});
   REQUIRE(seen);
   CHECK(seen->head_seq == 0);
+  CHECK_FALSE(h.head());
 
   auto support = append(log, depth("acme", "support"));
   auto sales_id = append(log, depth("acme", "sales"));
@@ -52,6 +53,8 @@ TEST_CASE("fan-out: matching connections of the tenant, each once", "[hub]") {
 
   h.subscribe("acme", 2, b, all, [&](const events::log_bounds& bounds) { seen = bounds; });
   CHECK(seen->head_seq == 2);  // the head taken under the lock: everything after is live
+  REQUIRE(h.head());
+  CHECK(h.head()->str() == sales_id);
   std::vector<std::string> drop{">"};
   h.unsubscribe("acme", 1, drop);
   auto third = append(log, depth("acme", "support"));
