@@ -1,0 +1,338 @@
+// GlobeMeetWS: the adapter between the wasm core's client session and the platform. It makes
+// no protocol decisions: it feeds the session its inputs (sockets opening, frames, closes,
+// timers, tokens, the user's subscriptions) and performs the actions the session returns
+// (open, send, close, timers, token requests, deliveries, notices), in order.
+import type { EventForPattern } from './catalogue.js';
+import { CoreSession, patternProblem } from './core.js';
+import type { SessionAction, SessionConfig, SessionStateName, TimerKind } from './core.js';
+import { GlobeMeetError } from './errors.js';
+import {
+  closeCodeForHandshakeStatus, defaultWebSocket, messageText, watchHandshakeStatus,
+} from './websocket.js';
+import type { WebSocketConstructor, WebSocketLike } from './websocket.js';
+
+/** The connection states, as strings. */
+export const ConnectionState = {
+  Idle: 'idle',
+  FetchingToken: 'fetching_token',
+  Connecting: 'connecting',
+  Authenticating: 'authenticating',
+  Live: 'live',
+  Reconnecting: 'reconnecting',
+  Closed: 'closed',
+} as const satisfies Record<string, SessionStateName>;
+export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionState];
+
+export interface BackoffOptions {
+  /** Smallest delay ceiling, ms (default 500). */
+  min_ms?: number;
+  /** Largest delay, ms (default 30000). */
+  max_ms?: number;
+  /** Growth of the ceiling per attempt (default 2). */
+  factor?: number;
+}
+
+export interface GlobeMeetWSOptions {
+  /** `wss://host/v1/events` (or `ws://` for local development). */
+  endpoint: string;
+  /** A token (JWT). Without `getToken`, the same token is used until it expires. */
+  token?: string;
+  /** Token provider, called before the token expires and before connecting without one. */
+  getToken?: () => string | Promise<string>;
+  /** Resume after this event id (e.g. saved from a previous run's `lastEventId`). */
+  lastEventId?: string;
+  /** Reconnect backoff (full jitter). */
+  backoff?: BackoffOptions;
+  /** WebSocket implementation; default: globalThis.WebSocket, else the `ws` package. */
+  WebSocket?: WebSocketConstructor;
+}
+
+/** A state transition; `code` is the close code that caused it (0 if none). */
+export interface StateChange { from: ConnectionState; to: ConnectionState; code: number; reason: string }
+
+/** The client's notifications and their payloads. */
+export interface GlobeMeetWSEventMap {
+  /** Every state transition. */
+  state: StateChange;
+  /** Live again after a reconnect; resume from `lastEventId` is under way. */
+  reconnect: { lastEventId: string | null };
+  /** The server could not resume (`reason`: retention_exceeded, epoch_changed, future_id): events were lost. */
+  reset: { reason: string; message: string };
+  /** The server dropped the connection because the client fell behind; it reconnects and resumes. */
+  overflow: { lastId: string };
+  /** An `error` frame, a token provider failure (`token_unavailable`) or a protocol violation. */
+  error: GlobeMeetError;
+  /** The server removed a subscription (its token no longer permits the pattern). */
+  revoked: { pattern: string; reason: string };
+  /** The server refused a subscription (`forbidden_topic`, `invalid_topic`, `too_many_subscriptions`). */
+  subscription_failed: { pattern: string; code: string; message: string };
+  /** The server warned that the token expires soon; a refresh is under way. */
+  token_expiring: { message: string };
+}
+export type GlobeMeetWSEventName = keyof GlobeMeetWSEventMap;
+
+/** Ends a subscription; calling it again does nothing. */
+export type Unsubscribe = () => void;
+
+interface Subscription { pattern: string; handler: (event: never) => void }
+
+const SUBPROTOCOL = 'globemeet-events.v1';
+
+export class GlobeMeetWS {
+  readonly #session: CoreSession;
+  readonly #WebSocket: WebSocketConstructor;
+  readonly #token: string | undefined;
+  readonly #getToken: (() => string | Promise<string>) | undefined;
+  readonly #subscriptions = new Map<number, Subscription>();
+  readonly #listeners = new Map<GlobeMeetWSEventName, Set<(payload: never) => void>>();
+  readonly #sockets = new Map<number, WebSocketLike>();
+  readonly #timers = new Map<TimerKind, ReturnType<typeof setTimeout>>();
+  #performing = false;
+  #closedByUser = false;
+
+  constructor(options: GlobeMeetWSOptions) {
+    if (options === null || typeof options !== 'object') throw new TypeError('GlobeMeetWS: options are required');
+    if (options.token === undefined && options.getToken === undefined) {
+      throw new GlobeMeetError('bad_config', 'GlobeMeetWS: pass `token` or `getToken`');
+    }
+    const WebSocketImpl = options.WebSocket ?? defaultWebSocket;
+    if (WebSocketImpl === undefined) {
+      throw new GlobeMeetError('no_websocket',
+        'GlobeMeetWS: no WebSocket implementation; install the `ws` package or pass options.WebSocket');
+    }
+    this.#WebSocket = WebSocketImpl;
+    this.#token = options.token;
+    this.#getToken = options.getToken;
+
+    const config: SessionConfig = { endpoint: options.endpoint, token_in_header: false };
+    if (options.backoff !== undefined) config.backoff = { ...options.backoff };
+    try {
+      this.#session = new CoreSession(config);
+    } catch (e) {
+      const { code, message } = e as { code?: string; message: string };
+      throw new GlobeMeetError(code ?? 'bad_config', `GlobeMeetWS: ${message}`);
+    }
+    if (options.lastEventId !== undefined && !this.#session.setLastEventId(options.lastEventId)) {
+      this.#session.destroy();
+      throw new GlobeMeetError('invalid_event_id', `GlobeMeetWS: lastEventId '${options.lastEventId}' is not an event id`);
+    }
+    // Start on the next microtask, so that listeners added right after construction see
+    // the first transitions and the first subscriptions go out with the first `subscribe`.
+    queueMicrotask(() => this.#input((now, random) => this.#session.start(now, random)));
+  }
+
+  /**
+   * Calls `handler` for every event whose topic matches `pattern` (NATS-style: `*` one
+   * segment, `>` the rest). Throws a GlobeMeetError `invalid_topic` for a malformed pattern.
+   */
+  subscribe<P extends string>(pattern: P, handler: (event: EventForPattern<P>) => void): Unsubscribe {
+    if (typeof handler !== 'function') throw new TypeError('GlobeMeetWS.subscribe: handler must be a function');
+    if (this.#session.destroyed) throw new GlobeMeetError('closed', 'GlobeMeetWS.subscribe: the client is closed');
+    const problem = patternProblem(String(pattern));
+    if (problem !== null) {
+      throw new GlobeMeetError(problem.code, `GlobeMeetWS.subscribe('${pattern}'): ${problem.message}`);
+    }
+    let handle = 0;
+    this.#input((now, random) => {
+      const r = this.#session.subscribe(now, random, pattern);
+      if (!r.ok) throw new GlobeMeetError(r.code, `GlobeMeetWS.subscribe('${pattern}'): ${r.message}`);
+      handle = r.handle;
+      this.#subscriptions.set(handle, { pattern, handler: handler as (event: never) => void });
+    });
+    return () => {
+      if (!this.#subscriptions.delete(handle) || this.#session.destroyed) return;
+      this.#input((now, random) => this.#session.unsubscribe(now, random, handle));
+    };
+  }
+
+  /** Adds a listener; returns the function that removes it. */
+  on<K extends GlobeMeetWSEventName>(name: K, listener: (payload: GlobeMeetWSEventMap[K]) => void): () => void {
+    let set = this.#listeners.get(name);
+    if (set === undefined) this.#listeners.set(name, (set = new Set()));
+    set.add(listener as (payload: never) => void);
+    return () => this.off(name, listener);
+  }
+
+  off<K extends GlobeMeetWSEventName>(name: K, listener: (payload: GlobeMeetWSEventMap[K]) => void): void {
+    this.#listeners.get(name)?.delete(listener as (payload: never) => void);
+  }
+
+  /** Closes the connection (code 1000) and stops for good: no reconnect, no more events. */
+  close(): void {
+    if (this.#session.destroyed || this.#closedByUser) return;
+    this.#closedByUser = true;
+    this.#input((now, random) => this.#session.stop(now, random));
+  }
+
+  /** The id of the last event delivered (the resume position), or null before any. */
+  get lastEventId(): string | null {
+    return this.#session.destroyed ? this.#finalStatus.last_event_id : this.#session.status().last_event_id;
+  }
+
+  get state(): ConnectionState {
+    return this.#session.destroyed ? 'closed' : this.#session.status().state;
+  }
+
+  /** The close code that ended the client once it is closed (1000 after close()), else 0. */
+  get finalCode(): number {
+    return this.#session.destroyed ? this.#finalStatus.final_code : this.#session.status().final_code;
+  }
+
+  #finalStatus = { last_event_id: null as string | null, final_code: 0 };
+
+  // ---- inputs ----------------------------------------------------------------------------------
+  // Every input goes to the session with the time and a random number, then its actions run.
+  #input(feed: (now: number, random: number) => void): void {
+    if (this.#session.destroyed) return;
+    feed(Date.now(), Math.random());
+    this.#perform();
+  }
+
+  #perform(): void {
+    if (this.#performing) return;  // an input from inside a callback: the running loop takes its actions
+    this.#performing = true;
+    try {
+      for (let actions = this.#session.takeActions(); actions.length > 0; actions = this.#session.takeActions()) {
+        for (const action of actions) this.#act(action);
+      }
+    } finally {
+      this.#performing = false;
+    }
+    if (this.#session.status().state === 'closed') this.#release();
+  }
+
+  #act(action: SessionAction): void {
+    switch (action.kind) {
+      case 'open': return this.#open(action.connection, action.url);
+      case 'send': return this.#sockets.get(action.connection)?.send(action.text);
+      case 'close': return this.#close(action.connection, action.code, action.reason);
+      case 'arm_timer': return this.#arm(action.timer, action.at_ms);
+      case 'cancel_timer':
+        clearTimeout(this.#timers.get(action.timer));
+        this.#timers.delete(action.timer);
+        return;
+      case 'request_token': return this.#requestToken();
+      case 'deliver': return this.#deliver(action.frame, action.handles);
+      case 'state_changed':
+        return this.#emit('state', { from: action.from, to: action.to, code: action.code, reason: action.reason });
+      case 'notice': return this.#notice(action);
+    }
+  }
+
+  #open(connection: number, url: string): void {
+    let socket: WebSocketLike;
+    try {
+      socket = new this.#WebSocket(url, SUBPROTOCOL);
+    } catch (e) {
+      // A URL the platform refuses: report it like a failed connection, the session decides.
+      queueMicrotask(() => this.#input((now, random) => this.#session.closed(now, random, connection, 1006, String(e))));
+      return;
+    }
+    this.#sockets.set(connection, socket);
+    let refusedStatus = 0;
+    watchHandshakeStatus(socket, (status) => { refusedStatus = status; });
+    socket.onopen = () => this.#input((now, random) => this.#session.opened(now, random, connection));
+    socket.onmessage = (event) => {
+      const text = messageText(event.data);
+      this.#input((now, random) => this.#session.frame(now, random, connection, text));
+    };
+    socket.onerror = () => { /* the close event follows and carries the code */ };
+    socket.onclose = (event) => {
+      this.#sockets.delete(connection);
+      const code = refusedStatus !== 0 ? closeCodeForHandshakeStatus(refusedStatus) : (event.code || 1006);
+      const reason = refusedStatus !== 0 ? `handshake refused with HTTP ${refusedStatus}` : event.reason;
+      this.#input((now, random) => this.#session.closed(now, random, connection, code, reason));
+    };
+  }
+
+  #close(connection: number, code: number, reason: string): void {
+    const socket = this.#sockets.get(connection);
+    if (socket === undefined) return;
+    try {
+      socket.close(code, reason);
+    } catch {
+      socket.close();  // browsers accept only 1000 and 3000-4999 from a client
+    }
+  }
+
+  #arm(timer: TimerKind, atMs: number): void {
+    clearTimeout(this.#timers.get(timer));
+    const id = setTimeout(() => {
+      this.#timers.delete(timer);
+      this.#input((now, random) => this.#session.timerFired(now, random, timer));
+    }, Math.max(0, atMs - Date.now()));
+    this.#timers.set(timer, id);
+  }
+
+  // The session never has two requests outstanding; each gets exactly one answer.
+  #requestToken(): void {
+    const provider = this.#getToken;
+    if (provider === undefined) {
+      const token = this.#token as string;
+      queueMicrotask(() => this.#input((now, random) => this.#session.tokenObtained(now, random, token)));
+      return;
+    }
+    Promise.resolve()
+      .then(provider)
+      .then(
+        (token) => {
+          if (typeof token !== 'string') throw new TypeError('getToken() must return a string');
+          this.#input((now, random) => this.#session.tokenObtained(now, random, token));
+        },
+      )
+      .catch((e: unknown) => {
+        const reason = e instanceof Error ? e.message : String(e);
+        this.#input((now, random) => this.#session.tokenFailed(now, random, reason));
+      });
+  }
+
+  #deliver(frame: string, handles: number[]): void {
+    if (this.#closedByUser) return;
+    const event = JSON.parse(frame) as never;  // once, shared by every matching handler
+    for (const handle of handles) {
+      const subscription = this.#subscriptions.get(handle);
+      if (subscription !== undefined) this.#call(subscription.handler, event);
+    }
+  }
+
+  #notice(action: Extract<SessionAction, { kind: 'notice' }>): void {
+    const pattern = this.#subscriptions.get(action.handle)?.pattern ?? '';
+    switch (action.notice) {
+      case 'reconnected': return this.#emit('reconnect', { lastEventId: this.#session.status().last_event_id });
+      case 'reset': return this.#emit('reset', { reason: action.detail, message: action.message });
+      case 'overflow': return this.#emit('overflow', { lastId: action.detail });
+      case 'error': return this.#emit('error', new GlobeMeetError(action.detail, action.message));
+      case 'token_expiring': return this.#emit('token_expiring', { message: action.message });
+      case 'subscription_failed':
+        this.#subscriptions.delete(action.handle);  // the session dropped it
+        return this.#emit('subscription_failed', { pattern, code: action.detail, message: action.message });
+      case 'revoked':
+        this.#subscriptions.delete(action.handle);
+        return this.#emit('revoked', { pattern, reason: action.detail });
+    }
+  }
+
+  #emit<K extends GlobeMeetWSEventName>(name: K, payload: GlobeMeetWSEventMap[K]): void {
+    const set = this.#listeners.get(name);
+    if (set === undefined) return;
+    for (const listener of [...set]) this.#call(listener, payload as never);
+  }
+
+  // A throwing callback must not break the session's loop: its error is rethrown on its own.
+  #call(fn: (payload: never) => void, payload: never): void {
+    try {
+      fn(payload);
+    } catch (e) {
+      setTimeout(() => { throw e; }, 0);
+    }
+  }
+
+  // Closed for good: no timer may keep the process alive, and the wasm memory is returned.
+  #release(): void {
+    for (const id of this.#timers.values()) clearTimeout(id);
+    this.#timers.clear();
+    const status = this.#session.status();
+    this.#finalStatus = { last_event_id: status.last_event_id, final_code: status.final_code };
+    this.#session.destroy();
+  }
+}

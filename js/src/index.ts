@@ -1,0 +1,8 @@
+// @globemeet/sdk: GlobeMeet Events in browsers and Node, over the wasm core.
+export { GlobeMeetWS, ConnectionState } from './client.js';
+export type {
+  BackoffOptions, GlobeMeetWSEventMap, GlobeMeetWSEventName, GlobeMeetWSOptions, StateChange, Unsubscribe,
+} from './client.js';
+export { GlobeMeetError } from './errors.js';
+export type * from './catalogue.js';
+export type { WebSocketConstructor, WebSocketLike } from './websocket.js';
