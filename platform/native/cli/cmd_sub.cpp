@@ -1,0 +1,177 @@
+// `globemeet sub`: prints each event frame as one JSON line, reconnecting and resuming on its
+// own. Status goes to stderr, events to stdout.
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cli_common.hpp"
+#include "globemeet/client.hpp"
+
+namespace globemeet::cli {
+namespace {
+
+constexpr const char* sub_usage =
+    "usage: globemeet sub [options] PATTERN...\n"
+    "\n"
+    "Subscribes to the topic patterns (e.g. 'queue.*.depth-changed', '>') and prints every event\n"
+    "frame on stdout, one JSON object per line, as the server sent it. Reconnects and resumes\n"
+    "without loss or duplicate after network failures, server restarts and overflow; status\n"
+    "lines go to stderr. SIGINT/SIGTERM close the connection and exit 0.\n"
+    "\n"
+    "  --from ID             resume after this event id (e.g. the last id of a previous run)\n"
+    "  --count N             exit 0 after N events\n"
+    "  --retry               keep retrying when the first connection fails (default: exit 1)\n"
+    "  --quiet               no status lines on stderr\n"
+    "\n";
+
+// What the callbacks (on the I/O thread) tell the main thread.
+struct run_state {
+  std::mutex mutex;
+  std::string failure;       // set when the command gives up
+  std::string last_error;    // the latest error notice, to explain a failure without a reason
+  std::atomic<bool> ever_live{false};
+  std::atomic<long long> delivered{0};
+};
+
+class status_printer {
+ public:
+  explicit status_printer(bool quiet) : quiet_(quiet) {}
+  void operator()(const std::string& line) const {
+    if (!quiet_) std::fprintf(stderr, "globemeet: %s\n", line.c_str());
+  }
+
+ private:
+  bool quiet_;
+};
+
+std::string describe_close(std::uint16_t code, const std::string& reason) {
+  std::string text = code == 0 ? std::string() : std::to_string(code);
+  if (!reason.empty()) text += (text.empty() ? "" : " ") + reason;
+  return text;
+}
+
+}  // namespace
+
+int run_sub(std::vector<std::string> args) {
+  connection_settings settings;
+  std::vector<std::string> patterns;
+  std::string from;
+  long long count = 0;
+  bool retry = false, quiet = false;
+  argument_scanner scanner(std::move(args));
+  while (auto arg = scanner.next()) {
+    if (*arg == "--help" || *arg == "-h") {
+      std::printf("%s%s", sub_usage, common_flags_help);
+      return exit_ok;
+    }
+    if (*arg == "--from") from = scanner.value();
+    else if (*arg == "--count") {
+      const std::string v = scanner.value();
+      const auto n = parse_count(v);
+      if (!n || *n < 1) throw usage_error("sub: --count must be a positive whole number, got '" + v + "'");
+      count = *n;
+    } else if (*arg == "--retry") retry = true;
+    else if (*arg == "--quiet") quiet = true;
+    else if (take_common_flag(scanner, *arg, settings)) continue;
+    else if (arg->starts_with("--")) throw usage_error("sub: unknown option '" + *arg + "'");
+    else patterns.push_back(*arg);
+  }
+  finish_settings(settings);
+  if (patterns.empty()) throw usage_error("sub: give at least one topic pattern, e.g. 'queue.>'");
+  if (settings.token.empty() && !settings.has_client_credentials())
+    throw usage_error("no credentials: give --token (GLOBEMEET_TOKEN) or --client-id and --client-secret");
+
+  const status_printer status(quiet);
+  run_state run;
+  Client* client_ptr = nullptr;  // set before start(); callbacks run only after it
+
+  ClientOptions options;
+  options.endpoint = settings.events_url();
+  options.ca_file = settings.ca_file;
+  options.last_event_id = from;
+  options.handshake_timeout = settings.timeout;
+  if (!settings.token.empty()) options.token = settings.token;
+  else options.token_provider = [settings] { return fetch_token(settings); };
+
+  options.on_state = [&](const StateChange& change) {
+    if (change.to == State::live) {
+      if (!run.ever_live.exchange(true)) status("connected to " + settings.events_url());
+      return;
+    }
+    if (change.to != State::reconnecting) return;
+    std::string why = describe_close(change.code, change.reason);
+    if (!run.ever_live && !retry) {
+      std::lock_guard lock(run.mutex);
+      if (why.empty()) why = run.last_error;
+      run.failure = "cannot subscribe at " + settings.events_url() + ": " + (why.empty() ? "connection failed" : why);
+      client_ptr->stop();
+      return;
+    }
+    status("disconnected (" + (why.empty() ? std::string("no reason given") : why) + "); reconnecting");
+  };
+  options.on_reconnect = [&] { status("reconnected; resuming after " + client_ptr->last_event_id().value_or("the start")); };
+  options.on_overflow = [&](const std::string& last_id) {
+    status("overflow: the server dropped this slow reader (it had sent up to " + (last_id.empty() ? "nothing" : last_id) + "); resuming");
+  };
+  options.on_reset = [&](const std::string& reason) { status("reset (" + reason + "): events were lost; continuing from the server's position"); };
+  options.on_error = [&](const Error& e) {
+    {
+      std::lock_guard lock(run.mutex);
+      run.last_error = e.code + (e.message.empty() ? "" : ": " + e.message);
+    }
+    status("error " + e.code + (e.message.empty() ? "" : ": " + e.message));
+  };
+
+  std::unique_ptr<Client> client;
+  try {
+    client = std::make_unique<Client>(std::move(options));
+  } catch (const ClientError& e) {
+    throw usage_error(std::string("sub: ") + e.what());
+  }
+  client_ptr = client.get();
+
+  std::vector<Subscription> subscriptions;
+  for (const auto& pattern : patterns) {
+    try {
+      subscriptions.push_back(client->subscribe(pattern, [&](const Event& e) {
+        std::fwrite(e.raw.data(), 1, e.raw.size(), stdout);
+        std::fputc('\n', stdout);
+        std::fflush(stdout);
+        if (count > 0 && ++run.delivered == count) client_ptr->stop();
+      }));
+    } catch (const ClientError& e) {
+      throw usage_error("sub: invalid topic pattern '" + pattern + "': " + e.what());
+    }
+  }
+
+  // Signals are taken synchronously by this thread; the I/O thread inherits the blocked mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  client->start();
+  bool interrupted = false;
+  while (!client->wait_for(std::chrono::milliseconds(0))) {
+    const timespec poll{0, 200'000'000};
+    if (sigtimedwait(&signals, nullptr, &poll) > 0) {
+      interrupted = true;
+      client->stop();
+    }
+  }
+  client->stop();
+  const std::uint16_t code = client->final_code();
+  if (const auto last = client->last_event_id()) status("last event id " + *last);
+  subscriptions.clear();
+
+  std::lock_guard lock(run.mutex);
+  if (!run.failure.empty()) throw runtime_failure(run.failure);
+  if (interrupted || (count > 0 && run.delivered >= count) || code == 1000) return exit_ok;
+  throw runtime_failure("closed by the server (" + describe_close(code, client->final_reason()) + ")");
+}
+
+}  // namespace globemeet::cli

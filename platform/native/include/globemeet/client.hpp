@@ -1,0 +1,163 @@
+// The native GlobeMeet Events client (docs/client.md, docs/protocol.md).
+//
+// A Client owns one I/O thread (Boost.Asio, started by start()) that runs the connection, the
+// timers and every callback. The protocol decisions (resume, duplicate suppression, backoff,
+// token refresh, heartbeats, which close codes are final) are made by the sans-I/O
+// globemeet::core::client_session; this class only performs its actions.
+//
+// Thread safety: every public member function may be called from any thread, including from
+// inside a callback. Callbacks (event handlers, on_state, on_reconnect, ...) run on the I/O
+// thread, one at a time, in the order the session produced them; a callback that blocks delays
+// the connection (the server drops a reader that lags too long with `overflow`, and the client
+// then resumes). The token provider runs on a helper thread, never on the I/O thread.
+//
+// No Boost, Asio or OpenSSL type appears in this header.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace globemeet {
+
+// One event as received (docs/protocol.md section 3).
+struct Event {
+  std::string id;         // "{epoch}-{seq}"
+  std::string topic;      // "{stream}.{key}.{event}"
+  std::string type;       // "{stream}.{event}"
+  std::string source;
+  std::string subject;
+  std::string time;       // RFC 3339 UTC with milliseconds
+  std::string tenant;
+  std::string data_json;  // the `data` object as compact JSON text
+  std::string raw;        // the whole event frame, as the server sent it
+};
+
+enum class State { idle, fetching_token, connecting, authenticating, live, reconnecting, closed };
+const char* to_string(State state) noexcept;
+
+struct StateChange {
+  State from = State::idle;
+  State to = State::idle;
+  std::uint16_t code = 0;  // the close code that caused the change, 0 if none
+  std::string reason;
+};
+
+// An `error` frame from the server, a local protocol violation or a token provider failure.
+struct Error {
+  std::string code;  // a docs/protocol.md error code, or "token_unavailable", "subscription_failed:<code>", ...
+  std::string message;
+};
+
+// Thrown by Client's constructor for unusable options and by subscribe() for an invalid pattern.
+class ClientError : public std::runtime_error {
+ public:
+  ClientError(std::string code, const std::string& message) : std::runtime_error(message), code_(std::move(code)) {}
+  const std::string& code() const noexcept { return code_; }
+
+ private:
+  std::string code_;
+};
+
+struct ClientOptions {
+  std::string endpoint;  // ws://host:port/v1/events or wss://host/v1/events
+  // Either a static token or a provider. The provider returns a fresh JWT; it signals failure by
+  // throwing (any std::exception; the client retries with backoff). It is called on a helper
+  // thread, one call at a time.
+  std::string token;
+  std::function<std::string()> token_provider;
+  // TLS (wss://): the peer is always verified against OpenSSL's default trust store, and also
+  // against this PEM file when given (e.g. a development CA).
+  std::string ca_file;
+  // Resume from this id at the first connection (a tool that persisted last_event_id()).
+  std::string last_event_id;
+
+  // Tuning; defaults follow docs/protocol.md section 9.
+  std::chrono::milliseconds backoff_min{500};
+  std::chrono::milliseconds backoff_max{30'000};
+  std::chrono::milliseconds handshake_timeout{10'000};
+  std::chrono::milliseconds refresh_before{60'000};  // ask for a new token this long before `exp`
+
+  // Callbacks, all optional, all on the I/O thread.
+  std::function<void(const StateChange&)> on_state;
+  std::function<void()> on_reconnect;                        // live again after a reconnect
+  std::function<void(const std::string& last_id)> on_overflow;  // dropped for lagging; resuming
+  std::function<void(const std::string& reason)> on_reset;      // resume was impossible: events were lost
+  std::function<void(const Error&)> on_error;
+};
+
+class Client;
+
+// A subscription; unsubscribes when destroyed or on unsubscribe(). Movable, not copyable.
+// It may outlive its Client (then it does nothing).
+class Subscription {
+ public:
+  Subscription() = default;
+  Subscription(Subscription&& other) noexcept;
+  Subscription& operator=(Subscription&& other) noexcept;
+  Subscription(const Subscription&) = delete;
+  Subscription& operator=(const Subscription&) = delete;
+  ~Subscription();
+
+  void unsubscribe();
+  // Leaves the subscription running for the Client's lifetime (no unsubscribe at destruction).
+  void detach() noexcept;
+  bool active() const noexcept;
+  const std::string& pattern() const noexcept { return pattern_; }
+
+ private:
+  friend class Client;
+  struct shared_state;
+  Subscription(std::weak_ptr<shared_state> owner, std::uint64_t handle, std::string pattern);
+
+  std::weak_ptr<shared_state> owner_;
+  std::uint64_t handle_ = 0;
+  std::string pattern_;
+};
+
+class Client {
+ public:
+  // Throws ClientError ("bad_options") for an endpoint that is not a ws:// or wss:// URL, a
+  // missing token, or an unreadable CA file.
+  explicit Client(ClientOptions options);
+  ~Client();  // stop()
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Starts the I/O thread and connects. Subscriptions may be made before or after.
+  void start();
+  // Closes normally (1000), waits up to `grace` for the close handshake, joins the I/O thread.
+  // From inside a callback it only asks for the close (the thread cannot join itself); call
+  // wait() or stop() again from another thread. Idempotent.
+  void stop(std::chrono::milliseconds grace = std::chrono::milliseconds{3000});
+
+  // Blocks until the client is closed: stop() was called or a final close code ended it.
+  // Returns the close code that ended it (1000 after stop()). With a timeout: nullopt if still
+  // running.
+  std::uint16_t wait();
+  std::optional<std::uint16_t> wait_for(std::chrono::milliseconds timeout);
+
+  // Throws ClientError("invalid_topic") for a pattern that breaks docs/protocol.md section 4.
+  // A pattern the server refuses later (forbidden_topic) is reported through on_error with
+  // code "subscription_failed:<code>" and the Subscription becomes inactive.
+  Subscription subscribe(std::string_view pattern, std::function<void(const Event&)> handler);
+
+  State state() const;
+  std::uint16_t final_code() const;  // 0 until closed
+  std::string final_reason() const;
+  // The id of the last event delivered to handlers, to persist and pass back as
+  // ClientOptions::last_event_id (or set_last_event_id before start()).
+  std::optional<std::string> last_event_id() const;
+  bool set_last_event_id(std::string_view id);  // before start(); false if not an event id
+
+ private:
+  friend class Subscription;
+  using shared_state = Subscription::shared_state;
+  std::shared_ptr<shared_state> state_;
+};
+
+}  // namespace globemeet
