@@ -103,7 +103,13 @@ const server = createServer((req, res) => {
   if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method_not_allowed' });
   if (url.pathname === '/token') return void token(res);
   if (url.pathname === '/config') return sendJson(res, 200, { endpoint });
-  return void file(res, decodeURIComponent(url.pathname));
+  let urlPath;
+  try {
+    urlPath = decodeURIComponent(url.pathname);
+  } catch {
+    return sendJson(res, 400, { error: 'bad_path' });
+  }
+  return void file(res, urlPath);
 });
 
 server.listen(Number(args.port), args.host, () => {
