@@ -212,46 +212,55 @@ void websocket_session::subscribe(const core::subscribe_frame& frame) {
   state_.stats.subscriptions.fetch_add(static_cast<std::int64_t>(added.size()), std::memory_order_relaxed);
   if (!from) return;
 
-  auto patterns = patterns_;
-  replay_ = replay_job{frame.req,
-                       std::make_unique<events::replay_cursor>(
-                           *state_.log, plan.after_seq, plan.up_to_seq, claims_->tenant,
-                           [patterns = std::move(patterns)](std::string_view topic) {
-                             return std::any_of(patterns.begin(), patterns.end(), [&](const std::string& p) {
-                               return core::topic::matches(p, topic);
-                             });
-                           }),
-                       0};
+  replay_.emplace();
+  replay_->req = frame.req;
+  replay_->cursor = std::make_unique<events::replay_cursor>(
+      *state_.log, plan.after_seq, plan.up_to_seq, claims_->tenant,
+      [patterns = patterns_](std::string_view topic) {
+        return std::any_of(patterns.begin(), patterns.end(),
+                           [&](const std::string& p) { return core::topic::matches(p, topic); });
+      });
+  replay_chunk_.clear();
   replay_step();
 }
 
 void websocket_session::replay_step() {
   if (!replay_ || close_sent_ || socket_closed_) return;
-  replay_chunk_.clear();
-  bool more = replay_->cursor->next(replay_chunk_, replay_chunk_events);
-  for (const auto& event : replay_chunk_) send_event(event);
-  replay_->count += replay_chunk_.size();
-  state_.stats.replayed.fetch_add(replay_chunk_.size(), std::memory_order_relaxed);
-  if (replay_->cursor->lost_events()) {
-    // Retention overtook the replay: like an overflow, the client resumes from what it has.
-    overflow(0);
-    return;
+  // Keep a long replay from filling the queue: send up to half of the queue's byte limit,
+  // then continue once the writer caught up. The rest of a chunk waits in replay_chunk_.
+  const std::size_t fill_limit = state_.config.max_queue_bytes / 2;
+  for (;;) {
+    while (replay_->next_in_chunk < replay_chunk_.size()) {
+      send_event(replay_chunk_[replay_->next_in_chunk++]);
+      ++replay_->count;
+      state_.stats.replayed.fetch_add(1, std::memory_order_relaxed);
+      if (queue_.queued_bytes() > fill_limit) {
+        replay_waiting_for_writes_ = true;
+        return;
+      }
+    }
+    if (replay_->cursor_done) {
+      finish_replay();
+      return;
+    }
+    replay_chunk_.clear();
+    replay_->next_in_chunk = 0;
+    replay_->cursor_done = !replay_->cursor->next(replay_chunk_, replay_chunk_events);
+    if (replay_->cursor->lost_events()) {
+      // Retention overtook the replay: like an overflow, the client resumes from what it has.
+      overflow(0);
+      return;
+    }
+    if (!replay_chunk_.empty()) break;
   }
-  if (!more) {
-    finish_replay();
-    return;
-  }
-  // Keep a long replay from filling the queue: continue once the writer caught up.
-  if (queue_.queued_bytes() > state_.config.max_queue_bytes / 2) {
-    replay_waiting_for_writes_ = true;
-    return;
-  }
+  // One chunk per turn, so the connection's other work (and other connections) interleave.
   boost::asio::post(stream_.get_executor(), [self = shared_from_this()] { self->replay_step(); });
 }
 
 void websocket_session::finish_replay() {
   send(core::replayed_frame{replay_->req, replay_->count});
   replay_.reset();
+  replay_chunk_.clear();
   // Live events held during the replay follow it, in order, under the same lock that
   // deliver_live takes, so none can overtake them.
   std::lock_guard lock(live_mutex_);

@@ -125,6 +125,8 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
     std::string req;
     std::unique_ptr<events::replay_cursor> cursor;
     std::uint64_t count = 0;
+    std::size_t next_in_chunk = 0;  // replay_chunk_[next_in_chunk..] are still to send
+    bool cursor_done = false;       // the cursor has nothing after replay_chunk_
   };
   std::optional<replay_job> replay_;
   bool replay_waiting_for_writes_ = false;

@@ -237,3 +237,36 @@ test('after unsubscribing everything a connection may resume again; metrics coun
   assert.ok(value('globemeet_events_out_total') >= value('globemeet_replayed_total'));
   assert.ok(value('globemeet_delivery_latency_seconds_count') > 0);
 });
+
+test('live events during a replay held up by a slow reader come after it, once, in order', async () => {
+  // A small queue makes the replay wait for the socket; the paused reader keeps it waiting
+  // while live events arrive (one thread: nothing else orders them).
+  const s = await startServer({ args: ['--max-queue-bytes', '262144', '--overflow-lag-ms', '60000'] });
+  try {
+    const pub = await s.mint({ pub: true });
+    const pad = 'p'.repeat(40000);
+    const big = (i) => ({ type: 'queue.depth-changed', subject: 'big', data: { queue_id: 'big', depth: i, longest_wait_seconds: 0, pad } });
+    const seed = (await publish(s, pub, depthEvent('big', 0))).body.ids[0];
+    const stored = [];
+    for (let b = 0; b < 10; b++) stored.push(...(await publish(s, pub, { events: Array.from({ length: 20 }, (_, i) => big(i)) })).body.ids);
+
+    const { client } = await connectReady(s);
+    client.ws._socket.pause();
+    client.send({ op: 'subscribe', req: 'r', topics: ['queue.>'], from: seed });
+    await sleep(300);  // the replay fills the socket and waits
+    const live = [];
+    for (let i = 0; i < 5; i++) live.push(...(await publish(s, pub, depthEvent('big', 100 + i))).body.ids);
+    client.ws._socket.resume();
+
+    await client.next('subscribed');
+    const { events, replayed } = await collectReplay(client);
+    assert.deepEqual(events.map((e) => e.id), stored);
+    assert.equal(replayed.count, stored.length);
+    const after = [];
+    for (let i = 0; i < live.length; i++) after.push((await client.next('event')).id);
+    assert.deepEqual(after, live);
+    await client.close();
+  } finally {
+    await s.stop();
+  }
+});
