@@ -3,6 +3,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -22,6 +23,8 @@ namespace http = beast::http;
 constexpr auto tls_handshake_timeout = std::chrono::seconds(10);
 constexpr auto request_timeout = std::chrono::seconds(30);
 constexpr std::uint32_t header_limit = 16 * 1024;
+constexpr auto linger_timeout = std::chrono::seconds(2);
+constexpr std::size_t max_linger_bytes = 4 * 1024 * 1024;
 
 std::string_view header(const http::request<http::string_body>& req, http::field name) {
   auto it = req.find(name);
@@ -99,11 +102,41 @@ class http_session : public std::enable_shared_from_this<http_session> {
     res->keep_alive(keep_alive);
     res->prepare_payload();
     http::async_write(stream_, *res, [self = shared_from_this(), res, keep_alive](boost::system::error_code ec, std::size_t) {
-      if (ec || !keep_alive) {
+      if (ec) {
         self->stream_.close();
         return;
       }
+      if (!keep_alive) {
+        self->linger_close();
+        return;
+      }
       self->read_request();
+    });
+  }
+
+  // Closing with unread request bytes would reset the connection, and the client could lose
+  // the response (a 413 while it still uploads). So: stop sending, discard what still comes
+  // for a bounded time and amount, then close.
+  void linger_close() {
+    if (stream_.is_tls()) {
+      stream_.close();
+      return;
+    }
+    boost::system::error_code ignored;
+    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    stream_.tcp().expires_after(linger_timeout);
+    discard_more();
+  }
+
+  void discard_more() {
+    stream_.tcp().async_read_some(asio::buffer(discard_), [self = shared_from_this()](boost::system::error_code ec,
+                                                                                          std::size_t n) {
+      self->discarded_ += n;
+      if (ec || self->discarded_ > max_linger_bytes) {
+        self->stream_.close();
+        return;
+      }
+      self->discard_more();
     });
   }
 
@@ -208,6 +241,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
   std::string address_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::array<char, 4096> discard_{};
+  std::size_t discarded_ = 0;
 };
 
 }  // namespace
