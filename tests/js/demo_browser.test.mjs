@@ -1,17 +1,20 @@
 // The live demo in headless Chromium: the real server (dev mode, the demo's origin allowed),
 // the contact-center simulator publishing into it, web-demo/serve.mjs serving the page and
-// its tokens. The page must connect through the SDK and render queues, agents and the feed.
+// its tokens. The page must connect through the SDK and render queues, agents and the feed,
+// and show the reconnect and the reset when the server restarts.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
-import { startServer } from './helpers/server.mjs';
+import { serverBinary, startServer } from './helpers/server.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 if (!existsSync(path.join(root, 'js/dist/index.js'))) throw new Error('js/dist is missing: run `node js/build.mjs` first');
@@ -47,13 +50,30 @@ function spawnNode(script, args, ready) {
   });
 }
 
-test('the demo page renders live queues, agents and activity in Chromium', async () => {
+// An OAuth client in a file, so that a restarted server knows the credentials serve.mjs holds.
+function oauthClient() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'globemeet-demo-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const secret = randomBytes(24).toString('base64url');
+  const secretHash = execFileSync(serverBinary(), ['hash-secret'], { input: secret, encoding: 'utf8' }).trim();
+  const clientsPath = path.join(dir, 'clients.json');
+  writeFileSync(clientsPath, JSON.stringify({ clients: [
+    { client_id: 'wallboard', secret_hash: secretHash, tenant: 'acme', perms: ['>'], publish: true },
+  ] }));
+  return { args: ['--clients', clientsPath], clientId: 'wallboard', secret };
+}
+
+test('the demo page renders live queues, agents and activity in Chromium, and shows a restart', async () => {
   const demoPort = await freePort();
   const origin = `http://127.0.0.1:${demoPort}`;
-  const server = await startServer({ args: ['--allowed-origins', origin] });
+  const identity = oauthClient();
+  // Tokens of 30 s: each connection fetches a fresh one from serve.mjs (the SDK refreshes 60 s
+  // before expiry), so the page's next token comes from the restarted server, whose signing key
+  // is new. While live, the SDK refreshes the token in place.
+  const serverArgs = ['--allowed-origins', origin, '--token-ttl-seconds', '30', ...identity.args];
+  let server = await startServer({ args: serverArgs });
   cleanups.push(() => server.stop());
-  const creds = server.logs.find((l) => l.msg === 'dev_credentials');
-  assert.ok(creds, 'the dev server prints its OAuth client');
+  const creds = { client_id: identity.clientId, client_secret: identity.secret };
   const clientArgs = ['--server', server.httpUrl, '--client-id', creds.client_id, '--client-secret', creds.client_secret];
 
   await spawnNode('web-demo/serve.mjs', ['--port', String(demoPort), ...clientArgs], (line) => line.includes('"listening"'));
@@ -90,5 +110,20 @@ test('the demo page renders live queues, agents and activity in Chromium', async
   assert.equal(await page.textContent('#connection-state'), 'live');
   assert.ok(tokenRequests.length >= 1, 'the page asked serve.mjs for its token');
   assert.equal((await page.content()).includes(creds.client_secret), false);
+
+  // A restart: drain (1001), a new log epoch. The page reconnects with a fresh token, is told
+  // that resume was impossible, and goes on rendering.
+  const eventsBefore = Number(await page.textContent('#event-count'));
+  const { port, secret } = server;
+  server.proc.kill('SIGTERM');
+  await server.exited;
+  await server.stop();
+  server = await startServer({ secret, args: [...serverArgs, '--listen', `127.0.0.1:${port}`] });
+  await page.waitForFunction(() => document.getElementById('resets').textContent === '1', null, { timeout: 20000 });
+  assert.equal(await page.textContent('#reconnects'), '1');
+  await page.waitForSelector('#connection[data-state="live"]', { timeout: 20000 });
+  assert.match(await page.textContent('#notice'), /could not resume \(epoch_changed\)/);
+  await page.waitForFunction((before) => Number(document.getElementById('event-count').textContent) > before,
+    eventsBefore, { timeout: 20000 });
   assert.deepEqual(pageErrors, []);
 });

@@ -293,3 +293,16 @@ test('close() is final: the connection closes with 1000 and nothing more arrives
   assert.throws(() => ws.subscribe('>', () => {}), (e) => e.code === 'closed');
   ws.close();  // a second close does nothing
 });
+
+test('a token the server refuses ends the client with 4401 instead of retrying', async () => {
+  const srv = await server();
+  const forged = await srv.mint({}, { key: new TextEncoder().encode('not the server secret at all, 32+ bytes') });
+  const ws = client({ endpoint: srv.wsUrl, token: forged, backoff: { min_ms: 10, max_ms: 20, factor: 2 } });
+  const states = [];
+  ws.on('state', (s) => states.push(s));
+  await until(() => ws.state === 'closed', 'the client to stop');
+  assert.equal(ws.finalCode, 4401);
+  const final = states.at(-1);
+  assert.deepEqual([final.to, final.code], ['closed', 4401]);
+  assert.equal(states.filter((s) => s.to === 'connecting').length, 1);
+});
