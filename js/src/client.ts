@@ -77,6 +77,7 @@ export type Unsubscribe = () => void;
 interface Subscription { pattern: string; handler: (event: never) => void }
 
 const SUBPROTOCOL = 'globemeet-events.v1';
+const maxTimeoutMs = 2 ** 31 - 1;  // the largest delay setTimeout honours
 
 export class GlobeMeetWS {
   readonly #session: CoreSession;
@@ -257,10 +258,14 @@ export class GlobeMeetWS {
 
   #arm(timer: TimerKind, atMs: number): void {
     clearTimeout(this.#timers.get(timer));
+    // setTimeout fires at once for delays past 2^31-1 ms (a long-lived token's refresh):
+    // wait in steps and fire only once the deadline has come.
+    const delay = Math.min(Math.max(0, atMs - Date.now()), maxTimeoutMs);
     const id = setTimeout(() => {
+      if (Date.now() < atMs && delay === maxTimeoutMs) return this.#arm(timer, atMs);
       this.#timers.delete(timer);
       this.#input((now, random) => this.#session.timerFired(now, random, timer));
-    }, Math.max(0, atMs - Date.now()));
+    }, delay);
     this.#timers.set(timer, id);
   }
 
