@@ -15,7 +15,9 @@ import { startServer, publish, depthEvent } from './helpers/server.mjs';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const distIndex = path.join(root, 'js/dist/index.js');
 if (!existsSync(distIndex)) throw new Error('js/dist is missing: run `node js/build.mjs` first');
+const handlersBefore = ['uncaughtException', 'unhandledRejection'].map((e) => process.listenerCount(e));
 const { GlobeMeetWS, GlobeMeetError } = await import(distIndex);
+const handlersAfter = ['uncaughtException', 'unhandledRejection'].map((e) => process.listenerCount(e));
 
 const servers = [];
 const clients = [];
@@ -104,12 +106,28 @@ ws.on('state', ({ to }) => to === 'live' && console.log('[live]'));
       await published(srv, publisher, connected('support', 'a-17', 1));
       await until(() => out.includes('7 42\n') && out.includes('a-17\n'), 'the snippet to print both events');
       assert.deepEqual(out.trim().split('\n'), ['[live]', '7 42', 'a-17']);
+
+      // The server restarts on the same port (same HS256 secret, so the token stays good).
+      srv.proc.kill('SIGTERM');
+      await srv.exited;
+      const restarted = await server({ secret: srv.secret, args: ['--listen', `127.0.0.1:${srv.port}`] });
+      await until(() => out.includes('reconnected, resuming\n'), 'the snippet to reconnect');
+      await subscriptionsHeld(restarted, 2);
+      await published(restarted, await restarted.mint({ pub: true }), connected('support', 'a-05', 2));
+      await until(() => out.includes('a-05\n'), 'the event after the restart');
+      assert.equal(err, '');
     } finally {
       child.kill('SIGKILL');
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('importing the package installs no process-wide handlers', () => {
+  // The Emscripten factory would add uncaughtException/unhandledRejection handlers under Node;
+  // the build's ES-module wrapper keeps it on its neutral path.
+  assert.deepEqual(handlersAfter, handlersBefore);
 });
 
 test('events arrive typed, once per handler, and unsubscribe stops one handler only', async () => {
