@@ -324,3 +324,16 @@ test('a token the server refuses ends the client with 4401 instead of retrying',
   assert.deepEqual([final.to, final.code], ['closed', 4401]);
   assert.equal(states.filter((s) => s.to === 'connecting').length, 1);
 });
+
+test('a handshake refused with HTTP 429 is reported as close 4029 and retried', async () => {
+  const srv = await server({ args: ['--max-connections-per-tenant', '1'] });
+  const occupant = client({ endpoint: srv.wsUrl, token: await srv.mint({ sub: 'occupant' }) });
+  await live(occupant);
+  const ws = client({ endpoint: srv.wsUrl, token: await srv.mint({}), backoff: { min_ms: 10, max_ms: 50, factor: 2 } });
+  const states = [];
+  ws.on('state', (s) => states.push(s));
+  await until(() => states.some((s) => s.code === 4029), 'the refusal');
+  assert.equal(states.find((s) => s.code === 4029).to, 'reconnecting');
+  occupant.close();
+  await live(ws);
+});
