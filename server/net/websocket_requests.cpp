@@ -18,6 +18,7 @@ constexpr std::size_t max_patterns_per_connection = 256;
 constexpr std::size_t max_patterns_per_subscribe = 64;
 constexpr unsigned max_requests_per_second = 100;
 constexpr std::size_t replay_chunk_events = 256;
+
 // The `req` of a frame the codec refused, when the frame is still a JSON object with a string
 // `req` of 1 to 64 bytes: the error then names the request it answers.
 std::string request_id_of(std::string_view text) {
@@ -131,7 +132,23 @@ void websocket_session::refresh(const core::refresh_frame& frame) {
     if (!permitted(pattern)) revoked.push_back(pattern);
   if (revoked.empty()) return;
   state_.fan_out->unsubscribe(claims_->tenant, id_, revoked);
-  std::erase_if(patterns_, [&](const std::string& p) { return std::find(revoked.begin(), revoked.end(), p) != revoked.end(); });
+  auto is_revoked = [&](const std::string& p) { return std::find(revoked.begin(), revoked.end(), p) != revoked.end(); };
+  std::erase_if(patterns_, is_revoked);
+  if (replay_) {
+    // The rest of the replay too: what waits in the current chunk, the chunks still to come,
+    // and the live events held until the replay ends.
+    auto no_longer_matched = [this](const events::stored_event_ptr& event) {
+      return std::none_of(patterns_.begin(), patterns_.end(),
+                          [&](const std::string& p) { return core::topic::matches(p, event->topic); });
+    };
+    std::erase_if(*replay_->patterns, is_revoked);
+    auto unsent = replay_chunk_.begin() + static_cast<std::ptrdiff_t>(replay_->next_in_chunk);
+    replay_chunk_.erase(std::remove_if(unsent, replay_chunk_.end(), no_longer_matched), replay_chunk_.end());
+    std::lock_guard lock(live_mutex_);
+    std::erase_if(backlog_, no_longer_matched);
+    backlog_bytes_ = 0;
+    for (const auto& event : backlog_) backlog_bytes_ += event->frame->size();
+  }
   state_.stats.subscriptions.fetch_sub(static_cast<std::int64_t>(revoked.size()), std::memory_order_relaxed);
   send(core::unsubscribed_frame{"", std::move(revoked), "permission_revoked"});
 }
@@ -214,10 +231,11 @@ void websocket_session::subscribe(const core::subscribe_frame& frame) {
 
   replay_.emplace();
   replay_->req = frame.req;
+  replay_->patterns = std::make_shared<std::vector<std::string>>(patterns_);
   replay_->cursor = std::make_unique<events::replay_cursor>(
       *state_.log, plan.after_seq, plan.up_to_seq, claims_->tenant,
-      [patterns = patterns_](std::string_view topic) {
-        return std::any_of(patterns.begin(), patterns.end(),
+      [patterns = replay_->patterns](std::string_view topic) {
+        return std::any_of(patterns->begin(), patterns->end(),
                            [&](const std::string& p) { return core::topic::matches(p, topic); });
       });
   replay_chunk_.clear();

@@ -123,6 +123,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   // Replay of a resuming subscribe, with the live events that arrive meanwhile.
   struct replay_job {
     std::string req;
+    std::shared_ptr<std::vector<std::string>> patterns;  // what the replay matches; refresh may shrink it
     std::unique_ptr<events::replay_cursor> cursor;
     std::uint64_t count = 0;
     std::size_t next_in_chunk = 0;  // replay_chunk_[next_in_chunk..] are still to send

@@ -270,3 +270,43 @@ test('live events during a replay held up by a slow reader come after it, once, 
     await s.stop();
   }
 });
+
+test('a refresh that revokes a pattern mid-replay stops replaying and holding its events', async () => {
+  const s = await startServer({ args: ['--max-queue-bytes', '262144', '--overflow-lag-ms', '60000'] });
+  try {
+    const pub = await s.mint({ pub: true });
+    const pad = 'p'.repeat(40000);
+    const ev = (kind, i) => (kind === 'queue'
+      ? { type: 'queue.depth-changed', subject: 'q', data: { queue_id: 'q', depth: i, longest_wait_seconds: 0, pad } }
+      : { type: 'agent.online', subject: 'a', data: { agent_id: 'a', pad } });
+    const seed = (await publish(s, pub, depthEvent('q', 0))).body.ids[0];
+    const stored = [];
+    for (let b = 0; b < 10; b++) {
+      stored.push(...(await publish(s, pub, { events: Array.from({ length: 20 }, (_, i) => ev(i % 2 ? 'agent' : 'queue', i)) })).body.ids);
+    }
+    const { client } = await connectReady(s, { sub: 'rv', perms: ['queue.>', 'agent.>'] });
+    client.ws._socket.pause();
+    client.send({ op: 'subscribe', req: 'r', topics: ['queue.>', 'agent.>'], from: seed });
+    await sleep(300);  // the replay waits for the paused socket
+    const liveAgent = (await publish(s, pub, ev('agent', 0))).body.ids[0];
+    const liveQueue = (await publish(s, pub, ev('queue', 0))).body.ids[0];
+    client.send({ op: 'refresh', req: 'f', token: await s.mint({ sub: 'rv', perms: ['queue.>'] }) });
+    await sleep(100);
+    client.ws._socket.resume();
+
+    const frames = [];
+    while (!frames.some((f) => f.op === 'event' && f.id === liveQueue)) frames.push(await client.next());
+    const revokedAt = frames.findIndex((f) => f.op === 'unsubscribed');
+    assert.ok(revokedAt > 0);
+    assert.deepEqual(frames[revokedAt].topics, ['agent.>']);
+    const afterRevocation = frames.slice(revokedAt).filter((f) => f.op === 'event');
+    assert.ok(afterRevocation.every((f) => f.topic.startsWith('queue.')), 'no agent event after the revocation');
+    assert.ok(!frames.some((f) => f.id === liveAgent), 'the held live agent event was dropped');
+    const ids = frames.filter((f) => f.op === 'event').map((f) => f.id);
+    assert.deepEqual(ids, [...ids].sort((a, b) => seq(a) - seq(b)), 'in order');
+    assert.equal(new Set(ids).size, ids.length, 'no duplicate');
+    await client.close();
+  } finally {
+    await s.stop();
+  }
+});
