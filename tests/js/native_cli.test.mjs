@@ -1,0 +1,275 @@
+// The native client library through its CLI (`globemeet`, platform/native) against the real
+// server: pub -> sub round trip, resume without loss or duplicate across dropped connections
+// and overflow, reset after a server restart, token refresh on a live connection, final close
+// codes, TLS with a development CA, and clean one-line failures.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { startServer, makeTempDir, publish, depthEvent, sleep } from './helpers/server.mjs';
+import { cli, runCli, startProxy } from './helpers/native_cli.mjs';
+
+const devCredentials = (server) => {
+  const line = server.logs.find((l) => l.msg === 'dev_credentials');
+  return ['--client-id', line.client_id, '--client-secret', line.client_secret];
+};
+
+// Publishes `n` depth events on queue `queue` in batches; returns their ids in order.
+async function publishMany(server, token, n, { queue = 'support', padding = 0, batch = 100 } = {}) {
+  const ids = [];
+  for (let i = 0; i < n; i += batch) {
+    const events = [];
+    for (let j = i; j < Math.min(n, i + batch); j++) {
+      const ev = depthEvent(queue, j);
+      if (padding) ev.data.padding = 'x'.repeat(padding);
+      events.push(ev);
+    }
+    const res = await publish(server, token, { events });
+    assert.equal(res.status, 200, res.text);
+    ids.push(...res.body.ids);
+  }
+  return ids;
+}
+
+function assertExactly(received, expected) {
+  const ids = received.map((e) => e.id);
+  assert.equal(new Set(ids).size, ids.length, 'no event is delivered twice');
+  assert.deepEqual(ids, expected, 'every event, in order');
+}
+
+test('pub to sub round trip with client credentials; token prints a JWT', async () => {
+  const s = await startServer();
+  try {
+    const creds = devCredentials(s);
+    const token = await cli(['token', '--server', s.httpUrl, ...creds]);
+    assert.equal(token.code, 0, token.stderr);
+    assert.match(token.stdout[0], /^[\w-]+\.[\w-]+\.[\w-]+$/);
+
+    const sub = runCli(['sub', '--server', s.httpUrl, ...creds, '--count', '3', 'queue.*.depth-changed']);
+    await sub.untilStderr('connected to');
+    const one = await cli(['pub', '--server', s.httpUrl, ...creds, '--type', 'queue.depth-changed', '--subject', 'support',
+      '--data', '{"queue_id":"support","depth":4,"longest_wait_seconds":9}']);
+    assert.equal(one.code, 0, one.stderr);
+    assert.equal(one.stdout.length, 1);
+    const lines = [
+      '{"type":"agent.online","subject":"a-1","data":{"agent_id":"a-1"}}',
+      '',
+      JSON.stringify(depthEvent('sales', 2)),
+      JSON.stringify(depthEvent('billing', 3)),
+    ].join('\n');
+    const many = await cli(['pub', '--server', s.httpUrl, ...creds], { input: `${lines}\n` });
+    assert.equal(many.code, 0, many.stderr);
+    assert.equal(many.stdout.length, 3);
+
+    const { code } = await sub.finished();
+    assert.equal(code, 0, sub.stderr);
+    const events = sub.events;
+    assert.deepEqual(events.map((e) => e.id), [one.stdout[0], many.stdout[1], many.stdout[2]]);
+    assert.equal(events[0].op, 'event');
+    assert.equal(events[0].topic, 'queue.support.depth-changed');
+    assert.deepEqual(events[0].data, { queue_id: 'support', depth: 4, longest_wait_seconds: 9 });
+    assert.equal(events[2].subject, 'billing');
+  } finally {
+    await s.stop();
+  }
+});
+
+test('a connection dropped on a live server resumes with no loss and no duplicate', async () => {
+  const s = await startServer();
+  const proxy = await startProxy(s.port);
+  try {
+    const token = await s.mint({ perms: ['queue.>'] });
+    const publisher = await s.mint({ sub: 'publisher', pub: true });
+    const batch = 150;
+    const cuts = 3;
+    const total = batch * (cuts + 1);
+    const sub = runCli(['sub', '--server', proxy.url, '--token', token, '--count', String(total), 'queue.>']);
+    await sub.untilStderr('connected to');
+    const expected = [];
+    for (let round = 0; round < cuts; round++) {
+      expected.push(...await publishMany(s, publisher, batch));
+      // Some events of this batch may still be on the wire or unsent when the connection dies.
+      await sub.untilLines(expected.length - 100);
+      assert.ok(proxy.cutAll() >= 1);
+      await sub.until(() => (sub.stderr.match(/reconnected/g) ?? []).length > round, `reconnect ${round + 1}`);
+    }
+    expected.push(...await publishMany(s, publisher, batch));
+    const { code } = await sub.finished(30000);
+    assert.equal(code, 0, sub.stderr);
+    assertExactly(sub.events, expected);
+    assert.ok((sub.stderr.match(/disconnected/g) ?? []).length >= 3, sub.stderr);
+  } finally {
+    await proxy.close();
+    await s.stop();
+  }
+});
+
+test('a slow reader is dropped with overflow, then resumes with every event once', async () => {
+  const s = await startServer({ args: ['--overflow-lag-ms', '300', '--max-queue-bytes', '262144'] });
+  try {
+    const token = await s.mint({ perms: ['>'] });
+    const publisher = await s.mint({ sub: 'publisher', pub: true });
+    const total = 400;
+    const sub = runCli(['sub', '--server', s.httpUrl, '--token', token, '--count', String(total), '>']);
+    await sub.untilStderr('connected to');
+    // Stop reading the CLI's stdout: its handler blocks on a full pipe, so it stops reading the
+    // socket, and the server's queue for it grows old and big.
+    sub.proc.stdout.pause();
+    const expected = await publishMany(s, publisher, total, { padding: 60_000, batch: 10 });
+    await waitFor(() => s.logs.some((l) => l.msg === 'overflow'), 'the server to log overflow');
+    sub.proc.stdout.resume();
+    const { code } = await sub.finished(30000);
+    assert.equal(code, 0, sub.stderr);
+    assertExactly(sub.events, expected);
+    assert.match(sub.stderr, /disconnected|overflow/);
+  } finally {
+    await s.stop();
+  }
+});
+
+test('after a server restart the client reconnects and reports reset epoch_changed', async () => {
+  const dir = makeTempDir();
+  const first = await startServer({ dir, secret: 'x'.repeat(43) });
+  const port = first.port;
+  let second;
+  try {
+    const token = await first.mint({ perms: ['>'] });
+    const sub = runCli(['sub', '--server', first.httpUrl, '--token', token, '--count', '2', '>']);
+    await sub.untilStderr('connected to');
+    const [before] = (await publish(first, await first.mint({ pub: true }), depthEvent('a', 1))).body.ids;
+    await sub.untilLines(1);
+    first.proc.kill('SIGTERM');
+    await first.exited;
+    second = await startServer({ dir, secret: 'x'.repeat(43), args: ['--listen', `127.0.0.1:${port}`] });
+    await sub.untilStderr('reset (epoch_changed)', 20000);
+    const [after] = (await publish(second, await second.mint({ pub: true }), depthEvent('b', 2))).body.ids;
+    const { code } = await sub.finished(20000);
+    assert.equal(code, 0, sub.stderr);
+    assert.deepEqual(sub.events.map((e) => e.id), [before, after]);
+    assert.notEqual(before.split('-')[0], after.split('-')[0], 'a new epoch');
+  } finally {
+    if (second) await second.stop();
+    else await first.stop();
+  }
+});
+
+test('the token is refreshed on a live connection before it expires', async () => {
+  const s = await startServer({ args: ['--token-ttl-seconds', '3', '--token-grace-ms', '500'] });
+  try {
+    const creds = devCredentials(s);
+    const sub = runCli(['sub', '--server', s.httpUrl, ...creds, '--count', '1', '>']);
+    await sub.untilStderr('connected to');
+    // Several lifetimes of the first token: without refresh the server would close with 4001.
+    await sleep(7000);
+    const pub = await cli(['pub', '--server', s.httpUrl, ...creds, '--type', 'agent.online', '--subject', 'a-9',
+      '--data', '{"agent_id":"a-9"}']);
+    assert.equal(pub.code, 0, pub.stderr);
+    const { code } = await sub.finished();
+    assert.equal(code, 0, sub.stderr);
+    assert.deepEqual(sub.events.map((e) => e.id), pub.stdout);
+    assert.doesNotMatch(sub.stderr, /disconnected/, 'the first connection stayed up');
+    assert.equal(s.logs.filter((l) => l.msg === 'authenticated').length, 1, 'one connection only');
+  } finally {
+    await s.stop();
+  }
+});
+
+test('a final close code stops reconnecting, even with --retry', async () => {
+  const s = await startServer();
+  try {
+    const wrongAudience = await s.mint({ aud: 'someone-else' });
+    const res = await cli(['sub', '--server', s.httpUrl, '--token', wrongAudience, '--retry', '>']);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /4401/);
+    const metrics = await (await fetch(`${s.httpUrl}/metrics`)).text();
+    assert.match(metrics, /^globemeet_handshake_refusals_total 1$/m, 'no second attempt');
+  } finally {
+    await s.stop();
+  }
+});
+
+// A development CA and a server certificate it signed for localhost and 127.0.0.1.
+function devCa(dir) {
+  const f = (name) => path.join(dir, name);
+  const run = (args) => execFileSync('openssl', args, { stdio: 'ignore' });
+  run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
+    '-keyout', f('ca.key'), '-out', f('ca.pem'), '-subj', '/CN=GlobeMeet test CA']);
+  run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', f('key.pem'), '-out', f('server.csr'), '-subj', '/CN=localhost']);
+  writeFileSync(f('san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+  run(['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial',
+    '-days', '1', '-out', f('cert.pem'), '-extfile', f('san.ext')]);
+  return { ca: f('ca.pem'), cert: f('cert.pem'), key: f('key.pem') };
+}
+
+test('TLS with a development CA works; without the CA it fails with one clear line', async () => {
+  const dir = makeTempDir();
+  const { ca, cert, key } = devCa(dir);
+  const s = await startServer({ dir, plain: false, args: ['--tls-cert', cert, '--tls-key', key] });
+  try {
+    const token = await s.mint({ pub: true });
+    const server = `https://localhost:${s.port}`;
+    const sub = runCli(['sub', '--server', server, '--token', token, '--count', '1', '--ca', ca, 'queue.>']);
+    await sub.untilStderr('connected to wss://localhost');
+    const pub = await cli(['pub', '--server', `https://127.0.0.1:${s.port}`, '--token', token,
+      '--type', 'queue.depth-changed', '--subject', 'tls', '--data', '{"queue_id":"tls","depth":1,"longest_wait_seconds":0}'],
+    { env: { GLOBEMEET_CA: ca } });
+    assert.equal(pub.code, 0, pub.stderr);
+    assert.equal((await sub.finished()).code, 0, sub.stderr);
+    assert.deepEqual(sub.events.map((e) => e.id), pub.stdout);
+
+    const untrusted = await cli(['sub', '--server', server, '--token', token, 'queue.>']);
+    assert.equal(untrusted.code, 1);
+    assert.match(untrusted.stderr, /certificate verify failed/);
+    assert.equal(untrusted.stderr.trim().split('\n').length, 1, untrusted.stderr);
+    const untrustedPub = await cli(['pub', '--server', server, '--token', token, '--type', 'agent.online',
+      '--subject', 'a', '--data', '{"agent_id":"a"}']);
+    assert.equal(untrustedPub.code, 1);
+    assert.match(untrustedPub.stderr, /certificate verify failed/);
+  } finally {
+    await s.stop();
+  }
+});
+
+test('bad input: one line, exit 2 for usage, exit 1 for runtime failures, never a hang', async () => {
+  const s = await startServer();
+  try {
+    const token = await s.mint();
+    const cases = [
+      [['sub', '--server', s.httpUrl, '--token', token, 'queue..x'], 2, /invalid topic pattern 'queue\.\.x'/],
+      [['sub', '--server', s.httpUrl, '--token', token], 2, /at least one topic pattern/],
+      [['sub', '--server', s.httpUrl, '>'], 2, /no credentials/],
+      [['sub', '--server', 'ftp://x', '--token', token, '>'], 2, /--server must be/],
+      [['sub', '--server', s.httpUrl, '--token', token, '--from', 'nope', '>'], 2, /not an event id/],
+      [['frobnicate'], 2, /unknown command/],
+      [['pub', '--server', s.httpUrl, '--token', token, '--type', 'queue.depth-changed'], 2, /--type and --subject/],
+      [['pub', '--server', s.httpUrl, '--token', token, '--type', 't', '--subject', 's', '--data', '[1]'], 2, /JSON object/],
+      [['sub', '--server', 'http://127.0.0.1:1', '--token', token, '>'], 1, /cannot subscribe .*refused/i],
+      [['token', '--server', s.httpUrl, '--client-id', 'dev-client', '--client-secret', 'wrong'], 1, /token refused .*invalid_client/],
+      [['sub', '--server', s.httpUrl, '--client-id', 'dev-client', '--client-secret', 'wrong', '>'], 1, /invalid_client/],
+      [['pub', '--server', s.httpUrl, '--token', token, '--type', 'queue.depth-changed', '--subject', 's'], 1, /publish refused \(HTTP 403/],
+    ];
+    for (const [args, expectedCode, message] of cases) {
+      const res = await cli(args);
+      assert.equal(res.code, expectedCode, `${args.join(' ')}: ${res.stderr}`);
+      assert.match(res.stderr, message, args.join(' '));
+      assert.doesNotMatch(res.stderr, /terminate called|what\(\)|Aborted/);
+    }
+    for (const command of ['token', 'sub', 'pub']) {
+      const help = await cli([command, '--help']);
+      assert.equal(help.code, 0);
+      assert.match(help.stdout.join('\n'), new RegExp(`usage: globemeet ${command}`));
+    }
+  } finally {
+    await s.stop();
+  }
+});
+
+async function waitFor(check, what, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timeout waiting for ${what}`);
+    await sleep(50);
+  }
+}
