@@ -110,6 +110,7 @@ int LoadGenerator::open_connection(Role role, int index) {
   c.index = index;
   c.http = (role == Role::publisher || role == Role::metrics) && options_.target == Target::globemeet;
   c.measured = role == Role::subscriber && !slow_candidate;
+  c.slow = slow_candidate;
   c.want_write = true;
   epoll_event ev{};
   ev.events = EPOLLOUT | EPOLLRDHUP;
@@ -245,9 +246,11 @@ void LoadGenerator::on_bytes(Connection& c, std::string_view data) {
       if (hello.empty()) { c.phase = Phase::live; publisher_ready_ = true; }
       else send_message(c, hello);
     } else if (c.role == Role::subscriber) {
-      send_message(c, subscribe_payload(options_.target, layout_.subscriptions(options_.target, c.index)));
+      const bool everything = c.slow && options_.slow_subscribe_all;
+      send_message(c, subscribe_payload(options_.target, everything ? layout_.every_topic(options_.target)
+                                                                    : layout_.subscriptions(options_.target, c.index)));
     } else if (c.role == Role::resumer) {
-      send_message(c, subscribe_payload(options_.target, {">"}, last_first_id_));
+      send_message(c, subscribe_payload(options_.target, {">"}, resume_from_));
       resumer_subscribed_ns_ = monotonic_ns();
     }
     on_frames(c);
@@ -283,6 +286,9 @@ void LoadGenerator::on_frames(Connection& c) {
       }
       case ws::Opcode::pong: break;
       case ws::Opcode::close:
+        if (payload.size() >= 2) {
+          c.close_code = (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1]);
+        }
         c.dropped_at_ns = monotonic_ns();
         close_connection(c);
         return;
@@ -766,7 +772,7 @@ int LoadGenerator::run_resume() {
     done += batch;
   }
   const double preload_seconds = seconds_between(preload_start, monotonic_ns());
-  last_first_id_ = marker;
+  resume_from_ = marker;
   const double rate = options_.rates.front();
   start_publishing(rate, 0, 1);
   run_until([] { return false; }, options_.warmup_seconds);
@@ -798,6 +804,8 @@ int LoadGenerator::run_resume() {
       .add("during_p50_ms", ms(during.latency.quantile(0.5))).add("during_p99_ms", ms(during.latency.quantile(0.99)))
       .add("during_max_ms", ms(during.latency.max()))
       .add("during_delivered_fraction", during.expected ? static_cast<double>(during.delivered) / static_cast<double>(during.expected) : NAN)
+      .add("resumer_close_code", resumer_id_ >= 0 ? connections_[static_cast<std::size_t>(resumer_id_)].close_code : 0)
+      .add("resumer_events", static_cast<unsigned long long>(resumer_events_))
       .add("closed_subscribers", closed_subscribers_).add("first_error", first_error_);
   line.print();
   return replayed ? 0 : 1;

@@ -35,6 +35,7 @@ class LoadGenerator {
     Phase phase = Phase::connecting;
     bool reading = true;    // slow consumers stop
     bool measured = true;   // counted in latency and delivery figures
+  bool slow = false;      // slow mode: will stop reading (and, with --slow-subscribe-all, takes every topic)
     bool http = false;      // plain HTTP/1.1 (GlobeMeet publisher and metrics)
     bool want_write = false;
     int index = 0;
@@ -43,6 +44,7 @@ class LoadGenerator {
     std::string fragments;  // a fragmented message being assembled
     NatsStream nats;
     std::uint64_t dropped_at_ns = 0;
+    int close_code = 0;     // from the server's close frame (0: none came)
   };
 
   // A measurement window: events sent in [start_ns, end_ns) and their deliveries.
@@ -124,6 +126,7 @@ class LoadGenerator {
   std::uint64_t publish_counter_ = 0;
   std::uint64_t publish_errors_ = 0;
   std::string last_first_id_;    // first id of the last POST's response
+  std::string resume_from_;      // resume mode: the id the resuming client names
 
   std::vector<Window*> windows_;
 

@@ -29,6 +29,7 @@ constexpr const char* kUsage = R"(globemeet-loadgen: one-threaded WebSocket load
   --connect-timeout S              (60)
   --settle S                       idle: wait before the RSS sample (2)
   --slow-fraction F --slow-after S --slow-seconds S   slow mode (0.01, 3, 10)
+  --slow-subscribe-all             slow mode: the slow consumers take every topic (a stalled dashboard)
   --resume-events N                resume: events behind (100000)
   --token-file F                   GlobeMeet subscriber JWT
   --publish-token-file F           GlobeMeet publisher JWT
@@ -61,6 +62,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (flag == "--help" || flag == "-h") { std::fputs(kUsage, stdout); exit_code = 0; return std::nullopt; }
     if (flag == "--wildcard") { o.wildcard = true; continue; }
     if (flag == "--no-stop-on-fail") { o.stop_on_fail = false; continue; }
+    if (flag == "--slow-subscribe-all") { o.slow_subscribe_all = true; continue; }
     if (i + 1 >= argc) { std::fprintf(stderr, "loadgen: %s needs a value\n", argv[i]); return std::nullopt; }
     std::string_view value = argv[++i];
     double number = 0;

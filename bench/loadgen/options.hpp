@@ -34,6 +34,7 @@ struct Options {
   double slow_fraction = 0.01;       // slow mode: share of subscribers that stop reading
   double slow_after_seconds = 3;     // slow mode: reading phase before they stop
   double slow_seconds = 10;          // slow mode: phase with the slow consumers
+  bool slow_subscribe_all = false;   // slow mode: the slow consumers subscribe to every topic
   int resume_events = 100000;        // resume mode: events the resuming client is behind
   std::string token;                 // GlobeMeet subscriber JWT
   std::string publish_token;         // GlobeMeet publisher JWT (pub: true)

@@ -83,6 +83,13 @@ std::vector<std::string> SubscriptionLayout::subscriptions(Target target, int co
   return subs;
 }
 
+std::vector<std::string> SubscriptionLayout::every_topic(Target target) const {
+  if (target == Target::globemeet || target == Target::nats) return {"queue.*.depth-changed"};
+  std::vector<std::string> subs;
+  for (int k = 0; k < topics; ++k) subs.push_back(topic_name(k));
+  return subs;
+}
+
 std::string_view websocket_path(Target target) { return target == Target::globemeet ? "/v1/events" : "/"; }
 
 std::string handshake_headers(Target target, std::string_view token) {

@@ -40,6 +40,8 @@ struct SubscriptionLayout {
   // What connection i subscribes to, in the target's own terms: patterns (GlobeMeet, NATS) or
   // concrete topics (bun, ws: no wildcards, so the wildcard holders list every topic).
   std::vector<std::string> subscriptions(Target target, int connection) const;
+  // Every topic of the run (a wildcard where the target has them).
+  std::vector<std::string> every_topic(Target target) const;
 };
 
 // Extra handshake header lines (each ending in "\r\n") and the path of the WebSocket endpoint.
