@@ -109,7 +109,7 @@ std::string_view bearer_token(std::string_view authorization) {
 http_response route_http(server_state& state, const http_request& request) {
   state.stats.http_requests.fetch_add(1, std::memory_order_relaxed);
   std::string_view path = target_path(request.target);
-  const bool get = request.method == "GET" || request.method == "HEAD";
+  const bool get = request.method == "GET";
 
   if (path == "/v1/events") {
     if (request.method == "POST") return publish(state, request);
