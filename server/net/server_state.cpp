@@ -1,6 +1,9 @@
 #include "server_state.hpp"
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
+
+#include <boost/json.hpp>
 
 #include <chrono>
 #include <fstream>
@@ -36,6 +39,29 @@ std::string random_hex(std::size_t bytes) {
     out += digits[ch & 15];
   }
   return out;
+}
+
+// RFC 7638 JWK thumbprint of a signer's public key: the same key file always gets the same
+// kid, so tokens issued before a restart still verify after it.
+std::string jwk_thumbprint(const auth::signer& s) {
+  boost::system::error_code ec;
+  auto doc = boost::json::parse(s.public_jwks(), ec);
+  if (ec || !doc.is_object()) return {};
+  const auto* keys = doc.as_object().if_contains("keys");
+  if (!keys || !keys->is_array() || keys->as_array().empty() || !keys->as_array()[0].is_object()) return {};
+  const auto& jwk = keys->as_array()[0].as_object();
+  auto member = [&](const char* name) -> std::string {
+    const auto* v = jwk.if_contains(name);
+    return v && v->is_string() ? std::string(v->as_string()) : std::string();
+  };
+  // Required members only, in lexicographic order, no white space (RFC 7638 section 3).
+  std::string canonical = member("kty") == "EC"
+      ? R"({"crv":")" + member("crv") + R"(","kty":"EC","x":")" + member("x") + R"(","y":")" + member("y") + R"("})"
+      : R"({"e":")" + member("e") + R"(","kty":"RSA","n":")" + member("n") + R"("})";
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(canonical.data(), canonical.size(), digest, &size, EVP_sha256(), nullptr) != 1) return {};
+  return auth::base64url_encode(std::string_view(reinterpret_cast<const char*>(digest), size));
 }
 
 std::string trim_trailing_space(std::string text) {
@@ -102,11 +128,12 @@ std::unique_ptr<server_state> make_server_state(const server_config& config, std
       error_message = "cannot read --signing-key " + c.signing_key_file;
       return nullptr;
     }
-    auto s = auth::signer::from_private_pem("signing-" + random_hex(4), pem);
+    auto s = auth::signer::from_private_pem("signing", pem);
     if (!s) {
       error_message = "--signing-key: " + s.err().message;
       return nullptr;
     }
+    if (std::string kid = jwk_thumbprint(s.value()); !kid.empty()) s = auth::signer::from_private_pem(kid, pem);
     state->token_signer = std::make_unique<auth::signer>(std::move(s.value()));
   } else {
     auto s = auth::signer::generate_es256("ephemeral-" + random_hex(4));

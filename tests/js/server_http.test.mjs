@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   startServer, serverBinary, makeTempDir, connect, subscribe, publish, depthEvent, ISSUER,
@@ -246,9 +246,11 @@ test('--dev prints a dev secret and a dev OAuth client that work', async () => {
 test('--signing-key signs issued tokens with the operator key (RS256)', async () => {
   const { execFileSync } = await import('node:child_process');
   const dir = makeTempDir();
-  const keyFile = path.join(dir, 'signing.pem');
+  const keyDir = makeTempDir();  // outlives both servers (stop() removes a server's own dir)
+  after(() => rmSync(keyDir, { recursive: true, force: true }));
+  const keyFile = path.join(keyDir, 'signing.pem');
   execFileSync('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', keyFile], { stdio: 'ignore' });
-  const clientsFile = path.join(dir, 'clients.json');
+  const clientsFile = path.join(keyDir, 'clients.json');
   writeFileSync(clientsFile, JSON.stringify({ clients: [
     { client_id: 'svc', secret_hash: clientSecretHash, tenant: 'acme', perms: ['>'], publish: true }] }));
   const s = await startServer({ dir, args: ['--signing-key', keyFile, '--clients', clientsFile] });
@@ -259,9 +261,21 @@ test('--signing-key signs issued tokens with the operator key (RS256)', async ()
     const jwks = await (await fetch(`${s.httpUrl}/.well-known/jwks.json`)).json();
     const jwk = jwks.keys.find((k) => k.kid === header.kid);
     assert.equal(jwk.kty, 'RSA');
+    const { calculateJwkThumbprint } = await import('jose');
+    assert.equal(header.kid, await calculateJwkThumbprint(jwk, 'sha256'), 'kid is the RFC 7638 thumbprint');
     const c = await connect(s, { token: issued });
     assert.equal((await c.next('ready')).sub, 'svc');
     await c.close();
+    // The same key file after a restart keeps its kid, so tokens issued before still verify.
+    await s.stop();
+    const again = await startServer({ args: ['--signing-key', keyFile, '--clients', clientsFile] });
+    try {
+      const c2 = await connect(again, { token: issued });
+      assert.equal((await c2.next('ready')).sub, 'svc');
+      await c2.close();
+    } finally {
+      await again.stop();
+    }
   } finally {
     await s.stop();
   }
