@@ -39,7 +39,7 @@ function stopText(l) {
   const why = [];
   if (l.delivered_fraction < 1) why.push(`delivered ${f(l.delivered_fraction * 100, 2)}%`);
   if (l.p99_ms > 200) why.push(`p99 ${f(l.p99_ms, 0)} ms`);
-  if (l.publisher_kept_up === false) why.push(`publisher made ${f(l.publish_eps, 0)} of ${f(l.rate_eps, 0)} events/s`);
+  if (l.publisher_kept_up === false) why.push(`publisher made ${f(l.publish_eps, 1)} of ${f(l.rate_eps, 1)} events/s`);
   if (l.closed_subscribers > 0) why.push(`${l.closed_subscribers} subscribers closed`);
   if (l.gen_saturated) why.push(`generator saturated (${f(l.gen_cpu_pct, 0)}% CPU)`);
   return `${rate(l.offered_deliveries_per_s)} deliveries/s offered: ${why.join(', ') || 'failed'}`;

@@ -632,7 +632,8 @@ int LoadGenerator::run_fanout() {
     const double fraction = window.expected == 0 ? 0 : static_cast<double>(window.delivered) / static_cast<double>(window.expected);
     const double publish_eps = static_cast<double>(window.published) / seconds;
     const double p99 = ms(window.latency.quantile(0.99));
-    const bool publisher_kept_up = publish_eps >= 0.97 * rate;
+    // One event of slack: at a few events per second the window boundary alone can cost one.
+    const bool publisher_kept_up = static_cast<double>(window.published) + 1.0 >= 0.97 * rate * seconds;
     const bool pass = window.expected > 0 && window.delivered >= window.expected && p99 <= options_.max_p99_ms && publisher_kept_up;
     const ProcessSample mem = sample_process(options_.server_pid);
     JsonLine line;
