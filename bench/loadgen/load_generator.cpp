@@ -436,10 +436,10 @@ void LoadGenerator::flush(Connection& c) {
   update_interest(c);
 }
 
-void LoadGenerator::update_interest(Connection& c) {
+void LoadGenerator::update_interest(Connection& c, bool force) {
   if (c.phase == Phase::closed) return;
   const bool want_write = !c.out.empty();
-  if (c.phase != Phase::connecting && want_write == c.want_write && c.reading) return;
+  if (!force && c.phase != Phase::connecting && want_write == c.want_write && c.reading) return;
   c.want_write = want_write;
   epoll_event ev{};
   ev.events = (c.reading ? EPOLLIN : 0u) | (want_write ? EPOLLOUT : 0u) | EPOLLRDHUP;
@@ -723,7 +723,7 @@ int LoadGenerator::run_slow() {
   }
   for (int id : slow) {
     Connection& c = connections_[static_cast<std::size_t>(id)];
-    if (c.phase != Phase::closed) { c.reading = true; c.want_write = !c.want_write; update_interest(c); }
+    if (c.phase != Phase::closed) { c.reading = true; update_interest(c, true); }
   }
   run_until([&] {
     for (int id : slow) if (connections_[static_cast<std::size_t>(id)].phase != Phase::closed) return false;

@@ -78,7 +78,8 @@ class LoadGenerator {
   void on_http_response(Connection& c, int status, std::string_view body);
   void send_message(Connection& c, std::string_view payload);
   void flush(Connection& c);
-  void update_interest(Connection& c);
+  // Re-registers the connection's epoll interest when it changed (or always, with `force`).
+  void update_interest(Connection& c, bool force = false);
   void close_connection(Connection& c);
   void stop_reading(Connection& c);
 
