@@ -10,6 +10,18 @@ import { writeReport } from './report.mjs';
 import { hasRsvg } from './charts.mjs';
 
 const args = process.argv.slice(2);
+const usage = `usage: bench/run [--quick] [--targets globemeet,nats,bun,ws] [--only w1,w3] [--out DIR]
+  --quick     small counts and short steps (a smoke run, not for comparison)
+  --targets   servers to measure (default: all four)
+  --only      workload id prefixes to run (default: all)
+  --out       results folder (default: bench/results/<timestamp>)`;
+// A flag this driver does not know must not start a 10-minute run.
+const valued = new Set(['--targets', '--only', '--out', '--build-dir']);
+for (let i = 0; i < args.length; i += 1) {
+  if (args[i] === '--help' || args[i] === '-h') { console.log(usage); process.exit(0); }
+  if (valued.has(args[i])) { i += 1; continue; }
+  if (args[i] !== '--quick') { console.error(`bench/run: unknown argument '${args[i]}'\n${usage}`); process.exit(2); }
+}
 const quick = args.includes('--quick');
 const option = (name) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
 const onlyTargets = option('--targets')?.split(',');

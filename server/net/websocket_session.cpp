@@ -81,6 +81,7 @@ void websocket_session::on_read(boost::system::error_code ec, std::size_t bytes)
     return;
   }
   feed(std::string_view(read_buffer_.data(), bytes));
+  if (bytes == read_buffer_.size() && read_buffer_.size() < max_read_buffer) read_buffer_.resize(read_buffer_.size() * 4);
   read_more();
 }
 

@@ -8,7 +8,6 @@
 #pragma once
 #include <boost/asio/steady_timer.hpp>
 
-#include <array>
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -100,7 +99,10 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
 
   wire::frame_parser parser_;
   std::vector<wire::frame_event> parsed_;
-  std::array<char, 16384> read_buffer_{};
+  // Clients mostly send small frames (requests, pongs): start small and grow only for a
+  // client that fills the buffer, so an idle connection does not pin 16 KiB.
+  static constexpr std::size_t min_read_buffer = 512, max_read_buffer = 16384;
+  std::vector<char> read_buffer_ = std::vector<char>(min_read_buffer);
 
   outbound_queue queue_;
   std::vector<outbound_frame> batch_;
