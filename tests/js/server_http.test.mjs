@@ -243,11 +243,11 @@ test('--dev prints a dev secret and a dev OAuth client that work', async () => {
   }
 });
 
-test('--signing-key signs issued tokens with the operator key (RS256)', async () => {
+test('--signing-key signs issued tokens with the operator key (RS256)', async (t) => {
   const { execFileSync } = await import('node:child_process');
   const dir = makeTempDir();
   const keyDir = makeTempDir();  // outlives both servers (stop() removes a server's own dir)
-  after(() => rmSync(keyDir, { recursive: true, force: true }));
+  t.after(() => rmSync(keyDir, { recursive: true, force: true }));
   const keyFile = path.join(keyDir, 'signing.pem');
   execFileSync('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', keyFile], { stdio: 'ignore' });
   const clientsFile = path.join(keyDir, 'clients.json');
