@@ -1,5 +1,7 @@
 #include "hub.hpp"
 
+#include <chrono>
+
 namespace globemeet::server::net {
 
 hub::hub(events::event_log& log) : log_(log) {
@@ -50,6 +52,8 @@ std::optional<core::event_id> hub::head() const {
 void hub::fan_out(std::span<const events::stored_event_ptr> batch) {
   std::lock_guard lock(mutex_);
   if (!batch.empty()) fanned_out_seq_ = batch.back()->seq;  // batches come in seq order
+  const std::int64_t now_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
   for (const auto& event : batch) {
     auto it = tenants_.find(event->tenant);  // tenant isolation: only this tenant's index
     if (it == tenants_.end()) continue;
@@ -57,7 +61,7 @@ void hub::fan_out(std::span<const events::stored_event_ptr> batch) {
     it->second.index.match(event->topic, matched_);
     for (auto who : matched_) {
       auto sink = it->second.sinks.find(who);
-      if (sink != it->second.sinks.end()) sink->second->deliver_live(event);
+      if (sink != it->second.sinks.end()) sink->second->deliver_live(event, now_us);
     }
   }
 }

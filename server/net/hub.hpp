@@ -24,7 +24,8 @@ namespace globemeet::server::net {
 class event_sink {
  public:
   // Called under the hub's lock, in seq order. Must be quick and must not call the hub.
-  virtual void deliver_live(const events::stored_event_ptr& event) = 0;
+  // `now_us` (steady clock) is read once per fanned-out batch, not once per receiver.
+  virtual void deliver_live(const events::stored_event_ptr& event, std::int64_t now_us) = 0;
 
  protected:
   ~event_sink() = default;

@@ -4,17 +4,28 @@
 
 namespace globemeet::server::net {
 
-void metrics::observe_delivery_latency(double seconds) noexcept {
-  std::size_t bucket = latency_bounds.size();
-  for (std::size_t i = 0; i < latency_bounds.size(); ++i) {
-    if (seconds <= latency_bounds[i]) {
-      bucket = i;
-      break;
-    }
-  }
-  latency_buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
-  latency_count_.fetch_add(1, std::memory_order_relaxed);
-  latency_sum_ns_.fetch_add(static_cast<std::uint64_t>(seconds * 1e9), std::memory_order_relaxed);
+namespace {
+
+std::size_t latency_bucket(double seconds) noexcept {
+  for (std::size_t i = 0; i < metrics::latency_bounds.size(); ++i)
+    if (seconds <= metrics::latency_bounds[i]) return i;
+  return metrics::latency_bounds.size();
+}
+
+}  // namespace
+
+void metrics::latency_tally::add(double seconds) noexcept {
+  ++buckets_[latency_bucket(seconds)];
+  ++count_;
+  sum_ns_ += static_cast<std::uint64_t>(seconds * 1e9);
+}
+
+void metrics::observe_delivery_latencies(const latency_tally& tally) noexcept {
+  if (tally.empty()) return;
+  for (std::size_t i = 0; i < tally.buckets_.size(); ++i)
+    if (tally.buckets_[i] != 0) latency_buckets_[i].fetch_add(tally.buckets_[i], std::memory_order_relaxed);
+  latency_count_.fetch_add(tally.count_, std::memory_order_relaxed);
+  latency_sum_ns_.fetch_add(tally.sum_ns_, std::memory_order_relaxed);
 }
 
 namespace {

@@ -2,6 +2,20 @@
 
 namespace globemeet::server::net {
 
+outbound_frame outbound_frame::of_event(events::stored_event_ptr event, std::int64_t queued_at_us) {
+  outbound_frame f;
+  f.event = std::move(event);
+  f.queued_at_us = queued_at_us;
+  return f;
+}
+
+outbound_frame outbound_frame::of_bytes(wire::opcode op, std::string_view payload, std::int64_t queued_at_us) {
+  outbound_frame f;
+  wire::append_frame(f.own_bytes, op, payload);
+  f.queued_at_us = queued_at_us;
+  return f;
+}
+
 outbound_queue::push_outcome outbound_queue::push(outbound_frame frame) {
   std::lock_guard lock(mutex_);
   push_outcome out;

@@ -1,7 +1,7 @@
-// The bounded queue of frames waiting to be written to one WebSocket connection. A frame is a
-// small header (from wire, by value) plus a shared payload: an event's payload is the log's one
-// serialized frame, shared by every receiver, never copied. The writer takes everything
-// pending at once and sends it with one gather write.
+// The bounded queue of frames waiting to be written to one WebSocket connection. An event is
+// queued as a pointer to the log's stored event, whose bytes are already the complete WebSocket
+// frame shared by every receiver; replies and control frames carry their own bytes. The writer
+// takes everything pending at once and sends it with one write.
 //
 // Thread-safe: fan-out pushes from whichever thread appended to the log, the connection's
 // strand takes batches. Pure bookkeeping, no I/O, so it is unit-testable.
@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "globemeet/server/events/event_log.hpp"
@@ -19,12 +20,22 @@
 namespace globemeet::server::net {
 
 struct outbound_frame {
-  wire::frame_header header;
-  std::shared_ptr<const std::string> payload;  // may be null for an empty control frame
-  std::int64_t queued_at_us = 0;               // steady clock, for the lag limit
-  events::stored_event_ptr event;              // set when the payload is this event's frame
+  events::stored_event_ptr event;  // an event: its stored WebSocket frame is what is sent
+  std::string own_bytes;           // otherwise: this connection's own complete frame
+  std::int64_t queued_at_us = 0;   // steady clock, for the lag limit
 
-  std::size_t wire_size() const noexcept { return header.size() + (payload ? payload->size() : 0); }
+  static outbound_frame of_event(events::stored_event_ptr event, std::int64_t queued_at_us);
+  // One complete frame of `op` carrying `payload` (control payloads already cut to size).
+  static outbound_frame of_bytes(wire::opcode op, std::string_view payload, std::int64_t queued_at_us);
+
+  std::string_view bytes() const noexcept {
+    return event ? std::string_view(event->websocket_frame) : std::string_view(own_bytes);
+  }
+  std::size_t wire_size() const noexcept { return bytes().size(); }
+  bool is_close() const noexcept {
+    return !event && !own_bytes.empty() &&
+           (static_cast<std::uint8_t>(own_bytes[0]) & 0x0F) == static_cast<std::uint8_t>(wire::opcode::close);
+  }
 };
 
 class outbound_queue {

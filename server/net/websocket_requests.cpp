@@ -147,7 +147,7 @@ void websocket_session::refresh(const core::refresh_frame& frame) {
     std::lock_guard lock(live_mutex_);
     std::erase_if(backlog_, no_longer_matched);
     backlog_bytes_ = 0;
-    for (const auto& event : backlog_) backlog_bytes_ += event->frame->size();
+    for (const auto& event : backlog_) backlog_bytes_ += event->websocket_frame.size();
   }
   state_.stats.subscriptions.fetch_sub(static_cast<std::int64_t>(revoked.size()), std::memory_order_relaxed);
   send(core::unsubscribed_frame{"", std::move(revoked), "permission_revoked"});
@@ -220,7 +220,7 @@ void websocket_session::subscribe(const core::subscribe_frame& frame) {
     if (!from) return;
     plan = events::plan_resume(*from, bounds);
     std::lock_guard lock(live_mutex_);
-    replaying_ = true;
+    replaying_.store(true, std::memory_order_release);
     replay_up_to_seq_ = plan.up_to_seq;
     if (plan.needs_reset())
       send(core::reset_frame{std::string(plan.reset_reason()), *from, plan.position});
@@ -247,9 +247,10 @@ void websocket_session::replay_step() {
   // Keep a long replay from filling the queue: send up to half of the queue's byte limit,
   // then continue once the writer caught up. The rest of a chunk waits in replay_chunk_.
   const std::size_t fill_limit = state_.config.max_queue_bytes / 2;
+  const std::int64_t now_us = steady_now_us();
   for (;;) {
     while (replay_->next_in_chunk < replay_chunk_.size()) {
-      send_event(replay_chunk_[replay_->next_in_chunk++]);
+      send_event(replay_chunk_[replay_->next_in_chunk++], now_us);
       ++replay_->count;
       state_.stats.replayed.fetch_add(1, std::memory_order_relaxed);
       if (queue_.queued_bytes() > fill_limit) {
@@ -282,11 +283,12 @@ void websocket_session::finish_replay() {
   // Live events held during the replay follow it, in order, under the same lock that
   // deliver_live takes, so none can overtake them.
   std::lock_guard lock(live_mutex_);
-  for (const auto& event : backlog_) send_event(event);
+  const std::int64_t now_us = steady_now_us();
+  for (const auto& event : backlog_) send_event(event, now_us);
   backlog_.clear();
   backlog_.shrink_to_fit();
   backlog_bytes_ = 0;
-  replaying_ = false;
+  replaying_.store(false, std::memory_order_release);
 }
 
 void websocket_session::unsubscribe(const core::unsubscribe_frame& frame) {

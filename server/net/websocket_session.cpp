@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <span>
 
 #include "logger.hpp"
 #include "globemeet/core/codec.hpp"
@@ -48,6 +47,11 @@ void websocket_session::start() {
   state_.stats.connections.fetch_add(1, std::memory_order_relaxed);
   state_.stats.connections_total.fetch_add(1, std::memory_order_relaxed);
   registry_.add(id_, weak_from_this());
+  if (!stream_.is_tls()) {
+    // Writes are tried at once and must never block the thread (see write_batch).
+    boost::system::error_code ignored;
+    stream_.socket().non_blocking(true, ignored);
+  }
   connected_at_ms_ = steady_now_us() / 1000;
   last_ping_sent_ms_ = connected_at_ms_;
   if (claims_) on_authenticated();
@@ -124,79 +128,118 @@ void websocket_session::schedule_write() {
 }
 
 void websocket_session::write_batch() {
-  if (socket_closed_) return;
-  if (!queue_.take_batch(batch_)) return;
-  buffers_.clear();
-  buffers_.reserve(batch_.size() * 2);
-  for (const auto& frame : batch_) {
-    buffers_.emplace_back(frame.header.data(), frame.header.size());
-    if (frame.payload && !frame.payload->empty()) buffers_.emplace_back(frame.payload->data(), frame.payload->size());
-  }
-  // A span, not the vector: the write operation keeps its own copy of the sequence object.
-  boost::asio::async_write(stream_, std::span<const boost::asio::const_buffer>(buffers_), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-    self->on_written(ec);
-  });
-}
-
-void websocket_session::on_written(boost::system::error_code ec) {
-  queue_.batch_written();
-  if (ec) {
-    batch_.clear();
-    hard_close();
+  while (!socket_closed_ && queue_.take_batch(batch_)) {
+    if (stream_.is_tls()) {
+      unsent_.clear();
+      for (const auto& frame : batch_) unsent_.append(frame.bytes());
+      boost::asio::async_write(stream_, boost::asio::buffer(unsent_),
+                               [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                                 if (ec) return self->write_failed();
+                                 self->unsent_.clear();
+                                 if (self->batch_written()) self->write_batch();
+                               });
+      return;
+    }
+    // Plain TCP, the way uWebSockets corks: the batch is copied into this thread's scratch
+    // buffer and offered to the (non-blocking) socket at once. One send per connection per
+    // batch, no asynchronous operation while the client keeps up, and only what the socket
+    // did not take is kept by the connection.
+    thread_local std::string scratch;
+    scratch.clear();
+    for (const auto& frame : batch_) scratch.append(frame.bytes());
+    boost::system::error_code ec;
+    const std::size_t sent = stream_.socket().write_some(boost::asio::buffer(scratch), ec);
+    if (ec && ec != boost::asio::error::would_block) return write_failed();
+    if (sent < scratch.size()) {
+      unsent_.assign(scratch, sent);
+      unsent_offset_ = 0;
+      wait_writable();
+      return;
+    }
+    if (!batch_written()) return;
+    // The writer stays busy for the rest of this turn of the event loop: what fan-out queues
+    // meanwhile goes out together in the next send. Under load, batches grow with the load
+    // (fewer, fuller sends on both ends); when idle this costs one posted handler per send.
+    boost::asio::post(stream_.get_executor(), [self = shared_from_this()] { self->write_batch(); });
     return;
   }
+}
+
+void websocket_session::wait_writable() {
+  stream_.socket().async_wait(boost::asio::ip::tcp::socket::wait_write,
+                              [self = shared_from_this()](boost::system::error_code ec) { self->on_writable(ec); });
+}
+
+void websocket_session::on_writable(boost::system::error_code ec) {
+  if (ec || socket_closed_) return write_failed();
+  const std::size_t sent = stream_.socket().write_some(
+      boost::asio::buffer(unsent_.data() + unsent_offset_, unsent_.size() - unsent_offset_), ec);
+  if (ec && ec != boost::asio::error::would_block) return write_failed();
+  unsent_offset_ += sent;
+  if (unsent_offset_ < unsent_.size()) return wait_writable();
+  // Caught up: give the slow period's buffer back.
+  std::string().swap(unsent_);
+  unsent_offset_ = 0;
+  if (batch_written()) write_batch();
+}
+
+void websocket_session::write_failed() {
+  queue_.batch_written();
+  batch_.clear();
+  hard_close();
+}
+
+bool websocket_session::batch_written() {
+  queue_.batch_written();
   const std::int64_t now_ms = unix_now_ms();
+  metrics::latency_tally latencies;
   std::uint64_t events_written = 0;
   bool wrote_close = false;
   for (const auto& frame : batch_) {
     if (frame.event) {
       ++events_written;
-      last_written_event_ = frame.event;
-      state_.stats.observe_delivery_latency(static_cast<double>(std::max<std::int64_t>(0, now_ms - frame.event->time_ms)) /
-                                            1000.0);
-    } else if (frame.header.size() > 0 && (frame.header.data()[0] & 0x0F) == static_cast<std::uint8_t>(wire::opcode::close)) {
+      latencies.add(static_cast<double>(std::max<std::int64_t>(0, now_ms - frame.event->time_ms)) / 1000.0);
+    } else if (frame.is_close()) {
       wrote_close = true;
     }
   }
-  if (events_written) state_.stats.events_out.fetch_add(events_written, std::memory_order_relaxed);
+  for (auto it = batch_.rbegin(); it != batch_.rend(); ++it) {
+    if (it->event) {
+      last_written_event_ = it->event;
+      break;
+    }
+  }
+  if (events_written) {
+    state_.stats.events_out.fetch_add(events_written, std::memory_order_relaxed);
+    state_.stats.observe_delivery_latencies(latencies);
+  }
   batch_.clear();
   if (wrote_close) {
     close_written_ = true;
     if (close_received_) {
       hard_close();
-      return;
+      return false;
     }
   }
   if (replay_waiting_for_writes_) {
     replay_waiting_for_writes_ = false;
     boost::asio::post(stream_.get_executor(), [self = shared_from_this()] { self->replay_step(); });
   }
-  write_batch();
+  return true;
 }
 
 // ---- frames out ------------------------------------------------------------------------------
 
 outbound_frame websocket_session::text_frame(const core::server_frame& frame) const {
-  auto payload = std::make_shared<const std::string>(core::codec::encode(frame));
-  outbound_frame out;
-  out.header = wire::header_for(payload->size(), wire::opcode::text);
-  out.payload = std::move(payload);
-  out.queued_at_us = steady_now_us();
-  return out;
+  return outbound_frame::of_bytes(wire::opcode::text, core::codec::encode(frame), steady_now_us());
 }
 
 void websocket_session::send(const core::server_frame& frame) {
   if (queue_.push(text_frame(frame)).result == outbound_queue::push_result::start_writer) schedule_write();
 }
 
-bool websocket_session::send_event(const events::stored_event_ptr& event) {
-  outbound_frame out;
-  out.header = wire::header_for(event->frame->size(), wire::opcode::text);
-  out.payload = event->frame;
-  out.queued_at_us = steady_now_us();
-  out.event = event;
-  const std::int64_t now_us = out.queued_at_us;
-  auto pushed = queue_.push(std::move(out));
+bool websocket_session::send_event(const events::stored_event_ptr& event, std::int64_t now_us) {
+  auto pushed = queue_.push(outbound_frame::of_event(event, now_us));
   switch (pushed.result) {
     case outbound_queue::push_result::start_writer:
       schedule_write();
@@ -224,17 +267,17 @@ void websocket_session::send_error(std::string_view req, std::string_view code, 
 
 void websocket_session::send_control(wire::opcode op, std::string payload) {
   if (payload.size() > wire::max_control_payload) payload.resize(wire::max_control_payload);
-  outbound_frame out;
-  out.header = wire::header_for(payload.size(), op);
-  out.payload = std::make_shared<const std::string>(std::move(payload));
-  out.queued_at_us = steady_now_us();
-  if (queue_.push(std::move(out)).result == outbound_queue::push_result::start_writer) schedule_write();
+  if (queue_.push(outbound_frame::of_bytes(op, payload, steady_now_us())).result ==
+      outbound_queue::push_result::start_writer)
+    schedule_write();
 }
 
-void websocket_session::deliver_live(const events::stored_event_ptr& event) {
+void websocket_session::deliver_live(const events::stored_event_ptr& event, std::int64_t now_us) {
   bool over_limit = false;
   bool held = false;
-  {
+  // Only a resuming connection needs the lock; finish_replay() clears the flag after it queued
+  // the held events, so a delivery that sees it clear comes after them.
+  if (replaying_.load(std::memory_order_acquire)) {
     std::lock_guard lock(live_mutex_);
     // Already part of this connection's replay (defensive: the hub hands out positions that
     // only later events exceed).
@@ -242,12 +285,12 @@ void websocket_session::deliver_live(const events::stored_event_ptr& event) {
     if (replaying_) {
       // Held until the replay is queued; finish_replay() sends it.
       backlog_.push_back(event);
-      backlog_bytes_ += event->frame->size();
+      backlog_bytes_ += event->websocket_frame.size();
       over_limit = backlog_bytes_ > state_.config.max_queue_bytes;
       held = true;
     }
   }
-  if (!held) over_limit = send_event(event);
+  if (!held) over_limit = send_event(event, now_us);
   if (over_limit && !overflow_check_posted_.exchange(true)) {
     // One check in flight at a time, however many events arrive meanwhile.
     boost::asio::post(stream_.get_executor(), [self = shared_from_this()] {
@@ -337,14 +380,7 @@ void websocket_session::close_connection(std::uint16_t code, std::string_view re
   close_sent_ = true;
   // The queue holds header and payload apart, so the close payload is built here.
   outbound_frame close;
-  std::string body;
-  if (code != wire::close_code::no_status) {
-    body.push_back(static_cast<char>(code >> 8));
-    body.push_back(static_cast<char>(code & 0xFF));
-    body += wire::truncate_utf8(reason, wire::max_close_reason);
-  }
-  close.header = wire::header_for(body.size(), wire::opcode::close);
-  close.payload = std::make_shared<const std::string>(std::move(body));
+  wire::append_close_frame(close.own_bytes, code, reason);  // no_status: an empty close
   close.queued_at_us = steady_now_us();
   final_frames.push_back(std::move(close));
   bool start_writer = false;

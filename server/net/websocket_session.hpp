@@ -46,7 +46,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
 
   void start();
 
-  void deliver_live(const events::stored_event_ptr& event) override;  // any thread, under the hub lock
+  void deliver_live(const events::stored_event_ptr& event, std::int64_t now_us) override;  // any thread, under the hub lock
   void begin_shutdown() override;                                      // any thread
 
  private:
@@ -56,7 +56,12 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   void feed(std::string_view bytes);
   void schedule_write();  // from any thread
   void write_batch();     // on the strand
-  void on_written(boost::system::error_code ec);
+  // Plain TCP: what the socket did not take at once is sent when it becomes writable.
+  void wait_writable();
+  void on_writable(boost::system::error_code ec);
+  // Bookkeeping after a batch went out; false when the connection is done writing.
+  bool batch_written();
+  void write_failed();
   void arm_tick();
   void on_tick();
   void check_overflow(std::int64_t now_us);
@@ -73,7 +78,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   outbound_frame text_frame(const core::server_frame& frame) const;
   void send(const core::server_frame& frame);
   // Queues the event's shared frame; true when the queue is now past the overflow limits.
-  bool send_event(const events::stored_event_ptr& event);
+  bool send_event(const events::stored_event_ptr& event, std::int64_t now_us);
   void send_error(std::string_view req, std::string_view code, std::string_view message, std::string_view topic = {});
   void send_control(wire::opcode op, std::string payload);
 
@@ -105,8 +110,11 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   std::vector<char> read_buffer_ = std::vector<char>(min_read_buffer);
 
   outbound_queue queue_;
-  std::vector<outbound_frame> batch_;
-  std::vector<boost::asio::const_buffer> buffers_;
+  std::vector<outbound_frame> batch_;  // the batch being written
+  // The bytes of the batch still to write: a TLS write's whole batch, or what a plain socket
+  // did not take at once. Empty (no memory held) while the connection keeps up.
+  std::string unsent_;
+  std::size_t unsent_offset_ = 0;
   events::stored_event_ptr last_written_event_;
 
   boost::asio::steady_timer tick_timer_;
@@ -135,7 +143,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   bool replay_waiting_for_writes_ = false;
   std::vector<events::stored_event_ptr> replay_chunk_;
   std::mutex live_mutex_;                        // guards the three members below
-  bool replaying_ = false;
+  std::atomic<bool> replaying_{false};           // written under live_mutex_; read first without it
   std::uint64_t replay_up_to_seq_ = 0;           // live events up to it are in the replay
   std::vector<events::stored_event_ptr> backlog_;
   std::size_t backlog_bytes_ = 0;

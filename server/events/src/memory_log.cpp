@@ -99,7 +99,7 @@ std::vector<stored_event_ptr> memory_log::build(std::vector<pending_event>& batc
     auto record = std::make_shared<stored_event>();
     record->seq = seq;
     record->time_ms = time_ms;
-    record->frame = std::make_shared<const std::string>(core::codec::encode_event(envelope));
+    set_frame(*record, core::codec::encode_event(envelope));
     record->id = std::move(envelope.id);
     record->tenant = std::move(pending.tenant);
     record->topic = std::move(pending.topic);

@@ -88,10 +88,15 @@ TEST_CASE("appends get consecutive ids from 1 and the server's time", "[events][
 TEST_CASE("the frame is serialized once and decodes back to the envelope", "[events][log]") {
   events::memory_log log("6f1c2a9e", {});
   const auto stored = append_ok(log, one(depth_event("acme", "support", 7)), t0);
-  const auto& frame = stored.front()->frame;
-  REQUIRE(frame != nullptr);
+  const std::string_view frame = stored.front()->frame();
+  // The stored bytes are the whole WebSocket text frame: FIN + text, then a 16-bit length.
+  const std::string& wire_bytes = stored.front()->websocket_frame;
+  REQUIRE(wire_bytes.size() == frame.size() + 4);
+  CHECK(static_cast<unsigned char>(wire_bytes[0]) == 0x81);
+  CHECK(static_cast<unsigned char>(wire_bytes[1]) == 126);
+  CHECK(static_cast<std::size_t>((static_cast<unsigned char>(wire_bytes[2]) << 8) | static_cast<unsigned char>(wire_bytes[3])) == frame.size());
 
-  auto decoded = core::codec::decode_server(*frame);
+  auto decoded = core::codec::decode_server(frame);
   REQUIRE(decoded.ok());
   REQUIRE(std::holds_alternative<core::event_frame>(decoded.value()));
   const core::event& event = std::get<core::event_frame>(decoded.value()).ev;
@@ -105,7 +110,7 @@ TEST_CASE("the frame is serialized once and decodes back to the envelope", "[eve
   CHECK(boost::json::parse(event.data_json) ==
         boost::json::parse(R"({"queue_id":"support","depth":7,"longest_wait_seconds":0})"));
 
-  const auto envelope = boost::json::parse(*frame).as_object();
+  const auto envelope = boost::json::parse(frame).as_object();
   CHECK(envelope.at("op") == "event");
   CHECK(envelope.at("specversion") == "1.0");
   CHECK(envelope.at("datacontenttype") == "application/json");
@@ -114,7 +119,7 @@ TEST_CASE("the frame is serialized once and decodes back to the envelope", "[eve
   std::vector<events::stored_event_ptr> replayed;
   log.read(0, 1, 10, replayed);
   REQUIRE(replayed.size() == 1);
-  CHECK(replayed.front()->frame.get() == frame.get());
+  CHECK(replayed.front()->frame().data() == frame.data());
 }
 
 TEST_CASE("times never go back", "[events][log]") {
@@ -122,7 +127,7 @@ TEST_CASE("times never go back", "[events][log]") {
   append_ok(log, one(depth_event("acme", "support", 1)), t0);
   const auto earlier = append_ok(log, one(depth_event("acme", "support", 2)), t0 - 1000);
   CHECK(earlier.front()->time_ms == t0);
-  auto decoded = core::codec::decode_server(*earlier.front()->frame);
+  auto decoded = core::codec::decode_server(earlier.front()->frame());
   REQUIRE(decoded.ok());
   CHECK(std::get<core::event_frame>(decoded.value()).ev.time == "2026-11-27T18:02:11.204Z");
 }
@@ -298,7 +303,7 @@ TEST_CASE("concurrent appends from two threads lose nothing and stay ordered", "
   std::vector<events::stored_event_ptr> out;
   log.read(0, total, total, out);
   for (const auto& record : out) {
-    auto decoded = core::codec::decode_server(*record->frame);
+    auto decoded = core::codec::decode_server(record->frame());
     REQUIRE(decoded.ok());
     const auto& event = std::get<core::event_frame>(decoded.value()).ev;
     REQUIRE(event.id == record->id);

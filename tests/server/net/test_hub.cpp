@@ -12,7 +12,7 @@ namespace {
 
 struct recording_sink final : event_sink {
   std::vector<std::string> ids;
-  void deliver_live(const events::stored_event_ptr& event) override { ids.push_back(event->id); }
+  void deliver_live(const events::stored_event_ptr& event, std::int64_t) override { ids.push_back(event->id); }
 };
 
 events::pending_event depth(std::string tenant, std::string queue) {

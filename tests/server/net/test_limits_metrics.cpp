@@ -26,9 +26,13 @@ TEST_CASE("metrics render Prometheus text with a cumulative histogram", "[metric
   metrics m;
   m.connections = 3;
   m.events_in = 7;
-  m.observe_delivery_latency(0.0005);
-  m.observe_delivery_latency(0.003);
-  m.observe_delivery_latency(5.0);
+  metrics::latency_tally first_write, second_write;  // one tally per written batch
+  first_write.add(0.0005);
+  first_write.add(0.003);
+  second_write.add(5.0);
+  m.observe_delivery_latencies(first_write);
+  m.observe_delivery_latencies(second_write);
+  m.observe_delivery_latencies(metrics::latency_tally{});  // an empty batch changes nothing
   auto text = m.render();
   CHECK(text.find("# TYPE globemeet_connections gauge\nglobemeet_connections 3\n") != std::string::npos);
   CHECK(text.find("globemeet_events_in_total 7\n") != std::string::npos);

@@ -8,18 +8,13 @@ namespace wire = globemeet::server::wire;
 namespace {
 
 outbound_frame text(std::string payload, std::int64_t at_us, bool is_event = false) {
-  outbound_frame f;
-  auto shared = std::make_shared<const std::string>(std::move(payload));
-  f.header = wire::header_for(shared->size(), wire::opcode::text);
-  f.payload = shared;
-  f.queued_at_us = at_us;
-  if (is_event) {
-    auto ev = std::make_shared<globemeet::server::events::stored_event>();
-    ev->frame = shared;
-    f.event = ev;
-  }
-  return f;
+  if (!is_event) return outbound_frame::of_bytes(wire::opcode::text, payload, at_us);
+  auto ev = std::make_shared<globemeet::server::events::stored_event>();
+  globemeet::server::events::set_frame(*ev, payload);
+  return outbound_frame::of_event(ev, at_us);
 }
+
+std::string_view payload_of(const outbound_frame& f) { return f.bytes().substr(2); }  // short frames: 2-byte header
 
 }  // namespace
 
@@ -33,7 +28,7 @@ TEST_CASE("the first push starts the writer; later pushes join the pending batch
   std::vector<outbound_frame> batch;
   REQUIRE(q.take_batch(batch));
   REQUIRE(batch.size() == 2);  // everything pending goes in one gather write
-  CHECK(*batch[0].payload == "a");
+  CHECK(payload_of(batch[0]) == "a");
   CHECK(q.queued_bytes() == 2 + 1 + 2 + 2);
   CHECK(q.push(text("c", 3)).result == outbound_queue::push_result::queued);  // writer still busy
   q.batch_written();
@@ -42,6 +37,18 @@ TEST_CASE("the first push starts the writer; later pushes join the pending batch
   q.batch_written();
   CHECK_FALSE(q.take_batch(batch));  // idle now
   CHECK(q.push(text("d", 4)).result == outbound_queue::push_result::start_writer);
+}
+
+TEST_CASE("an event is queued as the log's shared frame; a reply carries its own bytes", "[outbound_queue]") {
+  auto ev = std::make_shared<globemeet::server::events::stored_event>();
+  globemeet::server::events::set_frame(*ev, R"({"op":"event"})");
+  const auto queued = outbound_frame::of_event(ev, 1);
+  CHECK(queued.bytes().data() == ev->websocket_frame.data());  // not copied
+  CHECK(queued.wire_size() == 2 + 14);
+  CHECK_FALSE(queued.is_close());
+  const auto close = outbound_frame::of_bytes(wire::opcode::close, std::string("\x03\xe8", 2), 1);
+  CHECK(close.is_close());
+  CHECK(close.bytes() == std::string("\x88\x02\x03\xe8", 4));
 }
 
 TEST_CASE("the lag is the age of the oldest unwritten frame, in flight or pending", "[outbound_queue]") {
@@ -77,7 +84,7 @@ TEST_CASE("close_with drops pending events (or keeps them) and refuses later pus
   q.batch_written();
   REQUIRE(q.take_batch(batch));
   REQUIRE(batch.size() == 1);
-  CHECK(*batch[0].payload == "overflow");
+  CHECK(payload_of(batch[0]) == "overflow");
 
   outbound_queue polite;
   polite.push(text("ev", 1, true));

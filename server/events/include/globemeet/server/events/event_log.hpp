@@ -27,8 +27,17 @@ struct stored_event {
   std::int64_t time_ms = 0; // Unix milliseconds the server stamped (the envelope's `time`)
   std::string tenant;
   std::string topic;        // "{stream}.{key}.{event}"
-  std::shared_ptr<const std::string> frame;  // the `event` frame text, serialized once
+  // The `event` frame serialized once, in the exact bytes a WebSocket carries it: the RFC 6455
+  // text-frame header, then the JSON text. Every receiver's write copies from here.
+  std::string websocket_frame;
+  std::uint8_t header_size = 0;
+
+  // The JSON text of the `event` frame.
+  std::string_view frame() const noexcept { return std::string_view(websocket_frame).substr(header_size); }
 };
+
+// Builds an event's websocket_frame and header_size from its JSON text.
+void set_frame(stored_event& event, std::string_view json);
 using stored_event_ptr = std::shared_ptr<const stored_event>;
 
 // The result of one bounded read.
