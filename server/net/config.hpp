@@ -3,6 +3,7 @@
 // Later sources win. Parsing is pure (no I/O besides reading the named config file) so that
 // the CLI's messages can be unit-tested.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -41,6 +42,13 @@ struct server_config {
   std::int64_t reconnect_after_ms = 1000;    // told to clients in `closing`
   bool dev = false;  // plain ws allowed, dev HS256 secret and a dev OAuth client
 };
+
+// How often each WebSocket session's deadlines are checked: a quarter of the shortest of them,
+// between 10 ms and 1 s, which bounds how late one can be noticed.
+inline std::int64_t session_tick_ms(const server_config& c) {
+  const std::int64_t shortest = std::min({c.overflow_lag_ms, c.heartbeat_ms, c.auth_timeout_ms});
+  return std::clamp<std::int64_t>(shortest / 4, 10, 1000);
+}
 
 // What the command line asked for.
 struct run_server { server_config config; };

@@ -11,8 +11,8 @@
 
 namespace globemeet::server::net {
 
-// `socket`'s executor must be a strand of its own: the session and, after an upgrade, the
-// WebSocket session run on it.
+// `socket`'s executor must be a strand of its own, or the io_context when it has one thread:
+// the session and, after an upgrade, the WebSocket session run on it.
 void start_http_session(server_state& state, session_registry& registry, boost::asio::ssl::context* tls,
                         boost::asio::ip::tcp::socket socket);
 

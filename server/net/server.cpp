@@ -36,6 +36,7 @@ class server {
         acceptor_(asio::make_strand(ioc_)),
         signals_(ioc_, SIGTERM, SIGINT),
         trim_timer_(ioc_),
+        session_tick_timer_(ioc_),
         drain_timer_(ioc_),
         accept_retry_timer_(acceptor_.get_executor()) {}
 
@@ -75,6 +76,7 @@ class server {
   int run() {
     accept();
     arm_trim();
+    arm_session_tick();
     signals_.async_wait([this](boost::system::error_code ec, int signal) {
       if (!ec) shutdown(signal);
     });
@@ -88,8 +90,11 @@ class server {
 
  private:
   void accept() {
-    // Each connection gets its own strand: its handlers never run concurrently.
-    acceptor_.async_accept(asio::make_strand(ioc_), [this](boost::system::error_code ec, tcp::socket socket) {
+    // With several threads each connection gets its own strand, so its handlers never run
+    // concurrently; one thread needs none (a strand costs memory and a hop per handler).
+    const asio::any_io_executor connection_executor =
+        state_->config.threads > 1 ? asio::any_io_executor(asio::make_strand(ioc_)) : asio::any_io_executor(ioc_.get_executor());
+    acceptor_.async_accept(connection_executor, [this](boost::system::error_code ec, tcp::socket socket) {
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
         // Out of descriptors or memory: retrying at once would only spin.
@@ -105,6 +110,16 @@ class server {
         start_http_session(*state_, registry_, tls_.get(), std::move(socket));
       }
       accept();
+    });
+  }
+
+  // One timer for every session's periodic check, instead of one per connection.
+  void arm_session_tick() {
+    session_tick_timer_.expires_after(std::chrono::milliseconds(session_tick_ms(state_->config)));
+    session_tick_timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      for (auto& session : registry_.snapshot()) session->tick();
+      arm_session_tick();
     });
   }
 
@@ -154,6 +169,7 @@ class server {
   tcp::acceptor acceptor_;
   asio::signal_set signals_;
   asio::steady_timer trim_timer_;
+  asio::steady_timer session_tick_timer_;
   asio::steady_timer drain_timer_;
   asio::steady_timer accept_retry_timer_;
   std::chrono::steady_clock::time_point drain_deadline_{};

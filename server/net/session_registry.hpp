@@ -1,4 +1,6 @@
-// The live WebSocket sessions, so that shutdown can tell each of them to go. Thread-safe.
+// The live WebSocket sessions, so that shutdown can tell each of them to go and one server-wide
+// timer can give each its periodic check (a timer per connection would cost memory and a
+// timerfd update per expiry with 10,000 connections). Thread-safe.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -8,18 +10,21 @@
 
 namespace globemeet::server::net {
 
-class drainable {
+class registered_session {
  public:
   // Sends `closing` and a 1001 close; called once, from any thread.
   virtual void begin_shutdown() = 0;
+  // The periodic check of the session's deadlines (auth, heartbeat, lag, token expiry); called
+  // from any thread, every session_tick_ms(config).
+  virtual void tick() = 0;
 
  protected:
-  ~drainable() = default;
+  ~registered_session() = default;
 };
 
 class session_registry {
  public:
-  void add(std::uint64_t id, std::weak_ptr<drainable> session) {
+  void add(std::uint64_t id, std::weak_ptr<registered_session> session) {
     std::lock_guard lock(mutex_);
     sessions_[id] = std::move(session);
   }
@@ -31,9 +36,10 @@ class session_registry {
     std::lock_guard lock(mutex_);
     return sessions_.size();
   }
-  std::vector<std::shared_ptr<drainable>> snapshot() const {
+  std::vector<std::shared_ptr<registered_session>> snapshot() const {
     std::lock_guard lock(mutex_);
-    std::vector<std::shared_ptr<drainable>> out;
+    std::vector<std::shared_ptr<registered_session>> out;
+    out.reserve(sessions_.size());
     for (const auto& [id, weak] : sessions_)
       if (auto s = weak.lock()) out.push_back(std::move(s));
     return out;
@@ -41,7 +47,7 @@ class session_registry {
 
  private:
   mutable std::mutex mutex_;
-  std::unordered_map<std::uint64_t, std::weak_ptr<drainable>> sessions_;
+  std::unordered_map<std::uint64_t, std::weak_ptr<registered_session>> sessions_;
 };
 
 }  // namespace globemeet::server::net

@@ -5,6 +5,7 @@
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 
 #include "logger.hpp"
@@ -26,14 +27,8 @@ websocket_session::websocket_session(server_state& state, session_registry& regi
       last_event_id_header_(std::move(start.last_event_id)),
       pending_input_(std::move(start.initial_bytes)),
       parser_(wire::parser_limits{core::codec::max_client_frame_bytes}),
-      tick_timer_(stream_.get_executor()),
-      hard_close_timer_(stream_.get_executor()),
       claims_(std::move(start.claims)) {
   tenant_slot_ = claims_.has_value();
-  const auto& c = state_.config;
-  // One timer per connection serves every deadline; its period bounds how late one can fire.
-  tick_interval_ms_ = std::clamp<std::int64_t>(std::min({c.overflow_lag_ms, c.heartbeat_ms, c.auth_timeout_ms}) / 4,
-                                               10, 1000);
 }
 
 websocket_session::~websocket_session() = default;
@@ -48,14 +43,15 @@ void websocket_session::start() {
   state_.stats.connections_total.fetch_add(1, std::memory_order_relaxed);
   registry_.add(id_, weak_from_this());
   if (!stream_.is_tls()) {
-    // Writes are tried at once and must never block the thread (see write_batch).
+    stream_.release_timeouts();
+    // Reads and writes are tried at once and must never block the thread (see read_more and
+    // write_batch).
     boost::system::error_code ignored;
     stream_.socket().non_blocking(true, ignored);
   }
   connected_at_ms_ = steady_now_us() / 1000;
   last_ping_sent_ms_ = connected_at_ms_;
   if (claims_) on_authenticated();
-  arm_tick();
   // Upgraded while the server began to drain: it missed the shutdown broadcast.
   if (state_.draining.load()) begin_shutdown();
   if (!pending_input_.empty()) {
@@ -72,13 +68,39 @@ void websocket_session::read_more() {
     teardown();
     return;
   }
-  stream_.async_read_some(boost::asio::buffer(read_buffer_),
-                          [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                            self->on_read(ec, n);
-                          });
+  if (stream_.is_tls()) {
+    if (read_buffer_.empty()) read_buffer_.resize(min_read_buffer);
+    stream_.async_read_some(boost::asio::buffer(read_buffer_),
+                            [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                              self->on_read(ec, n);
+                            });
+    return;
+  }
+  // Plain TCP waits for readiness and then reads into the thread's buffer, as uWebSockets
+  // does: an idle connection holds no read buffer of its own.
+  stream_.socket().async_wait(boost::asio::ip::tcp::socket::wait_read,
+                              [self = shared_from_this()](boost::system::error_code ec) { self->on_readable(ec); });
 }
 
-void websocket_session::on_read(boost::system::error_code ec, std::size_t bytes) {
+void websocket_session::on_readable(boost::system::error_code ec) {
+  if (ec) {
+    hard_close();
+    teardown();
+    return;
+  }
+  thread_local std::array<char, max_read_buffer> buffer;
+  const std::size_t bytes = stream_.socket().read_some(boost::asio::buffer(buffer), ec);
+  if (ec == boost::asio::error::would_block) return read_more();
+  if (ec) {
+    hard_close();
+    teardown();
+    return;
+  }
+  feed(std::string_view(buffer.data(), bytes));
+  read_more();
+}
+
+void websocket_session::on_read(boost::system::error_code ec, std::size_t bytes) {  // TLS
   if (ec) {
     hard_close();
     teardown();
@@ -124,7 +146,9 @@ void websocket_session::feed(std::string_view bytes) {
 // ---- writing ---------------------------------------------------------------------------------
 
 void websocket_session::schedule_write() {
-  boost::asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->write_batch(); });
+  // Posted, never run inline: a fan-out batch (or a burst of replies) is queued whole first and
+  // then leaves in one send.
+  boost::asio::post(stream_.get_executor(), [self = shared_from_this()] { self->write_batch(); });
 }
 
 void websocket_session::write_batch() {
@@ -260,9 +284,14 @@ void websocket_session::send_error(std::string_view req, std::string_view code, 
   send(core::error_frame{std::string(req), std::string(code), std::string(message), std::string(topic)});
   // More than 10 error replies in 10 s: the client is broken or hostile (close 4400).
   const std::int64_t now_ms = steady_now_us() / 1000;
-  error_times_ms_.push_back(now_ms);
-  while (!error_times_ms_.empty() && error_times_ms_.front() <= now_ms - 10'000) error_times_ms_.pop_front();
-  if (error_times_ms_.size() > 10) close_connection(4400, "too many invalid requests");
+  if (!errors_) errors_ = std::make_unique<error_window>();
+  auto& ring = errors_->times_ms;
+  ring[errors_->count++ % ring.size()] = now_ms;
+  // The slot written next holds the reply `limit` replies before this one: when it is
+  // within the window, limit + 1 replies fell into it.
+  const std::int64_t oldest = ring[errors_->count % ring.size()];
+  if (errors_->count > error_window::limit && oldest > now_ms - error_window::window_ms)
+    close_connection(4400, "too many invalid requests");
 }
 
 void websocket_session::send_control(wire::opcode op, std::string payload) {
@@ -302,17 +331,12 @@ void websocket_session::deliver_live(const events::stored_event_ptr& event, std:
 
 // ---- deadlines -------------------------------------------------------------------------------
 
-void websocket_session::arm_tick() {
-  tick_timer_.expires_after(std::chrono::milliseconds(tick_interval_ms_));
-  tick_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (!ec) self->on_tick();
-  });
+void websocket_session::tick() {
+  boost::asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->on_tick(); });
 }
 
 void websocket_session::on_tick() {
-  if (socket_closed_) return;
-  arm_tick();
-  if (close_sent_) return;
+  if (socket_closed_ || close_sent_) return;
   const std::int64_t now_us = steady_now_us();
   const std::int64_t now_ms = now_us / 1000;
   const auto& c = state_.config;
@@ -387,8 +411,9 @@ void websocket_session::close_connection(std::uint16_t code, std::string_view re
   std::size_t dropped = queue_.close_with(std::move(final_frames), keep_pending, start_writer);
   if (dropped) state_.stats.dropped.fetch_add(dropped, std::memory_order_relaxed);
   if (start_writer) schedule_write();
-  hard_close_timer_.expires_after(std::chrono::milliseconds(hard_close_after_ms));
-  hard_close_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+  hard_close_timer_ = std::make_unique<boost::asio::steady_timer>(stream_.get_executor());
+  hard_close_timer_->expires_after(std::chrono::milliseconds(hard_close_after_ms));
+  hard_close_timer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (!ec) self->hard_close();
   });
   logger::info("closing_connection", {{"conn", id_}, {"code", static_cast<std::int64_t>(code)}, {"reason", reason}});
@@ -397,8 +422,7 @@ void websocket_session::close_connection(std::uint16_t code, std::string_view re
 void websocket_session::hard_close() {
   if (socket_closed_) return;
   socket_closed_ = true;
-  tick_timer_.cancel();
-  hard_close_timer_.cancel();
+  if (hard_close_timer_) hard_close_timer_->cancel();
   stream_.close();
 }
 

@@ -1,7 +1,8 @@
 // One WebSocket connection after its 101: raw bytes in through wire's frame parser, frames out
-// through the connection's outbound_queue with one gather write per turn. Everything of one
-// connection runs on its strand (the socket's executor); fan-out reaches it from other threads
-// only through deliver_live(), which touches the queue and the replay backlog under their locks.
+// through the connection's outbound_queue with one send per loop turn. Everything of one
+// connection runs on its strand (the socket's executor; the io_context itself when the server
+// runs one thread); fan-out reaches it from other threads only through deliver_live(), which
+// touches the queue and the replay backlog under their locks.
 //
 // websocket_session.cpp holds the I/O (reads, writes, timers, closing);
 // websocket_requests.cpp holds what each client frame does (auth, subscribe, ...).
@@ -10,7 +11,7 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
+#include <array>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -39,7 +40,7 @@ struct websocket_start {
 
 class websocket_session final : public std::enable_shared_from_this<websocket_session>,
                                 public event_sink,
-                                public drainable {
+                                public registered_session {
  public:
   websocket_session(server_state& state, session_registry& registry, byte_stream stream, websocket_start start);
   ~websocket_session();
@@ -48,11 +49,13 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
 
   void deliver_live(const events::stored_event_ptr& event, std::int64_t now_us) override;  // any thread, under the hub lock
   void begin_shutdown() override;                                      // any thread
+  void tick() override;                                                // any thread
 
  private:
   // ---- I/O (websocket_session.cpp) ----
   void read_more();
-  void on_read(boost::system::error_code ec, std::size_t bytes);
+  void on_readable(boost::system::error_code ec);                  // plain TCP
+  void on_read(boost::system::error_code ec, std::size_t bytes);  // TLS
   void feed(std::string_view bytes);
   void schedule_write();  // from any thread
   void write_batch();     // on the strand
@@ -62,7 +65,6 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   // Bookkeeping after a batch went out; false when the connection is done writing.
   bool batch_written();
   void write_failed();
-  void arm_tick();
   void on_tick();
   void check_overflow(std::int64_t now_us);
   void overflow(std::int64_t lag_ms);
@@ -104,10 +106,10 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
 
   wire::frame_parser parser_;
   std::vector<wire::frame_event> parsed_;
-  // Clients mostly send small frames (requests, pongs): start small and grow only for a
-  // client that fills the buffer, so an idle connection does not pin 16 KiB.
+  // TLS only (plain TCP reads into a per-thread buffer). Clients mostly send small frames
+  // (requests, pongs): start small and grow only for a client that fills the buffer.
   static constexpr std::size_t min_read_buffer = 512, max_read_buffer = 16384;
-  std::vector<char> read_buffer_ = std::vector<char>(min_read_buffer);
+  std::vector<char> read_buffer_;
 
   outbound_queue queue_;
   std::vector<outbound_frame> batch_;  // the batch being written
@@ -117,9 +119,9 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   std::size_t unsent_offset_ = 0;
   events::stored_event_ptr last_written_event_;
 
-  boost::asio::steady_timer tick_timer_;
-  boost::asio::steady_timer hard_close_timer_;
-  std::int64_t tick_interval_ms_ = 1000;
+  // Created only once a close is sent: an open connection holds no timer of its own (the
+  // server's one session tick drives every other deadline).
+  std::unique_ptr<boost::asio::steady_timer> hard_close_timer_;
 
   // Authentication and token lifetime.
   std::optional<auth::claims> claims_;
@@ -153,7 +155,15 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   bool awaiting_pong_ = false;
   std::int64_t rate_window_start_ms_ = 0;
   unsigned requests_in_window_ = 0;
-  std::deque<std::int64_t> error_times_ms_;
+  // When the last error replies were sent: allocated at the first one, since most connections
+  // never get any.
+  struct error_window {
+    static constexpr std::size_t limit = 10;  // more than this many within window_ms closes
+    static constexpr std::int64_t window_ms = 10'000;
+    std::array<std::int64_t, limit + 1> times_ms{};  // a ring of the newest limit + 1
+    std::size_t count = 0;                           // replies recorded so far
+  };
+  std::unique_ptr<error_window> errors_;
 
   // Closing.
   std::atomic<bool> overflow_check_posted_{false};
