@@ -142,12 +142,12 @@ void websocket_session::refresh(const core::refresh_frame& frame) {
                           [&](const std::string& p) { return core::topic::matches(p, event->topic); });
     };
     std::erase_if(*replay_->patterns, is_revoked);
-    auto unsent = replay_chunk_.begin() + static_cast<std::ptrdiff_t>(replay_->next_in_chunk);
-    replay_chunk_.erase(std::remove_if(unsent, replay_chunk_.end(), no_longer_matched), replay_chunk_.end());
-    std::lock_guard lock(live_mutex_);
-    std::erase_if(backlog_, no_longer_matched);
-    backlog_bytes_ = 0;
-    for (const auto& event : backlog_) backlog_bytes_ += event->websocket_frame.size();
+    auto unsent = replay_->chunk.begin() + static_cast<std::ptrdiff_t>(replay_->next_in_chunk);
+    replay_->chunk.erase(std::remove_if(unsent, replay_->chunk.end(), no_longer_matched), replay_->chunk.end());
+    std::lock_guard lock(held_->mutex);  // held_ exists with every replay
+    std::erase_if(held_->events, no_longer_matched);
+    held_->bytes = 0;
+    for (const auto& event : held_->events) held_->bytes += event->websocket_frame.size();
   }
   state_.stats.subscriptions.fetch_sub(static_cast<std::int64_t>(revoked.size()), std::memory_order_relaxed);
   send(core::unsubscribed_frame{"", std::move(revoked), "permission_revoked"});
@@ -219,9 +219,10 @@ void websocket_session::subscribe(const core::subscribe_frame& frame) {
     send(core::subscribed_frame{frame.req, frame.topics, head_id(bounds)});
     if (!from) return;
     plan = events::plan_resume(*from, bounds);
-    std::lock_guard lock(live_mutex_);
+    if (!held_) held_ = std::make_unique<held_live>();
+    std::lock_guard lock(held_->mutex);
     replaying_.store(true, std::memory_order_release);
-    replay_up_to_seq_ = plan.up_to_seq;
+    held_->up_to_seq = plan.up_to_seq;
     if (plan.needs_reset())
       send(core::reset_frame{std::string(plan.reset_reason()), *from, plan.position});
   });
@@ -229,7 +230,7 @@ void websocket_session::subscribe(const core::subscribe_frame& frame) {
   state_.stats.subscriptions.fetch_add(static_cast<std::int64_t>(added.size()), std::memory_order_relaxed);
   if (!from) return;
 
-  replay_.emplace();
+  replay_ = std::make_unique<replay_job>();
   replay_->req = frame.req;
   replay_->patterns = std::make_shared<std::vector<std::string>>(patterns_);
   replay_->cursor = std::make_unique<events::replay_cursor>(
@@ -238,19 +239,18 @@ void websocket_session::subscribe(const core::subscribe_frame& frame) {
         return std::any_of(patterns->begin(), patterns->end(),
                            [&](const std::string& p) { return core::topic::matches(p, topic); });
       });
-  replay_chunk_.clear();
   replay_step();
 }
 
 void websocket_session::replay_step() {
   if (!replay_ || close_sent_ || socket_closed_) return;
   // Keep a long replay from filling the queue: send up to half of the queue's byte limit,
-  // then continue once the writer caught up. The rest of a chunk waits in replay_chunk_.
+  // then continue once the writer caught up. The rest of a chunk waits in replay_->chunk.
   const std::size_t fill_limit = state_.config.max_queue_bytes / 2;
   const std::int64_t now_us = steady_now_us();
   for (;;) {
-    while (replay_->next_in_chunk < replay_chunk_.size()) {
-      send_event(replay_chunk_[replay_->next_in_chunk++], now_us);
+    while (replay_->next_in_chunk < replay_->chunk.size()) {
+      send_event(replay_->chunk[replay_->next_in_chunk++], now_us);
       ++replay_->count;
       state_.stats.replayed.fetch_add(1, std::memory_order_relaxed);
       if (queue_.queued_bytes() > fill_limit) {
@@ -262,15 +262,15 @@ void websocket_session::replay_step() {
       finish_replay();
       return;
     }
-    replay_chunk_.clear();
+    replay_->chunk.clear();
     replay_->next_in_chunk = 0;
-    replay_->cursor_done = !replay_->cursor->next(replay_chunk_, replay_chunk_events);
+    replay_->cursor_done = !replay_->cursor->next(replay_->chunk, replay_chunk_events);
     if (replay_->cursor->lost_events()) {
       // Retention overtook the replay: like an overflow, the client resumes from what it has.
       overflow(0);
       return;
     }
-    if (!replay_chunk_.empty()) break;
+    if (!replay_->chunk.empty()) break;
   }
   // One chunk per turn, so the connection's other work (and other connections) interleave.
   boost::asio::post(stream_.get_executor(), [self = shared_from_this()] { self->replay_step(); });
@@ -279,15 +279,14 @@ void websocket_session::replay_step() {
 void websocket_session::finish_replay() {
   send(core::replayed_frame{replay_->req, replay_->count});
   replay_.reset();
-  replay_chunk_.clear();
   // Live events held during the replay follow it, in order, under the same lock that
   // deliver_live takes, so none can overtake them.
-  std::lock_guard lock(live_mutex_);
+  std::lock_guard lock(held_->mutex);
   const std::int64_t now_us = steady_now_us();
-  for (const auto& event : backlog_) send_event(event, now_us);
-  backlog_.clear();
-  backlog_.shrink_to_fit();
-  backlog_bytes_ = 0;
+  for (const auto& event : held_->events) send_event(event, now_us);
+  held_->events.clear();
+  held_->events.shrink_to_fit();
+  held_->bytes = 0;
   replaying_.store(false, std::memory_order_release);
 }
 

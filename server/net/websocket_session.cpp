@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "logger.hpp"
+#include "write_turn.hpp"
 #include "globemeet/core/codec.hpp"
 
 namespace globemeet::server::net {
@@ -113,9 +114,12 @@ void websocket_session::on_read(boost::system::error_code ec, std::size_t bytes)
 
 void websocket_session::feed(std::string_view bytes) {
   if (parser_.finished()) return;  // after a close or a protocol error nothing more is read
-  parsed_.clear();
-  parser_.feed(bytes, parsed_);
-  for (auto& event : parsed_) {
+  // Per thread, not per connection: feed() is never re-entered, and an idle connection then
+  // keeps no parse buffer.
+  thread_local std::vector<wire::frame_event> parsed;
+  parsed.clear();
+  parser_.feed(bytes, parsed);
+  for (auto& event : parsed) {
     switch (event.type) {
       case wire::frame_event::kind::text:
         if (!close_sent_) handle_text(event.payload);
@@ -146,8 +150,12 @@ void websocket_session::feed(std::string_view bytes) {
 // ---- writing ---------------------------------------------------------------------------------
 
 void websocket_session::schedule_write() {
-  // Posted, never run inline: a fan-out batch (or a burst of replies) is queued whole first and
-  // then leaves in one send.
+  // Never run inline: a fan-out batch (or a burst of replies) is queued whole first and then
+  // leaves in one send, at the end of this loop turn.
+  if (state_.config.threads == 1) {
+    write_turn<websocket_session>::defer(shared_from_this(), stream_.get_executor());
+    return;
+  }
   boost::asio::post(stream_.get_executor(), [self = shared_from_this()] { self->write_batch(); });
 }
 
@@ -183,8 +191,8 @@ void websocket_session::write_batch() {
     if (!batch_written()) return;
     // The writer stays busy for the rest of this turn of the event loop: what fan-out queues
     // meanwhile goes out together in the next send. Under load, batches grow with the load
-    // (fewer, fuller sends on both ends); when idle this costs one posted handler per send.
-    boost::asio::post(stream_.get_executor(), [self = shared_from_this()] { self->write_batch(); });
+    // (fewer, fuller sends on both ends).
+    schedule_write();
     return;
   }
 }
@@ -307,15 +315,15 @@ void websocket_session::deliver_live(const events::stored_event_ptr& event, std:
   // Only a resuming connection needs the lock; finish_replay() clears the flag after it queued
   // the held events, so a delivery that sees it clear comes after them.
   if (replaying_.load(std::memory_order_acquire)) {
-    std::lock_guard lock(live_mutex_);
+    std::lock_guard lock(held_->mutex);
     // Already part of this connection's replay (defensive: the hub hands out positions that
     // only later events exceed).
-    if (event->seq <= replay_up_to_seq_) return;
+    if (event->seq <= held_->up_to_seq) return;
     if (replaying_) {
       // Held until the replay is queued; finish_replay() sends it.
-      backlog_.push_back(event);
-      backlog_bytes_ += event->websocket_frame.size();
-      over_limit = backlog_bytes_ > state_.config.max_queue_bytes;
+      held_->events.push_back(event);
+      held_->bytes += event->websocket_frame.size();
+      over_limit = held_->bytes > state_.config.max_queue_bytes;
       held = true;
     }
   }
@@ -375,13 +383,13 @@ void websocket_session::on_tick() {
 void websocket_session::check_overflow(std::int64_t now_us) {
   if (close_sent_) return;
   const std::int64_t lag_us = queue_.oldest_age_us(now_us);
-  std::size_t backlog_bytes = 0;
-  {
-    std::lock_guard lock(live_mutex_);
-    backlog_bytes = backlog_bytes_;
+  std::size_t held_bytes = 0;
+  if (held_) {
+    std::lock_guard lock(held_->mutex);
+    held_bytes = held_->bytes;
   }
   if (lag_us > state_.config.overflow_lag_ms * 1000 || queue_.queued_bytes() > state_.config.max_queue_bytes ||
-      backlog_bytes > state_.config.max_queue_bytes)
+      held_bytes > state_.config.max_queue_bytes)
     overflow(lag_us / 1000);
 }
 

@@ -59,6 +59,8 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   void feed(std::string_view bytes);
   void schedule_write();  // from any thread
   void write_batch();     // on the strand
+  template <class>
+  friend class write_turn;  // calls write_batch() at the end of a loop turn
   // Plain TCP: what the socket did not take at once is sent when it becomes writable.
   void wait_writable();
   void on_writable(boost::system::error_code ec);
@@ -105,7 +107,6 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   std::string pending_input_;
 
   wire::frame_parser parser_;
-  std::vector<wire::frame_event> parsed_;
   // TLS only (plain TCP reads into a per-thread buffer). Clients mostly send small frames
   // (requests, pongs): start small and grow only for a client that fills the buffer.
   static constexpr std::size_t min_read_buffer = 512, max_read_buffer = 16384;
@@ -132,23 +133,29 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   // Subscriptions (strand only; the hub holds its own copy in the tenant's index).
   std::vector<std::string> patterns_;
 
-  // Replay of a resuming subscribe, with the live events that arrive meanwhile.
+  // Replay of a resuming subscribe, with the live events that arrive meanwhile. Allocated only
+  // for a resuming connection (at most once per connection): most never resume.
   struct replay_job {
     std::string req;
     std::shared_ptr<std::vector<std::string>> patterns;  // what the replay matches; refresh may shrink it
     std::unique_ptr<events::replay_cursor> cursor;
     std::uint64_t count = 0;
-    std::size_t next_in_chunk = 0;  // replay_chunk_[next_in_chunk..] are still to send
-    bool cursor_done = false;       // the cursor has nothing after replay_chunk_
+    std::vector<events::stored_event_ptr> chunk;  // read from the cursor, not yet all queued
+    std::size_t next_in_chunk = 0;  // chunk[next_in_chunk..] are still to send
+    bool cursor_done = false;       // the cursor has nothing after chunk
   };
-  std::optional<replay_job> replay_;
+  std::unique_ptr<replay_job> replay_;
   bool replay_waiting_for_writes_ = false;
-  std::vector<events::stored_event_ptr> replay_chunk_;
-  std::mutex live_mutex_;                        // guards the three members below
-  std::atomic<bool> replaying_{false};           // written under live_mutex_; read first without it
-  std::uint64_t replay_up_to_seq_ = 0;           // live events up to it are in the replay
-  std::vector<events::stored_event_ptr> backlog_;
-  std::size_t backlog_bytes_ = 0;
+  // Live events held back while a replay is being queued. Created with the replay and kept
+  // until the session ends: a fan-out thread may still be about to take its lock.
+  struct held_live {
+    std::mutex mutex;                 // guards the members below
+    std::uint64_t up_to_seq = 0;      // live events up to it are in the replay
+    std::vector<events::stored_event_ptr> events;
+    std::size_t bytes = 0;
+  };
+  std::unique_ptr<held_live> held_;
+  std::atomic<bool> replaying_{false};  // set once held_ exists, under its lock; read first without it
 
   // Liveness and abuse limits.
   std::int64_t last_ping_sent_ms_ = 0;
