@@ -196,6 +196,8 @@ void LoadGenerator::on_event(Connection& c, std::uint32_t events) {
     for (int round = 0; round < 4 && c.phase != Phase::closed; ++round) {
       const ssize_t n = ::recv(c.fd, scratch_.data(), scratch_.size(), 0);
       if (n > 0) {
+        // Every message of one read arrived together: one clock read per read, not per message.
+        received_at_ns_ = monotonic_ns();
         on_bytes(c, std::string_view(scratch_.data(), static_cast<std::size_t>(n)));
         if (static_cast<std::size_t>(n) < scratch_.size()) break;
         continue;
@@ -366,7 +368,7 @@ void LoadGenerator::on_delivery(Connection& c, std::string_view message) {
   if (!c.measured) return;
   const std::uint64_t sent = find_send_ns(message);
   if (sent == 0) return;
-  const std::uint64_t now = monotonic_ns();
+  const std::uint64_t now = received_at_ns_;
   for (Window* w : windows_) {
     if (sent >= w->start_ns && sent < w->end_ns) {
       ++w->delivered;

@@ -117,6 +117,7 @@ class LoadGenerator {
   bool publishing_ = false;
   bool publisher_ready_ = false;
   bool http_in_flight_ = false;
+  std::uint64_t received_at_ns_ = 0;  // when the bytes being handled were read (CLOCK_MONOTONIC)
   double rate_ = 0;
   std::uint64_t publish_start_ns_ = 0;
   std::uint64_t generated_ = 0;  // events due so far (sent or skipped)

@@ -26,24 +26,27 @@ const char* target_name(Target target) {
 
 std::string topic_name(int k) { return "queue.q" + std::to_string(k) + ".depth-changed"; }
 
+// The send time goes last, so the generator finds it by searching back from the end of the
+// message: the same few bytes for every target and payload size (a forward search would cross
+// GlobeMeet's whole envelope, ~330 bytes, before reaching the data, and skew the comparison).
 std::string event_data(int topic, std::uint64_t send_ns, int payload_bytes) {
+  const std::string ts = std::to_string(send_ns);
   std::string data;
   data.reserve(static_cast<std::size_t>(payload_bytes) + 16);
   data.append("{\"queue_id\":\"q").append(std::to_string(topic));
-  data.append("\",\"depth\":1,\"longest_wait_seconds\":0,\"ts\":").append(std::to_string(send_ns));
-  data.append(",\"pad\":\"");
-  const std::size_t closing = 2;  // "}
+  data.append("\",\"depth\":1,\"longest_wait_seconds\":0,\"pad\":\"");
+  const std::size_t closing = 7 + ts.size() + 1;  // ","ts": + digits + }
   const auto target = static_cast<std::size_t>(payload_bytes);
   if (data.size() + closing < target) data.append(target - data.size() - closing, 'x');
-  data.append("\"}");
+  data.append("\",\"ts\":").append(ts).append("}");
   return data;
 }
 
 std::uint64_t find_send_ns(std::string_view message) {
   static constexpr std::string_view key = "\"ts\":";
-  const void* hit = memmem(message.data(), message.size(), key.data(), key.size());
-  if (hit == nullptr) return 0;
-  const char* p = static_cast<const char*>(hit) + key.size();
+  const std::size_t at = message.rfind(key);
+  if (at == std::string_view::npos) return 0;
+  const char* p = message.data() + at + key.size();
   std::uint64_t value = 0;
   std::from_chars(p, message.data() + message.size(), value);
   return value;
@@ -168,7 +171,7 @@ void append_globemeet_event(std::string& body, int topic, std::string_view data)
 MessageKind classify_message(Target target, std::string_view message) {
   if (target == Target::bun || target == Target::ws) {
     if (message == "OK") return MessageKind::subscribed;
-    return message.find("\"ts\":") != std::string_view::npos ? MessageKind::delivery : MessageKind::other;
+    return message.rfind("\"ts\":") != std::string_view::npos ? MessageKind::delivery : MessageKind::other;
   }
   // GlobeMeet frames start with {"op":"<kind>" (the server writes op first); fall back to a search.
   auto op_is = [&](std::string_view op) {
