@@ -54,14 +54,22 @@ void hub::fan_out(std::span<const events::stored_event_ptr> batch) {
   if (!batch.empty()) fanned_out_seq_ = batch.back()->seq;  // batches come in seq order
   const std::int64_t now_us =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-  for (const auto& event : batch) {
-    auto it = tenants_.find(event->tenant);  // tenant isolation: only this tenant's index
+  // Consecutive events of one tenant and topic match the same connections: match the run once
+  // and hand it to each of them whole. Runs keep seq order for every receiver, since a
+  // receiver gets all of a run before any of the next.
+  for (std::size_t first = 0; first < batch.size();) {
+    const auto& head = *batch[first];
+    std::size_t end = first + 1;
+    while (end < batch.size() && batch[end]->topic == head.topic && batch[end]->tenant == head.tenant) ++end;
+    const auto run = batch.subspan(first, end - first);
+    first = end;
+    auto it = tenants_.find(head.tenant);  // tenant isolation: only this tenant's index
     if (it == tenants_.end()) continue;
     matched_.clear();
-    it->second.index.match(event->topic, matched_);
+    it->second.index.match(head.topic, matched_);
     for (auto who : matched_) {
       auto sink = it->second.sinks.find(who);
-      if (sink != it->second.sinks.end()) sink->second->deliver_live(event, now_us);
+      if (sink != it->second.sinks.end()) sink->second->deliver_live(run, now_us);
     }
   }
 }

@@ -23,9 +23,11 @@ namespace globemeet::server::net {
 // Implemented by a WebSocket session.
 class event_sink {
  public:
-  // Called under the hub's lock, in seq order. Must be quick and must not call the hub.
-  // `now_us` (steady clock) is read once per fanned-out batch, not once per receiver.
-  virtual void deliver_live(const events::stored_event_ptr& event, std::int64_t now_us) = 0;
+  // Called under the hub's lock with consecutive events (in seq order) that all match this
+  // sink: a run of events on one topic reaches each receiver in one call, which queues them
+  // under one lock. Must be quick and must not call the hub. `now_us` (steady clock) is read
+  // once per fanned-out batch, not once per receiver.
+  virtual void deliver_live(std::span<const events::stored_event_ptr> events, std::int64_t now_us) = 0;
 
  protected:
   ~event_sink() = default;

@@ -18,13 +18,25 @@ outbound_frame outbound_frame::of_bytes(wire::opcode op, std::string_view payloa
 
 outbound_queue::push_outcome outbound_queue::push(outbound_frame frame) {
   std::lock_guard lock(mutex_);
-  push_outcome out;
-  if (closed_) {
-    out.result = push_result::closed;
-    return out;
-  }
+  if (closed_) return {push_result::closed, 0, 0};
   pending_bytes_ += frame.wire_size();
   pending_.push_back(std::move(frame));
+  return pushed(lock);
+}
+
+outbound_queue::push_outcome outbound_queue::push_events(std::span<const events::stored_event_ptr> events,
+                                                        std::int64_t queued_at_us) {
+  std::lock_guard lock(mutex_);
+  if (closed_) return {push_result::closed, 0, 0};
+  for (const auto& event : events) {
+    pending_bytes_ += event->websocket_frame.size();
+    pending_.push_back(outbound_frame::of_event(event, queued_at_us));
+  }
+  return pushed(lock);
+}
+
+outbound_queue::push_outcome outbound_queue::pushed(std::lock_guard<std::mutex>&) {
+  push_outcome out;
   out.oldest_queued_at_us = in_flight_oldest_us_ != 0 ? in_flight_oldest_us_ : pending_.front().queued_at_us;
   out.queued_bytes = pending_bytes_ + in_flight_bytes_;
   if (writing_) return out;

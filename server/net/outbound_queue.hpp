@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +55,8 @@ class outbound_queue {
 
   // What the caller needs for the overflow rule comes back with the push: one lock per frame.
   push_outcome push(outbound_frame frame);
+  // Queues consecutive events under one lock (a fan-out run); `events` is not empty.
+  push_outcome push_events(std::span<const events::stored_event_ptr> events, std::int64_t queued_at_us);
 
   // Moves every pending frame into `batch` (cleared first) and marks them in flight. Returns
   // false, and marks the writer idle, when nothing is pending.
@@ -73,6 +76,7 @@ class outbound_queue {
   bool closed() const;
 
  private:
+  push_outcome pushed(std::lock_guard<std::mutex>&);  // the outcome of a push that queued
   mutable std::mutex mutex_;
   std::vector<outbound_frame> pending_;
   std::size_t pending_bytes_ = 0;

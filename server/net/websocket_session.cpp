@@ -271,13 +271,17 @@ void websocket_session::send(const core::server_frame& frame) {
 }
 
 bool websocket_session::send_event(const events::stored_event_ptr& event, std::int64_t now_us) {
-  auto pushed = queue_.push(outbound_frame::of_event(event, now_us));
+  return send_events(std::span<const events::stored_event_ptr>(&event, 1), now_us);
+}
+
+bool websocket_session::send_events(std::span<const events::stored_event_ptr> events, std::int64_t now_us) {
+  auto pushed = queue_.push_events(events, now_us);
   switch (pushed.result) {
     case outbound_queue::push_result::start_writer:
       schedule_write();
       break;
     case outbound_queue::push_result::closed:
-      state_.stats.dropped.fetch_add(1, std::memory_order_relaxed);
+      state_.stats.dropped.fetch_add(events.size(), std::memory_order_relaxed);
       return false;
     case outbound_queue::push_result::queued:
       break;
@@ -309,25 +313,28 @@ void websocket_session::send_control(wire::opcode op, std::string payload) {
     schedule_write();
 }
 
-void websocket_session::deliver_live(const events::stored_event_ptr& event, std::int64_t now_us) {
+void websocket_session::deliver_live(std::span<const events::stored_event_ptr> events, std::int64_t now_us) {
   bool over_limit = false;
-  bool held = false;
   // Only a resuming connection needs the lock; finish_replay() clears the flag after it queued
   // the held events, so a delivery that sees it clear comes after them.
   if (replaying_.load(std::memory_order_acquire)) {
     std::lock_guard lock(held_->mutex);
-    // Already part of this connection's replay (defensive: the hub hands out positions that
-    // only later events exceed).
-    if (event->seq <= held_->up_to_seq) return;
-    if (replaying_) {
-      // Held until the replay is queued; finish_replay() sends it.
-      held_->events.push_back(event);
-      held_->bytes += event->websocket_frame.size();
-      over_limit = held_->bytes > state_.config.max_queue_bytes;
-      held = true;
+    for (const auto& event : events) {
+      // Already part of this connection's replay (defensive: the hub hands out positions that
+      // only later events exceed).
+      if (event->seq <= held_->up_to_seq) continue;
+      if (replaying_) {
+        // Held until the replay is queued; finish_replay() sends it.
+        held_->events.push_back(event);
+        held_->bytes += event->websocket_frame.size();
+        over_limit = over_limit || held_->bytes > state_.config.max_queue_bytes;
+      } else {
+        over_limit = send_event(event, now_us) || over_limit;
+      }
     }
+  } else {
+    over_limit = send_events(events, now_us);
   }
-  if (!held) over_limit = send_event(event, now_us);
   if (over_limit && !overflow_check_posted_.exchange(true)) {
     // One check in flight at a time, however many events arrive meanwhile.
     boost::asio::post(stream_.get_executor(), [self = shared_from_this()] {

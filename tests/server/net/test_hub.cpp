@@ -12,7 +12,11 @@ namespace {
 
 struct recording_sink final : event_sink {
   std::vector<std::string> ids;
-  void deliver_live(const events::stored_event_ptr& event, std::int64_t) override { ids.push_back(event->id); }
+  void deliver_live(std::span<const events::stored_event_ptr> events, std::int64_t) override {
+    for (const auto& event : events) ids.push_back(event->id);
+    ++calls;
+  }
+  int calls = 0;
 };
 
 events::pending_event depth(std::string tenant, std::string queue) {
@@ -68,4 +72,24 @@ TEST_CASE("fan-out: matching connections of the tenant, each once", "[hub]") {
   h.detach("acme", 2, all);
   h.detach("acme", 2, sales);
   CHECK(h.tenant_count() == 1);
+}
+
+TEST_CASE("fan-out: a run of events on one topic reaches each receiver in one call, in seq order", "[hub]") {
+  events::memory_log log("0123456789abcdef", {});
+  hub h(log);
+  recording_sink both, support_only;
+  const std::vector<std::string> all{"queue.>"}, support{"queue.support.depth-changed"};
+  h.subscribe("acme", 1, both, all, [](const events::log_bounds&) {});
+  h.subscribe("acme", 2, support_only, support, [](const events::log_bounds&) {});
+  std::vector<events::pending_event> batch;
+  for (const char* queue : {"support", "support", "sales", "support"}) batch.push_back(depth("acme", queue));
+  auto stored = log.append(std::move(batch), 1'000);
+  REQUIRE(stored.ok());
+  const auto& ids = stored.value();
+  // Runs: [support, support], [sales], [support]. The wildcard holder gets every event in seq
+  // order (a client drops an event whose id is not after its last one).
+  CHECK(both.ids == std::vector<std::string>{ids[0]->id, ids[1]->id, ids[2]->id, ids[3]->id});
+  CHECK(both.calls == 3);
+  CHECK(support_only.ids == std::vector<std::string>{ids[0]->id, ids[1]->id, ids[3]->id});
+  CHECK(support_only.calls == 2);
 }
