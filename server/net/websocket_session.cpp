@@ -160,41 +160,39 @@ void websocket_session::schedule_write() {
 }
 
 void websocket_session::write_batch() {
-  while (!socket_closed_ && queue_.take_batch(batch_)) {
-    if (stream_.is_tls()) {
-      unsent_.clear();
-      for (const auto& frame : batch_) unsent_.append(frame.bytes());
-      boost::asio::async_write(stream_, boost::asio::buffer(unsent_),
-                               [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-                                 if (ec) return self->write_failed();
-                                 self->unsent_.clear();
-                                 if (self->batch_written()) self->write_batch();
-                               });
-      return;
-    }
-    // Plain TCP, the way uWebSockets corks: the batch is copied into this thread's scratch
-    // buffer and offered to the (non-blocking) socket at once. One send per connection per
-    // batch, no asynchronous operation while the client keeps up, and only what the socket
-    // did not take is kept by the connection.
-    thread_local std::string scratch;
-    scratch.clear();
-    for (const auto& frame : batch_) scratch.append(frame.bytes());
-    boost::system::error_code ec;
-    const std::size_t sent = stream_.socket().write_some(boost::asio::buffer(scratch), ec);
-    if (ec && ec != boost::asio::error::would_block) return write_failed();
-    if (sent < scratch.size()) {
-      unsent_.assign(scratch, sent);
-      unsent_offset_ = 0;
-      wait_writable();
-      return;
-    }
-    if (!batch_written()) return;
-    // The writer stays busy for the rest of this turn of the event loop: what fan-out queues
-    // meanwhile goes out together in the next send. Under load, batches grow with the load
-    // (fewer, fuller sends on both ends).
-    schedule_write();
+  if (socket_closed_ || !queue_.take_batch(batch_)) return;  // nothing pending: the writer is idle
+  if (stream_.is_tls()) {
+    unsent_.clear();
+    for (const auto& frame : batch_) unsent_.append(frame.bytes());
+    boost::asio::async_write(stream_, boost::asio::buffer(unsent_),
+                             [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                               if (ec) return self->write_failed();
+                               self->unsent_.clear();
+                               if (self->batch_written()) self->write_batch();
+                             });
     return;
   }
+  // Plain TCP, the way uWebSockets corks: the batch is copied into this thread's scratch buffer
+  // and offered to the (non-blocking) socket at once. One send per connection per batch, no
+  // asynchronous operation while the client keeps up, and only what the socket did not take
+  // is kept by the connection.
+  thread_local std::string scratch;
+  scratch.clear();
+  for (const auto& frame : batch_) scratch.append(frame.bytes());
+  boost::system::error_code ec;
+  const std::size_t sent = stream_.socket().write_some(boost::asio::buffer(scratch), ec);
+  if (ec && ec != boost::asio::error::would_block) return write_failed();
+  if (sent < scratch.size()) {
+    unsent_.assign(scratch, sent);
+    unsent_offset_ = 0;
+    wait_writable();
+    return;
+  }
+  if (!batch_written()) return;
+  // The writer stays busy for the rest of this turn of the event loop: what fan-out queues
+  // meanwhile goes out together in the next send. Under load, batches grow with the load
+  // (fewer, fuller sends on both ends).
+  schedule_write();
 }
 
 void websocket_session::wait_writable() {
