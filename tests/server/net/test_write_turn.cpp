@@ -58,3 +58,21 @@ TEST_CASE("a writer deferred while the turn's writers run is written in the next
   ioc.run();
   CHECK(log == std::vector<std::string>{"a", "other", "a", "other", "a"});
 }
+
+TEST_CASE("a long turn is written in slices, and handlers queued meanwhile run between them", "[write_turn]") {
+  boost::asio::io_context ioc;
+  std::vector<std::string> log;
+  std::vector<std::shared_ptr<recording_writer>> writers;
+  const std::size_t count = write_turn<recording_writer>::slice + 1;
+  for (std::size_t i = 0; i < count; ++i)
+    writers.push_back(std::make_shared<recording_writer>(recording_writer{"w", log, {}}));
+  writers.back()->name = "last";
+  for (auto& w : writers) write_turn<recording_writer>::defer(w, ioc.get_executor());
+  // A read that completed while the turn's writes were queued (a publisher's next batch).
+  boost::asio::post(ioc, [&] { log.push_back("read"); });
+  ioc.run();
+  REQUIRE(log.size() == count + 1);
+  CHECK(log[count - 2] == "w");
+  CHECK(log[count - 1] == "read");  // between the first slice and the rest
+  CHECK(log[count] == "last");
+}
