@@ -1,6 +1,6 @@
 #include "hub.hpp"
 
-#include <chrono>
+#include "server_state.hpp"
 
 namespace globemeet::server::net {
 
@@ -52,8 +52,7 @@ std::optional<core::event_id> hub::head() const {
 void hub::fan_out(std::span<const events::stored_event_ptr> batch) {
   std::lock_guard lock(mutex_);
   if (!batch.empty()) fanned_out_seq_ = batch.back()->seq;  // batches come in seq order
-  const std::int64_t now_us =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  const std::int64_t now_us = steady_now_us();
   // Consecutive events of one tenant and topic match the same connections: match the run once
   // and hand it to each of them whole. Runs keep seq order for every receiver, since a
   // receiver gets all of a run before any of the next.

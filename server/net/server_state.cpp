@@ -108,6 +108,11 @@ std::int64_t unix_now_ms() {
       .count();
 }
 
+std::int64_t steady_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 std::unique_ptr<server_state> make_server_state(const server_config& config, std::string& error_message) {
   auto state = std::make_unique<server_state>(config);
   const auto& c = state->config;

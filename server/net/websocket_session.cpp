@@ -34,11 +34,6 @@ websocket_session::websocket_session(server_state& state, session_registry& regi
 
 websocket_session::~websocket_session() = default;
 
-std::int64_t websocket_session::steady_now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 void websocket_session::start() {
   state_.stats.connections.fetch_add(1, std::memory_order_relaxed);
   state_.stats.connections_total.fetch_add(1, std::memory_order_relaxed);
@@ -224,21 +219,18 @@ bool websocket_session::batch_written() {
   const std::int64_t now_ms = unix_now_ms();
   metrics::latency_tally latencies;
   std::uint64_t events_written = 0;
+  const outbound_frame* last_event = nullptr;
   bool wrote_close = false;
   for (const auto& frame : batch_) {
     if (frame.event) {
       ++events_written;
+      last_event = &frame;
       latencies.add(static_cast<double>(std::max<std::int64_t>(0, now_ms - frame.event->time_ms)) / 1000.0);
     } else if (frame.is_close()) {
       wrote_close = true;
     }
   }
-  for (auto it = batch_.rbegin(); it != batch_.rend(); ++it) {
-    if (it->event) {
-      last_written_event_ = it->event;
-      break;
-    }
-  }
+  if (last_event) last_written_event_ = last_event->event;
   if (events_written) {
     state_.stats.events_out.fetch_add(events_written, std::memory_order_relaxed);
     state_.stats.observe_delivery_latencies(latencies);

@@ -80,7 +80,6 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   void teardown();
 
   // ---- frames out ----
-  static std::int64_t steady_now_us();
   outbound_frame text_frame(const core::server_frame& frame) const;
   void send(const core::server_frame& frame);
   // Queues the event's shared frame; true when the queue is now past the overflow limits.
