@@ -10,8 +10,8 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
-#include <optional>
 #include <utility>
+#include <variant>
 
 namespace globemeet::server::net {
 
@@ -21,47 +21,41 @@ namespace beast = boost::beast;
 class byte_stream {
  public:
   using executor_type = beast::tcp_stream::executor_type;
+  using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
-  byte_stream(asio::ip::tcp::socket socket, asio::ssl::context* tls) {
-    if (tls)
-      tls_.emplace(beast::tcp_stream(std::move(socket)), *tls);
-    else
-      plain_.emplace(std::move(socket));
-  }
+  byte_stream(asio::ip::tcp::socket socket, asio::ssl::context* tls)
+      : layers_(tls ? layers(std::in_place_type<tls_stream>, beast::tcp_stream(std::move(socket)), *tls)
+                    : layers(std::in_place_type<beast::tcp_stream>, std::move(socket))) {}
 
   executor_type get_executor() noexcept { return socket().get_executor(); }
-  bool is_tls() const noexcept { return tls_.has_value(); }
+  bool is_tls() const noexcept { return std::holds_alternative<tls_stream>(layers_); }
   // Not after release_timeouts() on a plain stream.
-  beast::tcp_stream& tcp() noexcept { return tls_ ? tls_->next_layer() : *plain_; }
-  asio::ip::tcp::socket& socket() noexcept { return bare_ ? *bare_ : tcp().socket(); }
-  beast::ssl_stream<beast::tcp_stream>& tls() noexcept { return *tls_; }
+  beast::tcp_stream& tcp() noexcept {
+    auto* tls = std::get_if<tls_stream>(&layers_);
+    return tls ? tls->next_layer() : std::get<beast::tcp_stream>(layers_);
+  }
+  asio::ip::tcp::socket& socket() noexcept {
+    auto* bare = std::get_if<asio::ip::tcp::socket>(&layers_);
+    return bare ? *bare : tcp().socket();
+  }
+  tls_stream& tls() noexcept { return std::get<tls_stream>(layers_); }
 
   // Plain TCP: from now on the bare socket, without Beast's timer state.
   void release_timeouts() {
-    if (plain_) {
-      bare_.emplace(plain_->release_socket());
-      plain_.reset();
+    if (auto* plain = std::get_if<beast::tcp_stream>(&layers_)) {
+      asio::ip::tcp::socket bare = plain->release_socket();
+      layers_.emplace<asio::ip::tcp::socket>(std::move(bare));
     }
   }
 
   template <class MutableBuffers, class Handler>
   void async_read_some(const MutableBuffers& buffers, Handler&& handler) {
-    if (tls_)
-      tls_->async_read_some(buffers, std::forward<Handler>(handler));
-    else if (bare_)
-      bare_->async_read_some(buffers, std::forward<Handler>(handler));
-    else
-      plain_->async_read_some(buffers, std::forward<Handler>(handler));
+    std::visit([&](auto& layer) { layer.async_read_some(buffers, std::forward<Handler>(handler)); }, layers_);
   }
 
   template <class ConstBuffers, class Handler>
   void async_write_some(const ConstBuffers& buffers, Handler&& handler) {
-    if (tls_)
-      tls_->async_write_some(buffers, std::forward<Handler>(handler));
-    else if (bare_)
-      bare_->async_write_some(buffers, std::forward<Handler>(handler));
-    else
-      plain_->async_write_some(buffers, std::forward<Handler>(handler));
+    std::visit([&](auto& layer) { layer.async_write_some(buffers, std::forward<Handler>(handler)); }, layers_);
   }
 
   // Closes the socket at once (no TLS close_notify: the WebSocket close handshake already
@@ -73,9 +67,9 @@ class byte_stream {
   }
 
  private:
-  std::optional<beast::tcp_stream> plain_;
-  std::optional<asio::ip::tcp::socket> bare_;
-  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
+  // One of: Beast's stream with timeouts (HTTP), the bare socket (a plain WebSocket), TLS.
+  using layers = std::variant<beast::tcp_stream, asio::ip::tcp::socket, tls_stream>;
+  layers layers_;
 };
 
 }  // namespace globemeet::server::net

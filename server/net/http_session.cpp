@@ -229,10 +229,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void become_websocket(websocket_start start) {
     stream_.tcp().expires_never();
     auto leftover = buffer_.data();
-    start.initial_bytes.assign(static_cast<const char*>(leftover.data()), leftover.size());
-    buffer_.consume(buffer_.size());
     auto session = std::make_shared<websocket_session>(state_, registry_, std::move(stream_), std::move(start));
-    session->start();
+    session->start(std::string_view(static_cast<const char*>(leftover.data()), leftover.size()));
   }
 
   server_state& state_;

@@ -66,6 +66,11 @@ void outbound_queue::batch_written() {
   in_flight_oldest_us_ = 0;
 }
 
+void outbound_queue::release_spare_capacity() {
+  std::lock_guard lock(mutex_);
+  if (pending_.empty()) std::vector<outbound_frame>().swap(pending_);
+}
+
 std::int64_t outbound_queue::oldest_age_us(std::int64_t now_us) const {
   std::lock_guard lock(mutex_);
   std::int64_t oldest = in_flight_oldest_us_ != 0 ? in_flight_oldest_us_

@@ -63,6 +63,9 @@ class outbound_queue {
   bool take_batch(std::vector<outbound_frame>& batch);
   // The in-flight batch was written.
   void batch_written();
+  // Gives back the pending list's memory when nothing is pending: an idle connection then holds
+  // none (the next push allocates again).
+  void release_spare_capacity();
 
   // The age of the oldest frame not yet written (in flight or pending), 0 when none, and the
   // bytes queued; what the overflow rule looks at.

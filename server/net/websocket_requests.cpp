@@ -51,7 +51,7 @@ void websocket_session::handle_text(std::string_view text) {
   }
   auto& frame = decoded.value();
 
-  if (!claims_) {
+  if (!grant_) {
     if (auto* auth = std::get_if<core::auth_frame>(&frame)) {
       authenticate(auth->token);
     } else {
@@ -96,20 +96,20 @@ void websocket_session::authenticate(const std::string& token) {
     return;
   }
   tenant_slot_ = true;
-  claims_ = std::move(verified.value());
+  grant_.emplace(std::move(verified.value()));
   on_authenticated();
 }
 
 void websocket_session::on_authenticated() {
-  if (claims_->perms.empty()) {
+  if (grant_->perms.empty()) {
     close_connection(4403, "the token permits no topic");
     return;
   }
   last_ping_sent_ms_ = steady_now_us() / 1000;
   auto head = state_.fan_out->head();
-  send(core::ready_frame{claims_->sub, claims_->tenant, claims_->exp, state_.config.heartbeat_ms,
+  send(core::ready_frame{grant_->sub, grant_->tenant, grant_->exp, state_.config.heartbeat_ms,
                          head ? std::optional<std::string>(head->str()) : std::nullopt});
-  logger::info("authenticated", {{"conn", id_}, {"sub", claims_->sub}, {"tenant", claims_->tenant}});
+  logger::info("authenticated", {{"conn", id_}, {"sub", grant_->sub}, {"tenant", grant_->tenant}});
 }
 
 void websocket_session::refresh(const core::refresh_frame& frame) {
@@ -118,20 +118,20 @@ void websocket_session::refresh(const core::refresh_frame& frame) {
     send_error(frame.req, "invalid_token", verified.err().message);
     return;
   }
-  if (verified->sub != claims_->sub || verified->tenant != claims_->tenant) {
+  if (verified->sub != grant_->sub || verified->tenant != grant_->tenant) {
     send_error(frame.req, "invalid_token", "the new token has another sub or tenant");
     return;
   }
-  claims_ = std::move(verified.value());
+  grant_.emplace(std::move(verified.value()));
   expiring_sent_ = false;
-  send(core::refreshed_frame{frame.req, claims_->exp});
+  send(core::refreshed_frame{frame.req, grant_->exp});
 
   // The new permissions apply at once.
   std::vector<std::string> revoked;
   for (const auto& pattern : patterns_)
     if (!permitted(pattern)) revoked.push_back(pattern);
   if (revoked.empty()) return;
-  state_.fan_out->unsubscribe(claims_->tenant, id_, revoked);
+  state_.fan_out->unsubscribe(grant_->tenant, id_, revoked);
   auto is_revoked = [&](const std::string& p) { return std::find(revoked.begin(), revoked.end(), p) != revoked.end(); };
   std::erase_if(patterns_, is_revoked);
   if (replay_) {
@@ -154,7 +154,7 @@ void websocket_session::refresh(const core::refresh_frame& frame) {
 }
 
 bool websocket_session::permitted(std::string_view pattern) const {
-  return std::any_of(claims_->perms.begin(), claims_->perms.end(),
+  return std::any_of(grant_->perms.begin(), grant_->perms.end(),
                      [&](const std::string& perm) { return core::topic::contains(perm, pattern); });
 }
 
@@ -212,7 +212,7 @@ void websocket_session::subscribe(const core::subscribe_frame& frame) {
   last_event_id_header_.clear();
 
   events::resume_plan plan;
-  state_.fan_out->subscribe(claims_->tenant, id_, *this, added, [&](const events::log_bounds& bounds) {
+  state_.fan_out->subscribe(grant_->tenant, id_, *this, added, [&](const events::log_bounds& bounds) {
     // Under the hub lock: nothing can be fanned out between this and the patterns' addition,
     // so `subscribed` precedes every event of the new patterns, and the replay below covers
     // exactly what was stored before them.
@@ -234,7 +234,7 @@ void websocket_session::subscribe(const core::subscribe_frame& frame) {
   replay_->req = frame.req;
   replay_->patterns = std::make_shared<std::vector<std::string>>(patterns_);
   replay_->cursor = std::make_unique<events::replay_cursor>(
-      *state_.log, plan.after_seq, plan.up_to_seq, claims_->tenant,
+      *state_.log, plan.after_seq, plan.up_to_seq, grant_->tenant,
       [patterns = replay_->patterns](std::string_view topic) {
         return std::any_of(patterns->begin(), patterns->end(),
                            [&](const std::string& p) { return core::topic::matches(p, topic); });
@@ -304,7 +304,7 @@ void websocket_session::unsubscribe(const core::unsubscribe_frame& frame) {
   std::vector<std::string> removed;
   for (const auto& topic : frame.topics)
     if (std::find(removed.begin(), removed.end(), topic) == removed.end()) removed.push_back(topic);
-  state_.fan_out->unsubscribe(claims_->tenant, id_, removed);
+  state_.fan_out->unsubscribe(grant_->tenant, id_, removed);
   std::erase_if(patterns_, [&](const std::string& p) { return std::find(removed.begin(), removed.end(), p) != removed.end(); });
   state_.stats.subscriptions.fetch_sub(static_cast<std::int64_t>(removed.size()), std::memory_order_relaxed);
   send(core::unsubscribed_frame{frame.req, frame.topics, "requested"});

@@ -1,5 +1,6 @@
 #include "websocket_session.hpp"
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -16,7 +17,22 @@ namespace globemeet::server::net {
 
 namespace {
 constexpr std::int64_t hard_close_after_ms = 1000;
-}
+
+// Plain new/delete for an operation that an idle connection keeps pending. Asio's default
+// (which std::allocator also selects) recycles per-thread blocks of any size: an idle read wait
+// would sit in the ~600-byte block the handshake's HTTP read freed.
+template <class T>
+struct exact_size_allocator {
+  using value_type = T;
+  exact_size_allocator() = default;
+  template <class U>
+  exact_size_allocator(const exact_size_allocator<U>&) noexcept {}
+  T* allocate(std::size_t n) { return std::allocator<T>().allocate(n); }
+  void deallocate(T* p, std::size_t n) noexcept { std::allocator<T>().deallocate(p, n); }
+  template <class U>
+  bool operator==(const exact_size_allocator<U>&) const noexcept { return true; }
+};
+}  // namespace
 
 websocket_session::websocket_session(server_state& state, session_registry& registry, byte_stream stream,
                                      websocket_start start)
@@ -26,15 +42,14 @@ websocket_session::websocket_session(server_state& state, session_registry& regi
       id_(state.next_connection_id.fetch_add(1)),
       address_(std::move(start.address)),
       last_event_id_header_(std::move(start.last_event_id)),
-      pending_input_(std::move(start.initial_bytes)),
-      parser_(wire::parser_limits{core::codec::max_client_frame_bytes}),
-      claims_(std::move(start.claims)) {
-  tenant_slot_ = claims_.has_value();
+      parser_(wire::parser_limits{core::codec::max_client_frame_bytes}) {
+  if (start.claims) grant_.emplace(std::move(*start.claims));
+  tenant_slot_ = grant_.has_value();
 }
 
 websocket_session::~websocket_session() = default;
 
-void websocket_session::start() {
+void websocket_session::start(std::string_view early_bytes) {
   state_.stats.connections.fetch_add(1, std::memory_order_relaxed);
   state_.stats.connections_total.fetch_add(1, std::memory_order_relaxed);
   registry_.add(id_, weak_from_this());
@@ -47,13 +62,10 @@ void websocket_session::start() {
   }
   connected_at_ms_ = steady_now_us() / 1000;
   last_ping_sent_ms_ = connected_at_ms_;
-  if (claims_) on_authenticated();
+  if (grant_) on_authenticated();
   // Upgraded while the server began to drain: it missed the shutdown broadcast.
   if (state_.draining.load()) begin_shutdown();
-  if (!pending_input_.empty()) {
-    std::string early = std::move(pending_input_);
-    feed(early);
-  }
+  if (!early_bytes.empty()) feed(early_bytes);
   read_more();
 }
 
@@ -73,9 +85,12 @@ void websocket_session::read_more() {
     return;
   }
   // Plain TCP waits for readiness and then reads into the thread's buffer, as uWebSockets
-  // does: an idle connection holds no read buffer of its own.
-  stream_.socket().async_wait(boost::asio::ip::tcp::socket::wait_read,
-                              [self = shared_from_this()](boost::system::error_code ec) { self->on_readable(ec); });
+  // does: an idle connection holds no read buffer of its own, and its wait is allocated at its
+  // own size.
+  stream_.socket().async_wait(
+      boost::asio::ip::tcp::socket::wait_read,
+      boost::asio::bind_allocator(exact_size_allocator<void>(),
+                                  [self = shared_from_this()](boost::system::error_code ec) { self->on_readable(ec); }));
 }
 
 void websocket_session::on_readable(boost::system::error_code ec) {
@@ -342,11 +357,17 @@ void websocket_session::tick() {
 
 void websocket_session::on_tick() {
   if (socket_closed_ || close_sent_) return;
+  // Between two ticks the batch lists may have served many writes; an idle connection keeps
+  // neither's memory.
+  if (batch_.empty()) {
+    std::vector<outbound_frame>().swap(batch_);
+    queue_.release_spare_capacity();
+  }
   const std::int64_t now_us = steady_now_us();
   const std::int64_t now_ms = now_us / 1000;
   const auto& c = state_.config;
 
-  if (!claims_) {
+  if (!grant_) {
     if (now_ms - connected_at_ms_ >= c.auth_timeout_ms) close_connection(4002, "no auth frame within the deadline");
     return;
   }
@@ -367,13 +388,13 @@ void websocket_session::on_tick() {
 
   // Token lifetime: `expiring` 60 s before exp, close 4001 at exp + grace.
   const std::int64_t wall_ms = unix_now_ms();
-  if (wall_ms >= claims_->exp * 1000 + c.token_grace_ms) {
+  if (wall_ms >= grant_->exp * 1000 + c.token_grace_ms) {
     close_connection(4001, "token expired");
     return;
   }
-  if (!expiring_sent_ && wall_ms >= (claims_->exp - 60) * 1000) {
+  if (!expiring_sent_ && wall_ms >= (grant_->exp - 60) * 1000) {
     expiring_sent_ = true;
-    send(core::expiring_frame{claims_->exp, c.token_grace_ms});
+    send(core::expiring_frame{grant_->exp, c.token_grace_ms});
   }
 }
 
@@ -434,10 +455,10 @@ void websocket_session::hard_close() {
 void websocket_session::teardown() {
   if (torn_down_) return;
   torn_down_ = true;
-  if (claims_) state_.fan_out->detach(claims_->tenant, id_, patterns_);
+  if (grant_) state_.fan_out->detach(grant_->tenant, id_, patterns_);
   state_.stats.subscriptions.fetch_sub(static_cast<std::int64_t>(patterns_.size()), std::memory_order_relaxed);
   patterns_.clear();
-  if (tenant_slot_) state_.limits.release_tenant(claims_->tenant);
+  if (tenant_slot_) state_.limits.release_tenant(grant_->tenant);
   state_.limits.release_address(address_);
   state_.stats.connections.fetch_sub(1, std::memory_order_relaxed);
   registry_.remove(id_);

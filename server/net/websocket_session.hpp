@@ -36,7 +36,6 @@ struct websocket_start {
   std::string address;                 // the client's IP; one per-address slot is held
   std::string last_event_id;           // Last-Event-ID header; empty when absent
   std::optional<auth::claims> claims;  // from Authorization: Bearer; a per-tenant slot is held
-  std::string initial_bytes;           // bytes the HTTP reader took past the handshake
 };
 
 class websocket_session final : public std::enable_shared_from_this<websocket_session>,
@@ -46,7 +45,8 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   websocket_session(server_state& state, session_registry& registry, byte_stream stream, websocket_start start);
   ~websocket_session();
 
-  void start();
+  // `early_bytes`: what the HTTP reader took past the handshake (read before start returns).
+  void start(std::string_view early_bytes);
 
   // Any thread, under the hub lock.
   void deliver_live(std::span<const events::stored_event_ptr> events, std::int64_t now_us) override;
@@ -106,7 +106,6 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   const std::uint64_t id_;
   const std::string address_;
   std::string last_event_id_header_;
-  std::string pending_input_;
 
   wire::frame_parser parser_;
   // TLS only (plain TCP reads into a per-thread buffer). Clients mostly send small frames
@@ -126,8 +125,17 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   // server's one session tick drives every other deadline).
   std::unique_ptr<boost::asio::steady_timer> hard_close_timer_;
 
-  // Authentication and token lifetime.
-  std::optional<auth::claims> claims_;
+  // Authentication and token lifetime: what the session needs of its verified token (the
+  // other claims were checked by the verifier and are not kept for the connection's life).
+  struct token_grant {
+    std::string sub;
+    std::string tenant;
+    std::vector<std::string> perms;  // the patterns the token permits
+    std::int64_t exp = 0;            // Unix seconds
+    explicit token_grant(auth::claims&& claims)
+        : sub(std::move(claims.sub)), tenant(std::move(claims.tenant)), perms(std::move(claims.perms)), exp(claims.exp) {}
+  };
+  std::optional<token_grant> grant_;
   bool tenant_slot_ = false;
   std::int64_t connected_at_ms_ = 0;
   bool expiring_sent_ = false;

@@ -39,6 +39,21 @@ TEST_CASE("the first push starts the writer; later pushes join the pending batch
   CHECK(q.push(text("d", 4)).result == outbound_queue::push_result::start_writer);
 }
 
+TEST_CASE("releasing spare capacity keeps whatever is pending, and the queue works after it", "[outbound_queue]") {
+  outbound_queue q;
+  q.push(text("a", 1));
+  q.release_spare_capacity();  // something pending: nothing to release
+  std::vector<outbound_frame> batch;
+  REQUIRE(q.take_batch(batch));
+  CHECK(payload_of(batch.at(0)) == "a");
+  q.batch_written();
+  q.release_spare_capacity();  // idle: the pending list's memory goes
+  CHECK_FALSE(q.take_batch(batch));
+  CHECK(q.push(text("b", 2)).result == outbound_queue::push_result::start_writer);
+  REQUIRE(q.take_batch(batch));
+  CHECK(payload_of(batch.at(0)) == "b");
+}
+
 TEST_CASE("an event is queued as the log's shared frame; a reply carries its own bytes", "[outbound_queue]") {
   auto ev = std::make_shared<globemeet::server::events::stored_event>();
   globemeet::server::events::set_frame(*ev, R"({"op":"event"})");
