@@ -1,14 +1,20 @@
 // One connection's byte stream, plain TCP or TLS 1.3, chosen at accept time. Sessions are
 // written once against this type instead of being templates instantiated twice; it models
 // Asio's AsyncReadStream and AsyncWriteStream by forwarding to the active layer.
-// Plain HTTP runs on Beast's tcp_stream for its timeouts; a WebSocket session, which keeps its
-// own deadlines, drops it for the bare socket (release_timeouts), saving ~0.5 KB per connection.
+// Plain HTTP runs on Beast's tcp_stream for its timeouts; a plain WebSocket session, which keeps
+// its own deadlines and is told of readiness by the readiness_poller, takes the descriptor out
+// of Asio altogether (release_to_poller): no Beast timer state, no Asio operation or reactor
+// record while idle.
 // Included only by the .cpp files that do I/O (it pulls in Beast).
 #pragma once
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <utility>
 #include <variant>
@@ -27,48 +33,73 @@ class byte_stream {
       : layers_(tls ? layers(std::in_place_type<tls_stream>, beast::tcp_stream(std::move(socket)), *tls)
                     : layers(std::in_place_type<beast::tcp_stream>, std::move(socket))) {}
 
-  executor_type get_executor() noexcept { return socket().get_executor(); }
+  executor_type get_executor() noexcept {
+    if (auto* polled = std::get_if<polled_socket>(&layers_)) return polled->executor;
+    return tcp().get_executor();
+  }
   bool is_tls() const noexcept { return std::holds_alternative<tls_stream>(layers_); }
-  // Not after release_timeouts() on a plain stream.
+  // Not after release_to_poller().
   beast::tcp_stream& tcp() noexcept {
     auto* tls = std::get_if<tls_stream>(&layers_);
     return tls ? tls->next_layer() : std::get<beast::tcp_stream>(layers_);
   }
-  asio::ip::tcp::socket& socket() noexcept {
-    auto* bare = std::get_if<asio::ip::tcp::socket>(&layers_);
-    return bare ? *bare : tcp().socket();
-  }
   tls_stream& tls() noexcept { return std::get<tls_stream>(layers_); }
 
-  // Plain TCP: from now on the bare socket, without Beast's timer state.
-  void release_timeouts() {
-    if (auto* plain = std::get_if<beast::tcp_stream>(&layers_)) {
-      asio::ip::tcp::socket bare = plain->release_socket();
-      layers_.emplace<asio::ip::tcp::socket>(std::move(bare));
-    }
+  // Plain TCP only: takes the descriptor out of Asio and makes it non-blocking; from now on the
+  // owner reads and writes it itself when the readiness_poller says so. -1 on failure (the
+  // stream is then closed).
+  int release_to_poller() noexcept {
+    auto& socket = std::get<beast::tcp_stream>(layers_).socket();
+    executor_type executor = socket.get_executor();
+    boost::system::error_code ec;
+    const int fd = socket.release(ec);
+    layers_.emplace<polled_socket>(ec ? -1 : fd, std::move(executor));
+    if (fd >= 0 && !ec && ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK) == 0) return fd;
+    close();
+    return -1;
   }
+  // The descriptor after release_to_poller(), -1 once closed.
+  int polled_fd() const noexcept { return std::get<polled_socket>(layers_).fd; }
 
   template <class MutableBuffers, class Handler>
   void async_read_some(const MutableBuffers& buffers, Handler&& handler) {
-    std::visit([&](auto& layer) { layer.async_read_some(buffers, std::forward<Handler>(handler)); }, layers_);
+    if (auto* tls = std::get_if<tls_stream>(&layers_)) return tls->async_read_some(buffers, std::forward<Handler>(handler));
+    tcp().async_read_some(buffers, std::forward<Handler>(handler));
   }
 
   template <class ConstBuffers, class Handler>
   void async_write_some(const ConstBuffers& buffers, Handler&& handler) {
-    std::visit([&](auto& layer) { layer.async_write_some(buffers, std::forward<Handler>(handler)); }, layers_);
+    if (auto* tls = std::get_if<tls_stream>(&layers_)) return tls->async_write_some(buffers, std::forward<Handler>(handler));
+    tcp().async_write_some(buffers, std::forward<Handler>(handler));
   }
 
   // Closes the socket at once (no TLS close_notify: the WebSocket close handshake already
   // told the peer, and a slow peer must not hold the server).
   void close() noexcept {
+    if (auto* polled = std::get_if<polled_socket>(&layers_)) return polled->close();
     boost::system::error_code ignored;
-    socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-    socket().close(ignored);
+    tcp().socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    tcp().socket().close(ignored);
   }
 
  private:
-  // One of: Beast's stream with timeouts (HTTP), the bare socket (a plain WebSocket), TLS.
-  using layers = std::variant<beast::tcp_stream, asio::ip::tcp::socket, tls_stream>;
+  // A descriptor out of Asio's hands, and the executor its owner's handlers run on.
+  struct polled_socket {
+    int fd;
+    executor_type executor;
+    polled_socket(int descriptor, executor_type ex) : fd(descriptor), executor(std::move(ex)) {}
+    polled_socket(polled_socket&& other) noexcept : fd(std::exchange(other.fd, -1)), executor(other.executor) {}
+    polled_socket& operator=(polled_socket&&) = delete;
+    ~polled_socket() { close(); }
+    void close() noexcept {
+      if (fd < 0) return;
+      ::shutdown(fd, SHUT_RDWR);
+      ::close(std::exchange(fd, -1));  // closing also takes it out of the poller's epoll set
+    }
+  };
+  // One of: Beast's stream with timeouts (HTTP, then a plain WebSocket until it is polled),
+  // TLS, or a polled plain WebSocket.
+  using layers = std::variant<beast::tcp_stream, tls_stream, polled_socket>;
   layers layers_;
 };
 

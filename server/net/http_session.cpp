@@ -36,7 +36,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   http_session(server_state& state, session_registry& registry, asio::ssl::context* tls, asio::ip::tcp::socket socket)
       : state_(state), registry_(registry), stream_(std::move(socket), tls) {
     boost::system::error_code ec;
-    auto endpoint = stream_.socket().remote_endpoint(ec);
+    auto endpoint = stream_.tcp().socket().remote_endpoint(ec);
     if (!ec) address_ = endpoint.address().to_string();
   }
 
@@ -123,7 +123,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
       return;
     }
     boost::system::error_code ignored;
-    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    stream_.tcp().socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
     stream_.tcp().expires_after(linger_timeout);
     discard_more();
   }

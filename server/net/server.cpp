@@ -14,6 +14,7 @@
 
 #include "http_session.hpp"
 #include "logger.hpp"
+#include "readiness_poller.hpp"
 #include "session_registry.hpp"
 #include "tls_context.hpp"
 
@@ -38,7 +39,12 @@ class server {
         trim_timer_(ioc_),
         session_tick_timer_(ioc_),
         drain_timer_(ioc_),
-        accept_retry_timer_(acceptor_.get_executor()) {}
+        accept_retry_timer_(acceptor_.get_executor()),
+        poller_(ioc_, [this](std::uint64_t id, std::uint32_t events) {
+          if (auto session = registry_.find(id)) session->socket_ready(events);
+        }) {
+    state_->poller = &poller_;
+  }
 
   bool listen(std::string& error_message) {
     boost::system::error_code ec;
@@ -174,6 +180,7 @@ class server {
   asio::steady_timer accept_retry_timer_;
   std::chrono::steady_clock::time_point drain_deadline_{};
   session_registry registry_;
+  readiness_poller poller_;
 };
 
 }  // namespace

@@ -21,6 +21,8 @@
 
 namespace globemeet::server::net {
 
+class readiness_poller;
+
 struct server_state {
   server_config config;
   std::unique_ptr<events::memory_log> log;
@@ -34,6 +36,7 @@ struct server_state {
   connection_limits limits;
   std::atomic<bool> draining{false};
   std::atomic<std::uint64_t> next_connection_id{1};
+  readiness_poller* poller = nullptr;  // plain-TCP WebSocket readiness; set by the running server
 
   explicit server_state(server_config c)
       : config(std::move(c)), limits(config.max_connections_per_tenant, config.max_connections_per_address) {}

@@ -1,15 +1,20 @@
 #include "websocket_session.hpp"
 
-#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <array>
 #include <chrono>
 
 #include "logger.hpp"
+#include "readiness_poller.hpp"
 #include "write_turn.hpp"
 #include "globemeet/core/codec.hpp"
 
@@ -18,20 +23,6 @@ namespace globemeet::server::net {
 namespace {
 constexpr std::int64_t hard_close_after_ms = 1000;
 
-// Plain new/delete for an operation that an idle connection keeps pending. Asio's default
-// (which std::allocator also selects) recycles per-thread blocks of any size: an idle read wait
-// would sit in the ~600-byte block the handshake's HTTP read freed.
-template <class T>
-struct exact_size_allocator {
-  using value_type = T;
-  exact_size_allocator() = default;
-  template <class U>
-  exact_size_allocator(const exact_size_allocator<U>&) noexcept {}
-  T* allocate(std::size_t n) { return std::allocator<T>().allocate(n); }
-  void deallocate(T* p, std::size_t n) noexcept { std::allocator<T>().deallocate(p, n); }
-  template <class U>
-  bool operator==(const exact_size_allocator<U>&) const noexcept { return true; }
-};
 }  // namespace
 
 websocket_session::websocket_session(server_state& state, session_registry& registry, byte_stream stream,
@@ -52,13 +43,15 @@ websocket_session::~websocket_session() = default;
 void websocket_session::start(std::string_view early_bytes) {
   state_.stats.connections.fetch_add(1, std::memory_order_relaxed);
   state_.stats.connections_total.fetch_add(1, std::memory_order_relaxed);
-  registry_.add(id_, weak_from_this());
+  registry_.add(id_, shared_from_this());
   if (!stream_.is_tls()) {
-    stream_.release_timeouts();
-    // Reads and writes are tried at once and must never block the thread (see read_more and
-    // write_batch).
-    boost::system::error_code ignored;
-    stream_.socket().non_blocking(true, ignored);
+    // From now on the server's readiness poller says when this socket can be read or written
+    // (an idle connection has no Asio operation); reads and writes never block the thread.
+    const int fd = stream_.release_to_poller();
+    if (fd < 0 || !state_.poller->watch(fd, id_)) {
+      hard_close();
+      return;
+    }
   }
   connected_at_ms_ = steady_now_us() / 1000;
   last_ping_sent_ms_ = connected_at_ms_;
@@ -66,49 +59,51 @@ void websocket_session::start(std::string_view early_bytes) {
   // Upgraded while the server began to drain: it missed the shutdown broadcast.
   if (state_.draining.load()) begin_shutdown();
   if (!early_bytes.empty()) feed(early_bytes);
-  read_more();
+  if (stream_.is_tls()) read_more();
 }
 
 // ---- reading ---------------------------------------------------------------------------------
 
-void websocket_session::read_more() {
+void websocket_session::read_more() {  // TLS
   if (socket_closed_) {
     teardown();
     return;
   }
-  if (stream_.is_tls()) {
-    if (read_buffer_.empty()) read_buffer_.resize(min_read_buffer);
-    stream_.async_read_some(boost::asio::buffer(read_buffer_),
-                            [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                              self->on_read(ec, n);
-                            });
-    return;
-  }
-  // Plain TCP waits for readiness and then reads into the thread's buffer, as uWebSockets
-  // does: an idle connection holds no read buffer of its own, and its wait is allocated at its
-  // own size.
-  stream_.socket().async_wait(
-      boost::asio::ip::tcp::socket::wait_read,
-      boost::asio::bind_allocator(exact_size_allocator<void>(),
-                                  [self = shared_from_this()](boost::system::error_code ec) { self->on_readable(ec); }));
+  if (read_buffer_.empty()) read_buffer_.resize(min_read_buffer);
+  stream_.async_read_some(boost::asio::buffer(read_buffer_),
+                          [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                            self->on_read(ec, n);
+                          });
 }
 
-void websocket_session::on_readable(boost::system::error_code ec) {
-  if (ec) {
-    hard_close();
-    teardown();
-    return;
-  }
+void websocket_session::socket_ready(std::uint32_t events) {
+  boost::asio::dispatch(stream_.get_executor(), [self = shared_from_this(), events] {
+    if (self->socket_closed_) return;
+    if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && !self->unsent_.empty()) self->on_writable();
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) self->read_available();
+  });
+}
+
+void websocket_session::read_available() {  // plain TCP
+  // Into the thread's buffer, as uWebSockets does: an idle connection holds no read buffer.
   thread_local std::array<char, max_read_buffer> buffer;
-  const std::size_t bytes = stream_.socket().read_some(boost::asio::buffer(buffer), ec);
-  if (ec == boost::asio::error::would_block) return read_more();
-  if (ec) {
-    hard_close();
-    teardown();
+  // The poller reports an edge once: read until EAGAIN, but let other connections run after
+  // a few buffers from one client.
+  for (int reads = 0; reads < 4; ++reads) {
+    const ssize_t n = ::recv(stream_.polled_fd(), buffer.data(), buffer.size(), 0);
+    if (n > 0) {
+      feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+      if (socket_closed_) return;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    hard_close();  // the client closed the connection, or the socket failed
     return;
   }
-  feed(std::string_view(buffer.data(), bytes));
-  read_more();
+  boost::asio::post(stream_.get_executor(), [self = shared_from_this()] {
+    if (!self->socket_closed_) self->read_available();
+  });
 }
 
 void websocket_session::on_read(boost::system::error_code ec, std::size_t bytes) {  // TLS
@@ -189,13 +184,12 @@ void websocket_session::write_batch() {
   thread_local std::string scratch;
   scratch.clear();
   for (const auto& frame : batch_) scratch.append(frame.bytes());
-  boost::system::error_code ec;
-  const std::size_t sent = stream_.socket().write_some(boost::asio::buffer(scratch), ec);
-  if (ec && ec != boost::asio::error::would_block) return write_failed();
+  std::size_t sent = 0;
+  if (!send_some(scratch, sent)) return write_failed();
   if (sent < scratch.size()) {
+    // Sent when the poller reports the socket writable again (see socket_ready).
     unsent_.assign(scratch, sent);
     unsent_offset_ = 0;
-    wait_writable();
     return;
   }
   if (!batch_written()) return;
@@ -205,18 +199,25 @@ void websocket_session::write_batch() {
   schedule_write();
 }
 
-void websocket_session::wait_writable() {
-  stream_.socket().async_wait(boost::asio::ip::tcp::socket::wait_write,
-                              [self = shared_from_this()](boost::system::error_code ec) { self->on_writable(ec); });
+bool websocket_session::send_some(std::string_view bytes, std::size_t& sent) {
+  for (;;) {
+    const ssize_t n = ::send(stream_.polled_fd(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n >= 0) {
+      sent = static_cast<std::size_t>(n);
+      return true;
+    }
+    if (errno == EINTR) continue;
+    sent = 0;
+    return errno == EAGAIN || errno == EWOULDBLOCK;
+  }
 }
 
-void websocket_session::on_writable(boost::system::error_code ec) {
-  if (ec || socket_closed_) return write_failed();
-  const std::size_t sent = stream_.socket().write_some(
-      boost::asio::buffer(unsent_.data() + unsent_offset_, unsent_.size() - unsent_offset_), ec);
-  if (ec && ec != boost::asio::error::would_block) return write_failed();
+void websocket_session::on_writable() {
+  if (socket_closed_) return;
+  std::size_t sent = 0;
+  if (!send_some(std::string_view(unsent_).substr(unsent_offset_), sent)) return write_failed();
   unsent_offset_ += sent;
-  if (unsent_offset_ < unsent_.size()) return wait_writable();
+  if (unsent_offset_ < unsent_.size()) return;  // still full: wait for the next report
   // Caught up: give the slow period's buffer back.
   std::string().swap(unsent_);
   unsent_offset_ = 0;
@@ -357,6 +358,9 @@ void websocket_session::tick() {
 
 void websocket_session::on_tick() {
   if (socket_closed_ || close_sent_) return;
+  // A missed writable report must not stall the connection (the poller's reports are edges).
+  if (!stream_.is_tls() && !unsent_.empty()) on_writable();
+  if (socket_closed_) return;
   // Between two ticks the batch lists may have served many writes; an idle connection keeps
   // neither's memory.
   if (batch_.empty()) {
@@ -450,6 +454,8 @@ void websocket_session::hard_close() {
   socket_closed_ = true;
   if (hard_close_timer_) hard_close_timer_->cancel();
   stream_.close();
+  // A TLS session ends when its pending read fails; a polled one has none.
+  if (!stream_.is_tls()) teardown();
 }
 
 void websocket_session::teardown() {

@@ -52,20 +52,22 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   void deliver_live(std::span<const events::stored_event_ptr> events, std::int64_t now_us) override;
   void begin_shutdown() override;                                      // any thread
   void tick() override;                                                // any thread
+  void socket_ready(std::uint32_t events) override;                    // any thread; plain TCP
 
  private:
   // ---- I/O (websocket_session.cpp) ----
-  void read_more();
-  void on_readable(boost::system::error_code ec);                  // plain TCP
+  void read_more();                                                // TLS
   void on_read(boost::system::error_code ec, std::size_t bytes);  // TLS
+  void read_available();                                           // plain TCP
   void feed(std::string_view bytes);
   void schedule_write();  // from any thread
   void write_batch();     // on the strand
   template <class>
   friend class write_turn;  // calls write_batch() at the end of a loop turn
+  // Plain TCP: one non-blocking send; false when the socket failed (`sent` is 0 when full).
+  bool send_some(std::string_view bytes, std::size_t& sent);
   // Plain TCP: what the socket did not take at once is sent when it becomes writable.
-  void wait_writable();
-  void on_writable(boost::system::error_code ec);
+  void on_writable();
   // Bookkeeping after a batch went out; false when the connection is done writing.
   bool batch_written();
   void write_failed();
