@@ -106,8 +106,12 @@ core::result<std::vector<pending_event>> parse_publish(std::string_view body, st
   if (auto error = core::codec::check_strict_json(body, max_publish_body_bytes)) {
     return fail(bad_json_code, std::move(error->message));
   }
+  // One arena for the parse: a batch of 1,000 events is some 10,000 JSON values, each of which
+  // the default allocator would take from malloc (5% of the server's CPU at 20,000 events/s).
+  // Nothing parsed outlives this function: events copy what they keep.
+  boost::json::monotonic_resource arena(body.size() * 2);
   boost::json::error_code ec;
-  const boost::json::value root = boost::json::parse(body, ec);
+  const boost::json::value root = boost::json::parse(body, ec, &arena);
   if (ec) return fail(bad_json_code, "body: " + ec.message());
   const boost::json::object* object = root.if_object();
   if (object == nullptr) return fail(bad_json_code, "body: expected a JSON object");
