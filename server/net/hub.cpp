@@ -1,5 +1,7 @@
 #include "hub.hpp"
 
+#include <utility>
+
 #include "server_state.hpp"
 
 namespace globemeet::server::net {
@@ -13,7 +15,7 @@ void hub::subscribe(std::string_view tenant, connection_id who, event_sink& sink
   std::lock_guard lock(mutex_);
   auto it = tenants_.find(std::string(tenant));
   if (it == tenants_.end()) it = tenants_.emplace(std::string(tenant), tenant_state{}).first;
-  it->second.sinks[who] = &sink;
+  it->second.receivers[who].sink = &sink;
   for (const auto& pattern : patterns) it->second.index.add(pattern, who);
   // The log's listener runs under this lock too, so no event can slip between the position
   // taken here and the patterns added above.
@@ -34,8 +36,8 @@ void hub::detach(std::string_view tenant, connection_id who, std::span<const std
   auto it = tenants_.find(std::string(tenant));
   if (it == tenants_.end()) return;
   for (const auto& pattern : patterns) it->second.index.remove(pattern, who);
-  it->second.sinks.erase(who);
-  if (it->second.sinks.empty() && it->second.index.empty()) tenants_.erase(it);
+  it->second.receivers.erase(who);
+  if (it->second.receivers.empty() && it->second.index.empty()) tenants_.erase(it);
 }
 
 std::size_t hub::tenant_count() const {
@@ -53,23 +55,42 @@ void hub::fan_out(std::span<const events::stored_event_ptr> batch) {
   std::lock_guard lock(mutex_);
   if (!batch.empty()) fanned_out_seq_ = batch.back()->seq;  // batches come in seq order
   const std::int64_t now_us = steady_now_us();
-  // Consecutive events of one tenant and topic match the same connections: match the run once
-  // and hand it to each of them whole. Runs keep seq order for every receiver, since a
-  // receiver gets all of a run before any of the next.
+  runs_.clear();
+  deliveries_.clear();
+  receivers_.clear();
+  // Consecutive events of one tenant and topic match the same connections: match each run once.
   for (std::size_t first = 0; first < batch.size();) {
     const auto& head = *batch[first];
     std::size_t end = first + 1;
     while (end < batch.size() && batch[end]->topic == head.topic && batch[end]->tenant == head.tenant) ++end;
-    const auto run = batch.subspan(first, end - first);
+    const event_run run = batch.subspan(first, end - first);
     first = end;
     auto it = tenants_.find(head.tenant);  // tenant isolation: only this tenant's index
     if (it == tenants_.end()) continue;
     matched_.clear();
     it->second.index.match(head.topic, matched_);
+    if (matched_.empty()) continue;
+    const auto run_index = static_cast<std::uint32_t>(runs_.size());
+    runs_.push_back(run);
     for (auto who : matched_) {
-      auto sink = it->second.sinks.find(who);
-      if (sink != it->second.sinks.end()) sink->second->deliver_live(run, now_us);
+      auto found = it->second.receivers.find(who);
+      if (found == it->second.receivers.end()) continue;
+      receiver* r = &found->second;
+      if (r->mark++ == 0) receivers_.push_back(r);
+      deliveries_.emplace_back(r, run_index);
     }
+  }
+  // Each receiver gets all of its runs in one call (one lock on its queue, not one per run),
+  // still in batch order: a stable counting sort of the deliveries by receiver.
+  std::uint32_t offset = 0;
+  for (receiver* r : receivers_) offset += std::exchange(r->mark, offset);  // mark: where its runs start
+  grouped_.resize(deliveries_.size());
+  for (const auto& [r, run_index] : deliveries_) grouped_[r->mark++] = runs_[run_index];  // mark: where they end
+  std::uint32_t start = 0;
+  for (receiver* r : receivers_) {
+    const std::uint32_t end = std::exchange(r->mark, 0);
+    r->sink->deliver_live(std::span<const event_run>(grouped_).subspan(start, end - start), now_us);
+    start = end;
   }
 }
 

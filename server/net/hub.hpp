@@ -1,6 +1,6 @@
 // Fan-out: which connections receive a stored event. Per tenant, a core::subscription_index of
-// connection ids; the log's append listener walks it for every event and hands the one shared
-// frame to each matching connection once. The hub's lock orders fan-out against subscription
+// connection ids; the log's append listener matches each run of same-topic events once and
+// hands each matching connection, in one call per appended batch, the shared frames it gets. The hub's lock orders fan-out against subscription
 // changes, so a subscriber can take the log's head under the same lock and know that every
 // later event reaches it live and every earlier one is in the log for replay.
 #pragma once
@@ -20,14 +20,17 @@
 
 namespace globemeet::server::net {
 
+// Consecutive events of one batch on one tenant and topic.
+using event_run = std::span<const events::stored_event_ptr>;
+
 // Implemented by a WebSocket session.
 class event_sink {
  public:
-  // Called under the hub's lock with consecutive events (in seq order) that all match this
-  // sink: a run of events on one topic reaches each receiver in one call, which queues them
-  // under one lock. Must be quick and must not call the hub. `now_us` (steady clock) is read
-  // once per fanned-out batch, not once per receiver.
-  virtual void deliver_live(std::span<const events::stored_event_ptr> events, std::int64_t now_us) = 0;
+  // Called under the hub's lock, once per fanned-out batch, with every event of the batch that
+  // matches this sink, as runs in seq order: the receiver queues them all under one lock.
+  // Must be quick and must not call the hub. `now_us` (steady clock) is read once per batch,
+  // not once per receiver.
+  virtual void deliver_live(std::span<const event_run> runs, std::int64_t now_us) = 0;
 
  protected:
   ~event_sink() = default;
@@ -60,9 +63,13 @@ class hub {
   std::optional<core::event_id> head() const;
 
  private:
+  struct receiver {
+    event_sink* sink = nullptr;
+    std::uint32_t mark = 0;  // fan_out's per-batch counter; 0 outside it
+  };
   struct tenant_state {
     core::subscription_index index;
-    std::unordered_map<connection_id, event_sink*> sinks;
+    std::unordered_map<connection_id, receiver> receivers;  // elements never move: fan_out points at them
   };
 
   void fan_out(std::span<const events::stored_event_ptr> batch);
@@ -70,7 +77,12 @@ class hub {
   mutable std::mutex mutex_;
   events::event_log& log_;
   std::unordered_map<std::string, tenant_state> tenants_;
-  std::vector<connection_id> matched_;  // scratch of fan_out, under the lock
+  // Scratch of fan_out, under the lock (kept to reuse its memory).
+  std::vector<connection_id> matched_;
+  std::vector<event_run> runs_;                                // the batch's runs that matched someone
+  std::vector<std::pair<receiver*, std::uint32_t>> deliveries_;  // (receiver, index in runs_), batch order
+  std::vector<receiver*> receivers_;                           // with deliveries, first-seen order
+  std::vector<event_run> grouped_;                             // runs_ again, grouped by receiver
   // The log may have committed events whose fan-out has not run yet; positions handed to
   // subscribers stop at what was fanned out, so those events reach them live.
   std::uint64_t fanned_out_seq_ = 0;

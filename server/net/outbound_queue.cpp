@@ -24,13 +24,15 @@ outbound_queue::push_outcome outbound_queue::push(outbound_frame frame) {
   return pushed(lock);
 }
 
-outbound_queue::push_outcome outbound_queue::push_events(std::span<const events::stored_event_ptr> events,
+outbound_queue::push_outcome outbound_queue::push_events(std::span<const std::span<const events::stored_event_ptr>> runs,
                                                         std::int64_t queued_at_us) {
   std::lock_guard lock(mutex_);
   if (closed_) return {push_result::closed, 0, 0};
-  for (const auto& event : events) {
-    pending_bytes_ += event->websocket_frame.size();
-    pending_.push_back(outbound_frame::of_event(event, queued_at_us));
+  for (const auto& run : runs) {
+    for (const auto& event : run) {
+      pending_bytes_ += event->websocket_frame.size();
+      pending_.push_back(outbound_frame::of_event(event, queued_at_us));
+    }
   }
   return pushed(lock);
 }

@@ -55,8 +55,9 @@ class outbound_queue {
 
   // What the caller needs for the overflow rule comes back with the push: one lock per frame.
   push_outcome push(outbound_frame frame);
-  // Queues consecutive events under one lock (a fan-out run); `events` is not empty.
-  push_outcome push_events(std::span<const events::stored_event_ptr> events, std::int64_t queued_at_us);
+  // Queues runs of events under one lock (what one fan-out batch has for the connection); at
+  // least one event.
+  push_outcome push_events(std::span<const std::span<const events::stored_event_ptr>> runs, std::int64_t queued_at_us);
 
   // Moves every pending frame into `batch` (cleared first) and marks them in flight. Returns
   // false, and marks the writer idle, when nothing is pending.

@@ -10,6 +10,7 @@
 #include <cerrno>
 
 #include <algorithm>
+#include <ranges>
 #include <array>
 #include <chrono>
 
@@ -277,17 +278,18 @@ void websocket_session::send(const core::server_frame& frame) {
 }
 
 bool websocket_session::send_event(const events::stored_event_ptr& event, std::int64_t now_us) {
-  return send_events(std::span<const events::stored_event_ptr>(&event, 1), now_us);
+  const event_run run(&event, 1);
+  return send_events(std::span<const event_run>(&run, 1), now_us);
 }
 
-bool websocket_session::send_events(std::span<const events::stored_event_ptr> events, std::int64_t now_us) {
-  auto pushed = queue_.push_events(events, now_us);
+bool websocket_session::send_events(std::span<const event_run> runs, std::int64_t now_us) {
+  auto pushed = queue_.push_events(runs, now_us);
   switch (pushed.result) {
     case outbound_queue::push_result::start_writer:
       schedule_write();
       break;
     case outbound_queue::push_result::closed:
-      state_.stats.dropped.fetch_add(events.size(), std::memory_order_relaxed);
+      for (const auto& run : runs) state_.stats.dropped.fetch_add(run.size(), std::memory_order_relaxed);
       return false;
     case outbound_queue::push_result::queued:
       break;
@@ -319,13 +321,13 @@ void websocket_session::send_control(wire::opcode op, std::string payload) {
     schedule_write();
 }
 
-void websocket_session::deliver_live(std::span<const events::stored_event_ptr> events, std::int64_t now_us) {
+void websocket_session::deliver_live(std::span<const event_run> runs, std::int64_t now_us) {
   bool over_limit = false;
   // Only a resuming connection needs the lock; finish_replay() clears the flag after it queued
   // the held events, so a delivery that sees it clear comes after them.
   if (replaying_.load(std::memory_order_acquire)) {
     std::lock_guard lock(held_->mutex);
-    for (const auto& event : events) {
+    for (const auto& event : runs | std::views::join) {
       // Already part of this connection's replay (defensive: the hub hands out positions that
       // only later events exceed).
       if (event->seq <= held_->up_to_seq) continue;
@@ -339,7 +341,7 @@ void websocket_session::deliver_live(std::span<const events::stored_event_ptr> e
       }
     }
   } else {
-    over_limit = send_events(events, now_us);
+    over_limit = send_events(runs, now_us);
   }
   if (over_limit && !overflow_check_posted_.exchange(true)) {
     // One check in flight at a time, however many events arrive meanwhile.

@@ -49,7 +49,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   void start(std::string_view early_bytes);
 
   // Any thread, under the hub lock.
-  void deliver_live(std::span<const events::stored_event_ptr> events, std::int64_t now_us) override;
+  void deliver_live(std::span<const event_run> runs, std::int64_t now_us) override;
   void begin_shutdown() override;                                      // any thread
   void tick() override;                                                // any thread
   void socket_ready(std::uint32_t events) override;                    // any thread; plain TCP
@@ -86,7 +86,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   void send(const core::server_frame& frame);
   // Queues the event's shared frame; true when the queue is now past the overflow limits.
   bool send_event(const events::stored_event_ptr& event, std::int64_t now_us);
-  bool send_events(std::span<const events::stored_event_ptr> events, std::int64_t now_us);
+  bool send_events(std::span<const event_run> runs, std::int64_t now_us);
   void send_error(std::string_view req, std::string_view code, std::string_view message, std::string_view topic = {});
   void send_control(wire::opcode op, std::string payload);
 

@@ -12,8 +12,9 @@ namespace {
 
 struct recording_sink final : event_sink {
   std::vector<std::string> ids;
-  void deliver_live(std::span<const events::stored_event_ptr> events, std::int64_t) override {
-    for (const auto& event : events) ids.push_back(event->id);
+  void deliver_live(std::span<const event_run> runs, std::int64_t) override {
+    for (const auto& run : runs)
+      for (const auto& event : run) ids.push_back(event->id);
     ++calls;
   }
   int calls = 0;
@@ -74,7 +75,7 @@ TEST_CASE("fan-out: matching connections of the tenant, each once", "[hub]") {
   CHECK(h.tenant_count() == 1);
 }
 
-TEST_CASE("fan-out: a run of events on one topic reaches each receiver in one call, in seq order", "[hub]") {
+TEST_CASE("fan-out: a batch reaches each receiver in one call, its events in seq order", "[hub]") {
   events::memory_log log("0123456789abcdef", {});
   hub h(log);
   recording_sink both, support_only;
@@ -89,7 +90,38 @@ TEST_CASE("fan-out: a run of events on one topic reaches each receiver in one ca
   // Runs: [support, support], [sales], [support]. The wildcard holder gets every event in seq
   // order (a client drops an event whose id is not after its last one).
   CHECK(both.ids == std::vector<std::string>{ids[0]->id, ids[1]->id, ids[2]->id, ids[3]->id});
-  CHECK(both.calls == 3);
+  CHECK(both.calls == 1);
   CHECK(support_only.ids == std::vector<std::string>{ids[0]->id, ids[1]->id, ids[3]->id});
-  CHECK(support_only.calls == 2);
+  CHECK(support_only.calls == 1);
+
+  // The next batch starts afresh (no receiver keeps a count from the last one).
+  auto next = append(log, depth("acme", "sales"));
+  CHECK(both.ids.back() == next);
+  CHECK(both.calls == 2);
+  CHECK(support_only.calls == 1);
+}
+
+TEST_CASE("fan-out: a batch mixing tenants reaches each tenant's receivers only", "[hub]") {
+  events::memory_log log("0123456789abcdef", {});
+  hub h(log);
+  recording_sink acme_all, globex_all, globex_sales;
+  const std::vector<std::string> all{">"}, sales{"queue.sales.*"};
+  h.subscribe("acme", 1, acme_all, all, [](const events::log_bounds&) {});
+  h.subscribe("globex", 2, globex_all, all, [](const events::log_bounds&) {});
+  h.subscribe("globex", 3, globex_sales, sales, [](const events::log_bounds&) {});
+  std::vector<events::pending_event> batch;
+  batch.push_back(depth("acme", "sales"));
+  batch.push_back(depth("globex", "sales"));
+  batch.push_back(depth("acme", "sales"));
+  batch.push_back(depth("globex", "support"));
+  batch.push_back(depth("globex", "sales"));
+  auto stored = log.append(std::move(batch), 1'000);
+  REQUIRE(stored.ok());
+  const auto& ids = stored.value();
+  CHECK(acme_all.ids == std::vector<std::string>{ids[0]->id, ids[2]->id});
+  CHECK(globex_all.ids == std::vector<std::string>{ids[1]->id, ids[3]->id, ids[4]->id});
+  CHECK(globex_sales.ids == std::vector<std::string>{ids[1]->id, ids[4]->id});
+  CHECK(acme_all.calls == 1);
+  CHECK(globex_all.calls == 1);
+  CHECK(globex_sales.calls == 1);
 }
