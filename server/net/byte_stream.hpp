@@ -1,6 +1,6 @@
 // One connection's byte stream, plain TCP or TLS 1.3, chosen at accept time. Sessions are
-// written once against this type instead of being templates instantiated twice; it models
-// Asio's AsyncReadStream and AsyncWriteStream by forwarding to the active layer.
+// written once against this type instead of being templates instantiated twice; until it is
+// polled it models Asio's AsyncReadStream and AsyncWriteStream by forwarding to the active layer.
 // Plain HTTP runs on Beast's tcp_stream for its timeouts; a plain WebSocket session, which keeps
 // its own deadlines and is told of readiness by the readiness_poller, takes the descriptor out
 // of Asio altogether (release_to_poller): no Beast timer state, no Asio operation or reactor
