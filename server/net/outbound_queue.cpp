@@ -10,8 +10,14 @@ outbound_frame outbound_frame::of_event(events::stored_event_ptr event, std::int
 }
 
 outbound_frame outbound_frame::of_bytes(wire::opcode op, std::string_view payload, std::int64_t queued_at_us) {
+  std::string frame;
+  wire::append_frame(frame, op, payload);
+  return of_frame(std::move(frame), queued_at_us);
+}
+
+outbound_frame outbound_frame::of_frame(std::string frame, std::int64_t queued_at_us) {
   outbound_frame f;
-  wire::append_frame(f.own_bytes, op, payload);
+  f.own = std::make_unique<const std::string>(std::move(frame));
   f.queued_at_us = queued_at_us;
   return f;
 }

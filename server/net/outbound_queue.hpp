@@ -20,22 +20,25 @@
 
 namespace globemeet::server::net {
 
+// 32 bytes: fan-out constructs one per delivery, so an event's entry holds nothing else.
 struct outbound_frame {
-  events::stored_event_ptr event;  // an event: its stored WebSocket frame is what is sent
-  std::string own_bytes;           // otherwise: this connection's own complete frame
-  std::int64_t queued_at_us = 0;   // steady clock, for the lag limit
+  events::stored_event_ptr event;          // an event: its stored WebSocket frame is what is sent
+  std::unique_ptr<const std::string> own;  // otherwise: this connection's own complete frame
+  std::int64_t queued_at_us = 0;           // steady clock, for the lag limit
 
   static outbound_frame of_event(events::stored_event_ptr event, std::int64_t queued_at_us);
   // One complete frame of `op` carrying `payload` (control payloads already cut to size).
   static outbound_frame of_bytes(wire::opcode op, std::string_view payload, std::int64_t queued_at_us);
+  // `frame` is already one complete frame.
+  static outbound_frame of_frame(std::string frame, std::int64_t queued_at_us);
 
   std::string_view bytes() const noexcept {
-    return event ? std::string_view(event->websocket_frame) : std::string_view(own_bytes);
+    return event ? std::string_view(event->websocket_frame) : std::string_view(*own);
   }
   std::size_t wire_size() const noexcept { return bytes().size(); }
   bool is_close() const noexcept {
-    return !event && !own_bytes.empty() &&
-           (static_cast<std::uint8_t>(own_bytes[0]) & 0x0F) == static_cast<std::uint8_t>(wire::opcode::close);
+    return !event && !own->empty() &&
+           (static_cast<std::uint8_t>((*own)[0]) & 0x0F) == static_cast<std::uint8_t>(wire::opcode::close);
   }
 };
 

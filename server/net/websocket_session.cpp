@@ -434,11 +434,9 @@ void websocket_session::close_connection(std::uint16_t code, std::string_view re
                                          std::vector<outbound_frame> final_frames, bool keep_pending) {
   if (close_sent_ || socket_closed_) return;
   close_sent_ = true;
-  // The queue holds header and payload apart, so the close payload is built here.
-  outbound_frame close;
-  wire::append_close_frame(close.own_bytes, code, reason);  // no_status: an empty close
-  close.queued_at_us = steady_now_us();
-  final_frames.push_back(std::move(close));
+  std::string close;
+  wire::append_close_frame(close, code, reason);  // no_status: an empty close
+  final_frames.push_back(outbound_frame::of_frame(std::move(close), steady_now_us()));
   bool start_writer = false;
   std::size_t dropped = queue_.close_with(std::move(final_frames), keep_pending, start_writer);
   if (dropped) state_.stats.dropped.fetch_add(dropped, std::memory_order_relaxed);
