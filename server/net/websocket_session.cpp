@@ -10,9 +10,9 @@
 #include <cerrno>
 
 #include <algorithm>
-#include <ranges>
 #include <array>
 #include <chrono>
+#include <ranges>
 
 #include "logger.hpp"
 #include "readiness_poller.hpp"
@@ -23,7 +23,6 @@ namespace globemeet::server::net {
 
 namespace {
 constexpr std::int64_t hard_close_after_ms = 1000;
-
 }  // namespace
 
 websocket_session::websocket_session(server_state& state, session_registry& registry, byte_stream stream,

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <utility>
 #include <vector>
 
 #include "readiness_poller.hpp"
@@ -35,78 +36,73 @@ struct socket_pair {
   }
 };
 
-// Runs the loop until `reports` holds a report with `mask`, or two seconds passed.
-bool run_until(boost::asio::io_context& io, const std::vector<report>& reports, std::uint32_t mask) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  auto seen = [&] {
-    for (const auto& r : reports)
-      if (r.events & mask) return true;
-    return false;
-  };
-  while (!seen() && std::chrono::steady_clock::now() < deadline) {
-    io.restart();
-    io.run_for(std::chrono::milliseconds(20));
+// A poller on its own loop, watching one end of a socket pair, recording what it reports.
+struct watched_pair {
+  boost::asio::io_context io;
+  std::vector<report> reports;
+  readiness_poller poller{io, [this](std::uint64_t id, std::uint32_t events) { reports.push_back({id, events}); }};
+  socket_pair sockets;
+
+  explicit watched_pair(std::uint64_t id) { REQUIRE(poller.watch(sockets.watched, id)); }
+
+  // Runs the loop until a report with `mask` came, or two seconds passed.
+  bool run_until(std::uint32_t mask) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    auto seen = [&] {
+      for (const auto& r : reports)
+        if (r.events & mask) return true;
+      return false;
+    };
+    while (!seen() && std::chrono::steady_clock::now() < deadline) {
+      io.restart();
+      io.run_for(std::chrono::milliseconds(20));
+    }
+    return seen();
   }
-  return seen();
-}
+
+  // Runs the loop a little with `reports` cleared first: what it reports meanwhile.
+  const std::vector<report>& reports_for_a_while() {
+    reports.clear();
+    io.restart();
+    io.run_for(std::chrono::milliseconds(50));
+    return reports;
+  }
+};
 
 }  // namespace
 
 TEST_CASE("a watched socket is reported readable under its id, once per edge", "[readiness_poller]") {
-  boost::asio::io_context io;
-  std::vector<report> reports;
-  readiness_poller poller(io, [&](std::uint64_t id, std::uint32_t events) { reports.push_back({id, events}); });
-  socket_pair pair;
-  REQUIRE(poller.watch(pair.watched, 42));
-
-  reports.clear();  // a fresh socket is writable at once: that report is not under test here
-  REQUIRE(::write(pair.peer, "hi", 2) == 2);
-  REQUIRE(run_until(io, reports, EPOLLIN));
-  CHECK(reports.back().id == 42);
-
+  watched_pair w(42);
+  w.reports.clear();  // a fresh socket is writable at once: that report is not under test here
+  REQUIRE(::write(w.sockets.peer, "hi", 2) == 2);
+  REQUIRE(w.run_until(EPOLLIN));
+  CHECK(w.reports.back().id == 42);
   // Edge-triggered: nothing more until new data arrives, even though "hi" is still unread.
-  reports.clear();
-  io.restart();
-  io.run_for(std::chrono::milliseconds(50));
-  CHECK(reports.empty());
+  CHECK(w.reports_for_a_while().empty());
 }
 
 TEST_CASE("a socket that filled up is reported writable once the peer reads", "[readiness_poller]") {
-  boost::asio::io_context io;
-  std::vector<report> reports;
-  readiness_poller poller(io, [&](std::uint64_t id, std::uint32_t events) { reports.push_back({id, events}); });
-  socket_pair pair;
-  REQUIRE(poller.watch(pair.watched, 7));
-  REQUIRE(run_until(io, reports, EPOLLOUT));  // writable from the start
-
+  watched_pair w(7);
+  REQUIRE(w.run_until(EPOLLOUT));  // writable from the start
   std::vector<char> chunk(64 * 1024, 'x');
-  while (::send(pair.watched, chunk.data(), chunk.size(), MSG_NOSIGNAL) > 0) {
+  while (::send(w.sockets.watched, chunk.data(), chunk.size(), MSG_NOSIGNAL) > 0) {
   }
   REQUIRE(errno == EAGAIN);
-  reports.clear();
-  while (::read(pair.peer, chunk.data(), chunk.size()) == static_cast<ssize_t>(chunk.size())) {
+  w.reports.clear();
+  while (::read(w.sockets.peer, chunk.data(), chunk.size()) == static_cast<ssize_t>(chunk.size())) {
   }
-  REQUIRE(run_until(io, reports, EPOLLOUT));
-  CHECK(reports.back().id == 7);
+  REQUIRE(w.run_until(EPOLLOUT));
+  CHECK(w.reports.back().id == 7);
 }
 
 TEST_CASE("the peer closing is reported, and a closed descriptor leaves the set", "[readiness_poller]") {
-  boost::asio::io_context io;
-  std::vector<report> reports;
-  readiness_poller poller(io, [&](std::uint64_t id, std::uint32_t events) { reports.push_back({id, events}); });
-  socket_pair pair;
-  REQUIRE(poller.watch(pair.watched, 9));
-  reports.clear();
-  ::close(pair.peer);
-  pair.peer = -1;
-  REQUIRE(run_until(io, reports, EPOLLRDHUP));
-  CHECK(reports.back().id == 9);
+  watched_pair w(9);
+  w.reports.clear();
+  ::close(std::exchange(w.sockets.peer, -1));
+  REQUIRE(w.run_until(EPOLLRDHUP));
+  CHECK(w.reports.back().id == 9);
 
-  ::close(pair.watched);
-  pair.watched = -1;
-  reports.clear();
-  io.restart();
-  io.run_for(std::chrono::milliseconds(50));
-  CHECK(reports.empty());
-  CHECK_FALSE(poller.watch(12345, 1));  // not a descriptor: refused, not a crash
+  ::close(std::exchange(w.sockets.watched, -1));
+  CHECK(w.reports_for_a_while().empty());
+  CHECK_FALSE(w.poller.watch(12345, 1));  // not a descriptor: refused, not a crash
 }
