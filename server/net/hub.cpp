@@ -55,9 +55,6 @@ void hub::fan_out(std::span<const events::stored_event_ptr> batch) {
   std::lock_guard lock(mutex_);
   if (!batch.empty()) fanned_out_seq_ = batch.back()->seq;  // batches come in seq order
   const std::int64_t now_us = steady_now_us();
-  runs_.clear();
-  deliveries_.clear();
-  receivers_.clear();
   // Consecutive events of one tenant and topic match the same connections: match each run once.
   for (std::size_t first = 0; first < batch.size();) {
     const auto& head = *batch[first];
@@ -79,7 +76,14 @@ void hub::fan_out(std::span<const events::stored_event_ptr> batch) {
       if (r->mark++ == 0) receivers_.push_back(r);
       deliveries_.emplace_back(r, run_index);
     }
+    // A batch of many topics with many receivers each is delivered in parts, so the scratch
+    // stays bounded (1,000 alternating topics to 10,000 `>` holders would be 10 M entries).
+    if (deliveries_.size() >= max_grouped_deliveries) deliver_grouped(now_us);
   }
+  deliver_grouped(now_us);
+}
+
+void hub::deliver_grouped(std::int64_t now_us) {
   // Each receiver gets all of its runs in one call (one lock on its queue, not one per run),
   // still in batch order: a stable counting sort of the deliveries by receiver.
   std::uint32_t offset = 0;
@@ -92,6 +96,9 @@ void hub::fan_out(std::span<const events::stored_event_ptr> batch) {
     r->sink->deliver_live(std::span<const event_run>(grouped_).subspan(start, end - start), now_us);
     start = end;
   }
+  runs_.clear();
+  deliveries_.clear();
+  receivers_.clear();
 }
 
 }  // namespace globemeet::server::net

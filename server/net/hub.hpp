@@ -26,8 +26,9 @@ using event_run = std::span<const events::stored_event_ptr>;
 // Implemented by a WebSocket session.
 class event_sink {
  public:
-  // Called under the hub's lock, once per fanned-out batch, with every event of the batch that
-  // matches this sink, as runs in seq order: the receiver queues them all under one lock.
+  // Called under the hub's lock, once per fanned-out batch (or per part of a very large one),
+  // with every event of it that matches this sink, as runs in seq order: the receiver queues
+  // them all under one lock.
   // Must be quick and must not call the hub. `now_us` (steady clock) is read once per batch,
   // not once per receiver.
   virtual void deliver_live(std::span<const event_run> runs, std::int64_t now_us) = 0;
@@ -73,6 +74,9 @@ class hub {
   };
 
   void fan_out(std::span<const events::stored_event_ptr> batch);
+  // Hands each receiver collected so far its runs, then empties the scratch below.
+  void deliver_grouped(std::int64_t now_us);
+  static constexpr std::size_t max_grouped_deliveries = 65'536;
 
   mutable std::mutex mutex_;
   events::event_log& log_;

@@ -125,3 +125,23 @@ TEST_CASE("fan-out: a batch mixing tenants reaches each tenant's receivers only"
   CHECK(globex_all.calls == 1);
   CHECK(globex_sales.calls == 1);
 }
+
+TEST_CASE("fan-out: a batch too large to group at once still reaches everyone whole and in order", "[hub]") {
+  events::memory_log log("0123456789abcdef", {});
+  hub h(log);
+  // 100 holders of `>` and 700 events alternating between two topics: 70,000 deliveries, more
+  // than the hub groups in one part.
+  std::vector<recording_sink> sinks(100);
+  const std::vector<std::string> all{">"};
+  for (std::size_t i = 0; i < sinks.size(); ++i) h.subscribe("acme", i + 1, sinks[i], all, [](const events::log_bounds&) {});
+  std::vector<events::pending_event> batch;
+  for (int i = 0; i < 700; ++i) batch.push_back(depth("acme", i % 2 ? "sales" : "support"));
+  auto stored = log.append(std::move(batch), 1'000);
+  REQUIRE(stored.ok());
+  std::vector<std::string> ids;
+  for (const auto& event : stored.value()) ids.push_back(event->id);
+  for (const auto& sink : sinks) {
+    CHECK(sink.ids == ids);
+    CHECK(sink.calls == 2);
+  }
+}
