@@ -96,6 +96,21 @@ const std::vector<option>& options() {
        string_field(&server_config::clients_file)},
       {"allowed-origins", "LIST", "comma-separated Origin allow-list; default: only handshakes without Origin",
        parse_origins},
+      {"data-dir", "DIR", "keeps the event log on disk in DIR (durable across restarts), and the signing key "
+                          "(and in --dev the dev secrets) this server creates once",
+       string_field(&server_config::data_dir)},
+      {"log", "KIND", "where the event log lives: disk (SQLite in --data-dir; the default when --data-dir is given) "
+                      "or memory (lost at restart; the default without --data-dir)",
+       [](server_config& c, std::string_view v) -> std::optional<std::string> {
+         if (v != "disk" && v != "memory") return "expected disk or memory, got '" + std::string(v) + "'";
+         c.log_backend = std::string(v);
+         return std::nullopt;
+       }},
+      {"fsync", "BOOL", "disk log: answer a publish only once its events are fsynced (default true); false answers "
+                        "after the write, which survives a server crash but not a power loss",
+       [](server_config& c, std::string_view v) { return parse_bool(v, c.fsync); }},
+      {"memory-events", "N", "disk log: newest events also kept in memory for fan-out and fast replay (default 100000)",
+       int_field<std::uint64_t>(&server_config::memory_events, 1)},
       {"retention-events", "N", "events kept for resume (default 100000)",
        int_field<std::uint64_t>(&server_config::retention_events, 1)},
       {"retention-seconds", "N", "seconds events are kept for resume (default 3600)",
@@ -242,6 +257,7 @@ command parse_command_line(const std::vector<std::string>& args, const environme
 
 std::optional<std::string> validate(const server_config& c) {
   if (c.tls_cert.empty() != c.tls_key.empty()) return "--tls-cert and --tls-key go together";
+  if (c.log_backend == "disk" && c.data_dir.empty()) return "--log disk needs --data-dir DIR";
   if (c.tls_cert.empty() && !c.dev)
     return "TLS is required: give --tls-cert and --tls-key, or --dev for plain ws:// in development";
   if (!c.dev && c.jwks_file.empty() && c.hs256_secret_file.empty() && c.signing_key_file.empty() && c.clients_file.empty())

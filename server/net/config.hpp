@@ -28,6 +28,12 @@ struct server_config {
   std::string clients_file;       // OAuth clients JSON
   std::vector<std::string> allowed_origins;  // empty: only handshakes without Origin
 
+  // Where the event log lives: "disk" (SQLite in data_dir, durable) or "memory" (lost at
+  // restart; for tests and benchmarks). Empty: disk when data_dir is set, memory otherwise.
+  std::string log_backend;
+  std::string data_dir;        // the durable log, and the keys this server creates once
+  bool fsync = true;           // disk log: acknowledge a publish only after fsync
+  std::uint64_t memory_events = 100'000;  // disk log: newest events also kept in memory
   std::uint64_t retention_events = 100'000;
   std::int64_t retention_seconds = 3600;
   std::int64_t overflow_lag_ms = 5000;
@@ -48,6 +54,12 @@ struct server_config {
 inline std::int64_t session_tick_ms(const server_config& c) {
   const std::int64_t shortest = std::min({c.overflow_lag_ms, c.heartbeat_ms, c.auth_timeout_ms});
   return std::clamp<std::int64_t>(shortest / 4, 10, 1000);
+}
+
+// The log backend in effect: log_backend, or its default.
+inline std::string effective_log_backend(const server_config& c) {
+  if (!c.log_backend.empty()) return c.log_backend;
+  return c.data_dir.empty() ? "memory" : "disk";
 }
 
 // What the command line asked for.

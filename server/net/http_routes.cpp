@@ -36,32 +36,32 @@ int publish_error_status(std::string_view code) {
   return 400;
 }
 
-http_response publish(server_state& state, const http_request& request) {
+// Answers once the log has stored the events (for a durable log: after its commit), so a
+// 200 means stored and on its way to subscribers; the I/O thread never waits for the disk.
+void publish(server_state& state, const http_request& request, const http_responder& respond) {
   std::string_view token = bearer_token(request.authorization);
-  if (token.empty()) return unauthorized("send Authorization: Bearer <token>");
+  if (token.empty()) return respond(unauthorized("send Authorization: Bearer <token>"));
   auto verified = state.tokens_verifier->verify(token, unix_now_s());
-  if (!verified) return unauthorized(verified.err().message);
-  if (!verified->pub) return json_error(403, "forbidden", "the token does not allow publishing (no `pub` claim)");
+  if (!verified) return respond(unauthorized(verified.err().message));
+  if (!verified->pub) return respond(json_error(403, "forbidden", "the token does not allow publishing (no `pub` claim)"));
 
   std::string_view media = request.content_type.substr(0, request.content_type.find(';'));
   while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
   if (!media.empty() && !iequals(media, "application/json"))
-    return json_error(415, "unsupported_media_type", "the body must be application/json");
+    return respond(json_error(415, "unsupported_media_type", "the body must be application/json"));
 
   auto parsed = events::parse_publish(request.body, verified->tenant);
-  if (!parsed) return json_error(publish_error_status(parsed.err().code), parsed.err().code, parsed.err().message);
-  std::size_t count = parsed->size();
-  // The log tells the hub (fan-out) before append returns: 200 means stored and on its way.
-  auto stored = state.log->append(std::move(parsed.value()), unix_now_ms());
-  if (!stored) return json_error(publish_error_status(stored.err().code), stored.err().code, stored.err().message);
-  state.stats.events_in.fetch_add(count, std::memory_order_relaxed);
-
-  boost::json::array ids;
-  ids.reserve(stored->size());
-  for (const auto& event : stored.value()) ids.emplace_back(event->id);
-  http_response response;
-  response.body = boost::json::serialize(boost::json::object{{"ids", std::move(ids)}});
-  return response;
+  if (!parsed) return respond(json_error(publish_error_status(parsed.err().code), parsed.err().code, parsed.err().message));
+  state.log->append(std::move(parsed.value()), unix_now_ms(), [&state, respond](events::event_log::append_result stored) {
+    if (!stored) return respond(json_error(publish_error_status(stored.err().code), stored.err().code, stored.err().message));
+    state.stats.events_in.fetch_add(stored->size(), std::memory_order_relaxed);
+    boost::json::array ids;
+    ids.reserve(stored->size());
+    for (const auto& event : stored.value()) ids.emplace_back(event->id);
+    http_response response;
+    response.body = boost::json::serialize(boost::json::object{{"ids", std::move(ids)}});
+    respond(std::move(response));
+  });
 }
 
 http_response token(server_state& state, const http_request& request) {
@@ -106,13 +106,20 @@ std::string_view bearer_token(std::string_view authorization) {
   return token;
 }
 
-http_response route_http(server_state& state, const http_request& request) {
+void route_http(server_state& state, const http_request& request, const http_responder& respond) {
+  if (target_path(request.target) == "/v1/events" && request.method == "POST") {
+    state.stats.http_requests.fetch_add(1, std::memory_order_relaxed);
+    return publish(state, request, respond);
+  }
+  respond(route_http_now(state, request));
+}
+
+http_response route_http_now(server_state& state, const http_request& request) {
   state.stats.http_requests.fetch_add(1, std::memory_order_relaxed);
   std::string_view path = target_path(request.target);
   const bool get = request.method == "GET";
 
   if (path == "/v1/events") {
-    if (request.method == "POST") return publish(state, request);
     if (request.method == "GET")
       return json_error(426, "upgrade_required", "GET /v1/events is a WebSocket endpoint");
     return method_not_allowed("GET, POST");
@@ -138,6 +145,9 @@ http_response route_http(server_state& state, const http_request& request) {
   if (path == "/readyz") {
     if (!get) return method_not_allowed("GET");
     if (state.draining.load()) return text(503, "application/json", R"({"status":"draining"})");
+    if (auto reason = state.log->unavailable_reason())
+      return text(503, "application/json",
+                  boost::json::serialize(boost::json::object{{"status", "log_unavailable"}, {"reason", *reason}}));
     return text(200, "application/json", R"({"status":"ready"})");
   }
   if (path == "/metrics") {

@@ -2,6 +2,7 @@
 // the few request parts a route needs and writes back the response as returned. The WebSocket
 // upgrade of GET /v1/events is not here (websocket_upgrade.hpp).
 #pragma once
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,7 +30,15 @@ struct http_response {
 // {"error":code,"message":message} with `status`.
 http_response json_error(int status, std::string_view code, std::string_view message);
 
-http_response route_http(server_state& state, const http_request& request);
+// Receives a route's answer, exactly once; possibly on another thread than the request's
+// (POST /v1/events answers after the log's commit).
+using http_responder = std::function<void(http_response)>;
+
+// Answers `request` through `respond`. The request's views need to stay valid only until
+// route_http returns.
+void route_http(server_state& state, const http_request& request, const http_responder& respond);
+// The routes that answer at once (every route but POST /v1/events).
+http_response route_http_now(server_state& state, const http_request& request);
 
 // The path of a request target, without its query.
 std::string_view target_path(std::string_view target);

@@ -90,7 +90,12 @@ class http_session : public std::enable_shared_from_this<http_session> {
     }
     http_request request{req.method_string(), req.target(), header(req, http::field::authorization),
                          header(req, http::field::content_type), req.body()};
-    send(route_http(state_, request), req.keep_alive());
+    // The answer may come from the log's thread: back to this connection's executor to send.
+    route_http(state_, request, [self = shared_from_this(), keep_alive = req.keep_alive()](http_response response) {
+      asio::post(self->stream_.get_executor(), [self, keep_alive, response = std::move(response)]() mutable {
+        self->send(std::move(response), keep_alive);
+      });
+    });
   }
 
   void send(http_response response, bool keep_alive) {

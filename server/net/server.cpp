@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <csignal>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -90,6 +92,7 @@ class server {
     for (unsigned i = 1; i < state_->config.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
     ioc_.run();
     for (auto& t : threads) t.join();
+    state_->log->close();
     logger::info("stopped", {{"connections_left", static_cast<std::int64_t>(registry_.size())}});
     return 0;
   }
@@ -134,8 +137,20 @@ class server {
     trim_timer_.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
       state_->log->trim(unix_now_ms());
+      report_log_health();
       arm_trim();
     });
+  }
+
+  // One line when the log stops taking appends (a full disk) and one when it takes them again.
+  void report_log_health() {
+    auto reason = state_->log->unavailable_reason();
+    if (reason == log_unavailable_) return;
+    if (reason)
+      logger::error("log_unavailable", {{"reason", *reason}, {"note", "publishing answers 503 until the log takes writes again"}});
+    else
+      logger::info("log_available", {{"note", "the log takes writes again"}});
+    log_unavailable_ = std::move(reason);
   }
 
   void shutdown(int signal) {
@@ -179,6 +194,7 @@ class server {
   asio::steady_timer drain_timer_;
   asio::steady_timer accept_retry_timer_;
   std::chrono::steady_clock::time_point drain_deadline_{};
+  std::optional<std::string> log_unavailable_;
   session_registry registry_;
   readiness_poller poller_;
 };

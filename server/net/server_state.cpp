@@ -1,6 +1,7 @@
 #include "server_state.hpp"
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 
 #include <boost/json.hpp>
@@ -12,6 +13,8 @@
 #include "logger.hpp"
 #include "globemeet/server/auth/base64.hpp"
 #include "globemeet/server/auth/secret_hash.hpp"
+#include "globemeet/server/events/memory_log.hpp"
+#include "globemeet/server/log/sqlite_log.hpp"
 
 namespace globemeet::server::net {
 namespace {
@@ -64,6 +67,64 @@ std::string jwk_thumbprint(const auth::signer& s) {
   return auth::base64url_encode(std::string_view(reinterpret_cast<const char*>(digest), size));
 }
 
+// A new EC P-256 private key as PKCS#8 PEM; empty if OpenSSL fails.
+std::string generate_es256_pem() {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  if (!key) return {};
+  std::string pem;
+  if (BIO* bio = BIO_new(BIO_s_mem())) {
+    if (PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr) == 1) {
+      char* data = nullptr;
+      const long size = BIO_get_mem_data(bio, &data);
+      if (size > 0) pem.assign(data, static_cast<std::size_t>(size));
+    }
+    BIO_free(bio);
+  }
+  EVP_PKEY_free(key);
+  return pem;
+}
+
+// The event log the config asks for; its open report goes to the operator's log.
+bool open_log(server_state& state, std::string& error_message) {
+  const auto& c = state.config;
+  const events::retention_policy retention{static_cast<std::size_t>(c.retention_events), c.retention_seconds * 1000};
+  try {
+    if (effective_log_backend(c) == "memory") {
+      if (c.log_backend.empty())
+        logger::warn("log_in_memory", {{"note", "the event log is in memory: a restart loses it and clients get reset epoch_changed; "
+                                                 "give --data-dir for a durable log"}});
+      state.log = std::make_unique<events::memory_log>(random_hex(8), retention);
+      return true;
+    }
+    log::sqlite_log_options options{state.data->file("events.db"), retention, static_cast<std::size_t>(c.memory_events), c.fsync};
+    log::open_report report;
+    auto opened = log::sqlite_log::open(std::move(options), random_hex(8), &report);
+    if (!opened) {
+      error_message = opened.err().message;
+      return false;
+    }
+    state.log = std::move(opened.value());
+    logger::info("log_opened", {{"path", state.data->file("events.db")},
+                                {"epoch", state.log->epoch()},
+                                {"created", report.created},
+                                {"fsync", c.fsync},
+                                {"head_seq", report.head_seq},
+                                {"oldest_seq", report.oldest_seq},
+                                {"retained", report.retained}});
+    if (report.unclean)
+      logger::warn("log_recovered", {{"path", state.data->file("events.db")},
+                                     {"note", "the previous run did not shut down cleanly; the log was checked and recovered"},
+                                     {"wal_bytes_dropped", report.wal_bytes_dropped},
+                                     {"dropped", report.wal_bytes_dropped > 0
+                                                     ? "a torn commit that was never acknowledged"
+                                                     : "nothing"}});
+    return true;
+  } catch (const std::exception& e) {
+    error_message = std::string("event log: ") + e.what();
+    return false;
+  }
+}
+
 std::string trim_trailing_space(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ' || text.back() == '\t'))
     text.pop_back();
@@ -72,16 +133,33 @@ std::string trim_trailing_space(std::string text) {
 
 // Development credentials: an HMAC secret for hand-minted tokens and one OAuth client that may
 // read and publish everything of tenant "dev". Printed once so a developer can use them.
+// With a data directory they are made once and kept there, so a restart keeps tokens valid.
 bool add_dev_credentials(server_state& state, auth::key_set& keys, std::string& error_message) {
+  auto make_secret = [](std::size_t bytes) { return [bytes] { return auth::base64url_encode(random_bytes(bytes)); }; };
+  auto kept_secret = [&](std::string_view file, std::size_t bytes, std::string& out) {
+    if (!state.data) {
+      out = make_secret(bytes)();
+      return true;
+    }
+    bool created = false;
+    auto secret = state.data->load_or_create(file, make_secret(bytes), created);
+    if (!secret) {
+      error_message = secret.err().message;
+      return false;
+    }
+    out = trim_trailing_space(std::move(secret.value()));
+    return true;
+  };
   std::string dev_secret;
   if (state.config.hs256_secret_file.empty()) {
-    dev_secret = auth::base64url_encode(random_bytes(32));
+    if (!kept_secret("dev-hs256.secret", 32, dev_secret)) return false;
     if (auto err = keys.add_hmac_secret("dev", dev_secret)) {
       error_message = "dev secret: " + err->message;
       return false;
     }
   }
-  std::string client_secret = auth::base64url_encode(random_bytes(24));
+  std::string client_secret;
+  if (!kept_secret("dev-client.secret", 24, client_secret)) return false;
   auto hash = auth::hash_secret(client_secret, auth::min_pbkdf2_iterations);
   if (!hash) {
     error_message = "dev client: " + hash.err().message;
@@ -117,13 +195,15 @@ std::unique_ptr<server_state> make_server_state(const server_config& config, std
   auto state = std::make_unique<server_state>(config);
   const auto& c = state->config;
 
-  try {
-    state->log = std::make_unique<events::memory_log>(
-        random_hex(8), events::retention_policy{static_cast<std::size_t>(c.retention_events), c.retention_seconds * 1000});
-  } catch (const std::exception& e) {
-    error_message = std::string("event log: ") + e.what();
-    return nullptr;
+  if (!c.data_dir.empty()) {
+    auto dir = data_dir::open(c.data_dir);
+    if (!dir) {
+      error_message = dir.err().message;
+      return nullptr;
+    }
+    state->data = std::move(dir.value());
   }
+  if (!open_log(*state, error_message)) return nullptr;
   state->fan_out = std::make_unique<hub>(*state->log);
 
   // The key that signs tokens issued by POST /oauth/token.
@@ -140,6 +220,22 @@ std::unique_ptr<server_state> make_server_state(const server_config& config, std
     }
     if (std::string kid = jwk_thumbprint(s.value()); !kid.empty()) s = auth::signer::from_private_pem(kid, pem);
     state->token_signer = std::make_unique<auth::signer>(std::move(s.value()));
+  } else if (state->data) {
+    // Made once in the data directory and reused: tokens survive restarts.
+    bool created = false;
+    auto pem = state->data->load_or_create("signing-key.pem", generate_es256_pem, created);
+    if (!pem) {
+      error_message = pem.err().message;
+      return nullptr;
+    }
+    auto s = auth::signer::from_private_pem("signing", pem.value());
+    if (!s) {
+      error_message = state->data->file("signing-key.pem") + ": " + s.err().message;
+      return nullptr;
+    }
+    if (std::string kid = jwk_thumbprint(s.value()); !kid.empty()) s = auth::signer::from_private_pem(kid, pem.value());
+    state->token_signer = std::make_unique<auth::signer>(std::move(s.value()));
+    if (created) logger::info("signing_key_created", {{"path", state->data->file("signing-key.pem")}});
   } else {
     auto s = auth::signer::generate_es256("ephemeral-" + random_hex(4));
     if (!s) {

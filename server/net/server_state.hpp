@@ -11,13 +11,14 @@
 
 #include "config.hpp"
 #include "connection_limits.hpp"
+#include "data_dir.hpp"
 #include "hub.hpp"
 #include "metrics.hpp"
 #include "globemeet/server/auth/client_registry.hpp"
 #include "globemeet/server/auth/signer.hpp"
 #include "globemeet/server/auth/token_endpoint.hpp"
 #include "globemeet/server/auth/verifier.hpp"
-#include "globemeet/server/events/memory_log.hpp"
+#include "globemeet/server/events/event_log.hpp"
 
 namespace globemeet::server::net {
 
@@ -25,7 +26,8 @@ class readiness_poller;
 
 struct server_state {
   server_config config;
-  std::unique_ptr<events::memory_log> log;
+  std::unique_ptr<data_dir> data;  // with --data-dir; outlives the log that lives in it
+  std::unique_ptr<events::event_log> log;
   std::unique_ptr<hub> fan_out;
   std::unique_ptr<auth::signer> token_signer;
   auth::client_registry clients;
@@ -43,7 +45,8 @@ struct server_state {
 };
 
 // Loads keys, clients and the log from `config`; the error message is for the operator.
-// In --dev mode it creates the dev HS256 secret and OAuth client and logs them.
+// In --dev mode it creates the dev HS256 secret and OAuth client and logs them. With a data
+// directory, the signing key (and in --dev the dev secrets) are made there once and reused.
 std::unique_ptr<server_state> make_server_state(const server_config& config, std::string& error_message);
 
 // Wall clock in Unix milliseconds and seconds (token times and event times are wall clock).

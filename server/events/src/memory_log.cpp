@@ -5,9 +5,7 @@
 #include <limits>
 #include <stdexcept>
 
-#include "globemeet/core/codec.hpp"
 #include "globemeet/core/event_id.hpp"
-#include "globemeet/server/events/time_format.hpp"
 
 namespace globemeet::server::events {
 namespace {
@@ -36,8 +34,12 @@ bool is_valid_log_epoch(std::string_view epoch) noexcept {
 memory_log::memory_log(std::string epoch, retention_policy policy)
     : epoch_(checked_epoch(std::move(epoch))), policy_(checked_policy(policy)) {}
 
-core::result<std::vector<stored_event_ptr>> memory_log::append(std::vector<pending_event> batch,
-                                                               std::int64_t now_ms) {
+void memory_log::append(std::vector<pending_event> batch, std::int64_t now_ms, append_completion done) {
+  append_result result = append(std::move(batch), now_ms);
+  if (done) done(std::move(result));
+}
+
+event_log::append_result memory_log::append(std::vector<pending_event> batch, std::int64_t now_ms) {
   if (batch.empty()) return std::vector<stored_event_ptr>{};
   const auto count = static_cast<std::uint64_t>(batch.size());
 
@@ -60,7 +62,7 @@ core::result<std::vector<stored_event_ptr>> memory_log::append(std::vector<pendi
   std::vector<stored_event_ptr> records;
   bool built = true;
   try {
-    records = build(batch, first_seq, time_ms);
+    records = build_stored_events(batch, epoch_, first_seq, time_ms);
   } catch (const std::exception&) {
     // Out of memory: the reserved ids stay unused (a gap is allowed; a stall is not).
     records.clear();
@@ -76,36 +78,6 @@ core::result<std::vector<stored_event_ptr>> memory_log::append(std::vector<pendi
   notify_in_order(first_seq, last_seq, records);
 
   if (!built) return core::error{std::string(log_unavailable_code), "the event log could not store the batch"};
-  return records;
-}
-
-std::vector<stored_event_ptr> memory_log::build(std::vector<pending_event>& batch, std::uint64_t first_seq,
-                                                std::int64_t time_ms) const {
-  const std::string time = format_rfc3339_ms(time_ms);
-  std::vector<stored_event_ptr> records;
-  records.reserve(batch.size());
-  std::uint64_t seq = first_seq;
-  for (pending_event& pending : batch) {
-    core::event envelope;
-    envelope.id = core::event_id{epoch_, seq}.str();
-    envelope.source = std::move(pending.source);
-    envelope.type = std::move(pending.type);
-    envelope.subject = std::move(pending.subject);
-    envelope.time = time;
-    envelope.topic = pending.topic;
-    envelope.tenant = pending.tenant;
-    envelope.data_json = std::move(pending.data_json);
-
-    auto record = std::make_shared<stored_event>();
-    record->seq = seq;
-    record->time_ms = time_ms;
-    set_frame(*record, core::codec::encode_event(envelope));
-    record->id = std::move(envelope.id);
-    record->tenant = std::move(pending.tenant);
-    record->topic = std::move(pending.topic);
-    records.push_back(std::move(record));
-    ++seq;
-  }
   return records;
 }
 

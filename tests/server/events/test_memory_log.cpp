@@ -32,7 +32,7 @@ std::vector<std::uint64_t> retained(const events::event_log& log) {
 
 std::vector<events::stored_event_ptr> append_ok(events::event_log& log, std::vector<events::pending_event> batch,
                                                 std::int64_t now_ms) {
-  auto stored = log.append(std::move(batch), now_ms);
+  auto stored = log.append_sync(std::move(batch), now_ms);
   REQUIRE(stored.ok());
   return std::move(stored).value();
 }
@@ -56,7 +56,7 @@ TEST_CASE("the epoch is 8 to 16 lowercase hex digits and retention bounds are po
 
 TEST_CASE("appends get consecutive ids from 1 and the server's time", "[events][log]") {
   events::memory_log log("6f1c2a9e", {});
-  CHECK_FALSE(log.head().has_value());
+  CHECK(log.head() == core::event_id{"6f1c2a9e", 0});  // the position before the first event
   CHECK(log.bounds().oldest_seq == 1);
   CHECK(log.bounds().size == 0);
 
@@ -204,7 +204,11 @@ TEST_CASE("reads are bounded chunks of (after, up_to] in order", "[events][log]"
 TEST_CASE("the log plans resumes against its own bounds", "[events][log]") {
   events::memory_log log("6f1c2a9e", {5, 3'600'000});
   CHECK(log.plan_resume("6f1c2a9e-1").outcome == events::resume_outcome::future_id);
-  for (int i = 1; i <= 8; ++i) append_ok(log, one(depth_event("acme", "support", i)), t0);  // keeps 4..8
+  CHECK(log.plan_resume("6f1c2a9e-0").outcome == events::resume_outcome::ok);
+  append_ok(log, one(depth_event("acme", "support", 1)), t0);
+  CHECK(log.plan_resume("6f1c2a9e-0").outcome == events::resume_outcome::ok);  // replays seq 1
+  for (int i = 2; i <= 8; ++i) append_ok(log, one(depth_event("acme", "support", i)), t0);  // keeps 4..8
+  CHECK(log.plan_resume("6f1c2a9e-0").outcome == events::resume_outcome::retention_exceeded);
 
   auto plan = log.plan_resume("6f1c2a9e-5");
   CHECK(plan.outcome == events::resume_outcome::ok);

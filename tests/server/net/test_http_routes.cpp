@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include <optional>
+
 #include "http_routes.hpp"
 
 using namespace globemeet::server::net;
@@ -18,6 +20,14 @@ std::unique_ptr<server_state> dev_state() {
   return state;
 }
 
+// The memory log stores at once, so every route answers before route_http returns.
+http_response route(server_state& state, const http_request& request) {
+  std::optional<http_response> answer;
+  route_http(state, request, [&answer](http_response r) { answer = std::move(r); });
+  REQUIRE(answer);
+  return std::move(*answer);
+}
+
 std::string error_code(const http_response& r) {
   return std::string(boost::json::parse(r.body).as_object().at("error").as_string());
 }
@@ -26,41 +36,41 @@ std::string error_code(const http_response& r) {
 
 TEST_CASE("routes: health, readiness while draining, catalogue, JWKS, metrics", "[routes]") {
   auto state = dev_state();
-  CHECK(route_http(*state, {"GET", "/healthz", "", "", ""}).status == 200);
-  CHECK(route_http(*state, {"GET", "/readyz", "", "", ""}).status == 200);
+  CHECK(route(*state, {"GET", "/healthz", "", "", ""}).status == 200);
+  CHECK(route(*state, {"GET", "/readyz", "", "", ""}).status == 200);
   state->draining = true;
-  CHECK(route_http(*state, {"GET", "/readyz", "", "", ""}).status == 503);
-  CHECK(route_http(*state, {"GET", "/healthz", "", "", ""}).status == 200);
-  auto topics = route_http(*state, {"GET", "/v1/topics?x=1", "", "", ""});
+  CHECK(route(*state, {"GET", "/readyz", "", "", ""}).status == 503);
+  CHECK(route(*state, {"GET", "/healthz", "", "", ""}).status == 200);
+  auto topics = route(*state, {"GET", "/v1/topics?x=1", "", "", ""});
   CHECK(topics.status == 200);
   CHECK(boost::json::parse(topics.body).as_object().at("types").as_array().size() == 20);
-  auto jwks = route_http(*state, {"GET", "/.well-known/jwks.json", "", "", ""});
+  auto jwks = route(*state, {"GET", "/.well-known/jwks.json", "", "", ""});
   CHECK(boost::json::parse(jwks.body).as_object().at("keys").as_array().size() == 1);  // the ephemeral ES256 key
-  auto metrics = route_http(*state, {"GET", "/metrics", "", "", ""});
+  auto metrics = route(*state, {"GET", "/metrics", "", "", ""});
   CHECK(metrics.content_type.find("text/plain") == 0);
   CHECK(metrics.body.find("globemeet_http_requests_total") != std::string::npos);
 }
 
 TEST_CASE("routes: 404 and 405 are JSON", "[routes]") {
   auto state = dev_state();
-  auto missing = route_http(*state, {"GET", "/nope", "", "", ""});
+  auto missing = route(*state, {"GET", "/nope", "", "", ""});
   CHECK(missing.status == 404);
   CHECK(error_code(missing) == "not_found");
-  auto wrong = route_http(*state, {"PUT", "/v1/events", "", "", ""});
+  auto wrong = route(*state, {"PUT", "/v1/events", "", "", ""});
   CHECK(wrong.status == 405);
   CHECK(error_code(wrong) == "method_not_allowed");
   REQUIRE_FALSE(wrong.headers.empty());
   CHECK(wrong.headers[0] == std::pair<std::string, std::string>{"Allow", "GET, POST"});
-  CHECK(route_http(*state, {"GET", "/oauth/token", "", "", ""}).status == 405);
-  CHECK(route_http(*state, {"GET", "/v1/events", "", "", ""}).status == 426);
+  CHECK(route(*state, {"GET", "/oauth/token", "", "", ""}).status == 405);
+  CHECK(route(*state, {"GET", "/v1/events", "", "", ""}).status == 426);
 }
 
 TEST_CASE("routes: publish needs a publisher token and stores before answering", "[routes]") {
   auto state = dev_state();
-  auto none = route_http(*state, {"POST", "/v1/events", "", "application/json", "{}"});
+  auto none = route(*state, {"POST", "/v1/events", "", "application/json", "{}"});
   CHECK(none.status == 401);
   CHECK(error_code(none) == "invalid_token");
-  auto bad = route_http(*state, {"POST", "/v1/events", "Bearer x.y.z", "application/json", "{}"});
+  auto bad = route(*state, {"POST", "/v1/events", "Bearer x.y.z", "application/json", "{}"});
   CHECK(bad.status == 401);
 
   // A publisher token signed by the server's own (ephemeral) key, which it also verifies.
@@ -77,17 +87,17 @@ TEST_CASE("routes: publish needs a publisher token and stores before answering",
   REQUIRE(token.ok());
   std::string auth = "Bearer " + token.value();
   std::string body = R"({"type":"agent.online","subject":"a-1","data":{"agent_id":"a-1"}})";
-  auto ok = route_http(*state, {"POST", "/v1/events", auth, "application/json; charset=utf-8", body});
+  auto ok = route(*state, {"POST", "/v1/events", auth, "application/json; charset=utf-8", body});
   REQUIRE(ok.status == 200);
   auto ids = boost::json::parse(ok.body).as_object().at("ids").as_array();
   REQUIRE(ids.size() == 1);
-  CHECK(state->log->head()->str() == std::string(ids[0].as_string()));
-  CHECK(route_http(*state, {"POST", "/v1/events", auth, "text/plain", body}).status == 415);
-  auto invalid = route_http(*state, {"POST", "/v1/events", auth, "", R"({"type":"agent.online","subject":"a","data":{}})"});
+  CHECK(state->log->head().str() == std::string(ids[0].as_string()));
+  CHECK(route(*state, {"POST", "/v1/events", auth, "text/plain", body}).status == 415);
+  auto invalid = route(*state, {"POST", "/v1/events", auth, "", R"({"type":"agent.online","subject":"a","data":{}})"});
   CHECK(invalid.status == 400);
   CHECK(error_code(invalid) == "invalid_event");
 
   c.pub = false;
   auto reader = state->token_signer->sign(c);
-  CHECK(route_http(*state, {"POST", "/v1/events", "Bearer " + reader.value(), "", body}).status == 403);
+  CHECK(route(*state, {"POST", "/v1/events", "Bearer " + reader.value(), "", body}).status == 403);
 }

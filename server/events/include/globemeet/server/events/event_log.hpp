@@ -40,6 +40,11 @@ struct stored_event {
 void set_frame(stored_event& event, std::string_view json);
 using stored_event_ptr = std::shared_ptr<const stored_event>;
 
+// Stamps `batch` with ids `{epoch}-{first_seq}`... and `time_ms`, and serializes each event's
+// frame once. Moves the strings out of `batch`. What every log implementation stores.
+std::vector<stored_event_ptr> build_stored_events(std::vector<pending_event>& batch, const std::string& epoch,
+                                                  std::uint64_t first_seq, std::int64_t time_ms);
+
 // The result of one bounded read.
 struct read_status {
   std::size_t copied = 0;        // events appended to `out`
@@ -63,13 +68,29 @@ class event_log {
   // The epoch naming this log's life; fixed at construction.
   virtual const std::string& epoch() const noexcept = 0;
 
+  using append_result = core::result<std::vector<stored_event_ptr>>;
+  // Called exactly once per append, with the stored events or the error, once the batch is
+  // stored as durably as the log promises (memory_log: at once, on the appending thread; a
+  // durable log: after its commit, on its own thread). Must be quick and must not wait for
+  // another append.
+  using append_completion = std::function<void(append_result)>;
+
   // Stores `batch` in order with consecutive ids and the time `now_ms` (Unix milliseconds; a
   // time before the previous append's is raised to it so the log's times never go back),
-  // applies retention, tells the listener, and returns the stored events. Ids are handed out
-  // only once stored and given to the listener. All or nothing: on error nothing of the batch
-  // is stored. Thread-safe.
-  virtual core::result<std::vector<stored_event_ptr>> append(std::vector<pending_event> batch,
-                                                             std::int64_t now_ms) = 0;
+  // applies retention, tells the listener, then completes `done` with the stored events. Ids
+  // are handed out only once stored and given to the listener. All or nothing: on error
+  // nothing of the batch is stored. Never waits for a disk on the calling thread. Thread-safe.
+  virtual void append(std::vector<pending_event> batch, std::int64_t now_ms, append_completion done) = 0;
+  // append(), waiting for its completion: for tests and tools, never for an I/O thread.
+  append_result append_sync(std::vector<pending_event> batch, std::int64_t now_ms);
+
+  // Stores what is queued, completing it, then refuses further appends: the server calls it
+  // once its connections are gone, before the listener's hub goes away.
+  virtual void close() {}
+
+  // Why the log takes no appends at the moment (a full or read-only disk), or nullopt when it
+  // does. What /readyz reports. Thread-safe.
+  virtual std::optional<std::string> unavailable_reason() const { return std::nullopt; }
 
   // Drops what retention no longer keeps at `now_ms` (call it periodically: a quiet log is
   // trimmed by age only here). Returns how many events were dropped. Thread-safe.

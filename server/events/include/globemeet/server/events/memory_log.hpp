@@ -34,8 +34,10 @@ class memory_log final : public event_log {
   const std::string& epoch() const noexcept override { return epoch_; }
   const retention_policy& policy() const noexcept { return policy_; }
 
-  core::result<std::vector<stored_event_ptr>> append(std::vector<pending_event> batch,
-                                                     std::int64_t now_ms) override;
+  // Stores at once, on the calling thread: `done` runs before append returns.
+  void append(std::vector<pending_event> batch, std::int64_t now_ms, append_completion done) override;
+  // The same, returning the result.
+  append_result append(std::vector<pending_event> batch, std::int64_t now_ms);
   std::size_t trim(std::int64_t now_ms) override;
   read_status read(std::uint64_t after_seq, std::uint64_t up_to_seq, std::size_t max_count,
                    std::vector<stored_event_ptr>& out) const override;
@@ -43,8 +45,6 @@ class memory_log final : public event_log {
   void set_listener(append_listener listener) override;
 
  private:
-  std::vector<stored_event_ptr> build(std::vector<pending_event>& batch, std::uint64_t first_seq,
-                                      std::int64_t time_ms) const;
   // With the lock held: moves what retention drops into `dropped` (freed after unlocking).
   void trim_locked(std::int64_t now_ms, std::vector<stored_event_ptr>& dropped);
   // With the lock held, waits for this batch's turn and commits it (records may be empty when
