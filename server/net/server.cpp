@@ -144,6 +144,12 @@ class server {
 
   // One line when the log stops taking appends (a full disk) and one when it takes them again.
   void report_log_health() {
+    if (const std::uint64_t damaged = state_->log->damaged_events(); damaged != damaged_events_) {
+      logger::error("log_damaged", {{"events", damaged},
+                                    {"note", "stored events failed their checksum or could not be read; they were "
+                                             "skipped, not served. Check the disk; restore a backup"}});
+      damaged_events_ = damaged;
+    }
     auto reason = state_->log->unavailable_reason();
     if (reason == log_unavailable_) return;
     if (reason)
@@ -195,6 +201,7 @@ class server {
   asio::steady_timer accept_retry_timer_;
   std::chrono::steady_clock::time_point drain_deadline_{};
   std::optional<std::string> log_unavailable_;
+  std::uint64_t damaged_events_ = 0;
   session_registry registry_;
   readiness_poller poller_;
 };

@@ -1,8 +1,13 @@
 #include "globemeet/server/log/sqlite_log.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <limits>
@@ -61,15 +66,28 @@ std::string_view column_text(sqlite3_stmt* stmt, int column) {
   return text ? std::string_view(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt, column))) : std::string_view{};
 }
 
-// One row of `events` as the stored event every receiver shares.
+// A row's checksum: SQLite checks its pages' structure, not the bytes of a value, and a frame
+// that a bad disk changed must never reach a client.
+std::int64_t frame_crc(std::uint64_t seq, std::string_view frame) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  const auto seq_bytes = static_cast<std::uint64_t>(seq);
+  crc = crc32(crc, reinterpret_cast<const Bytef*>(&seq_bytes), sizeof seq_bytes);
+  crc = crc32_z(crc, reinterpret_cast<const Bytef*>(frame.data()), frame.size());
+  return static_cast<std::int64_t>(crc);
+}
+
+// One row of `events` as the stored event every receiver shares; null when its checksum fails.
 events::stored_event_ptr row_event(sqlite3_stmt* stmt, const std::string& epoch) {
+  const auto seq = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 0));
+  const std::string_view frame = column_text(stmt, 4);
+  if (sqlite3_column_int64(stmt, 5) != frame_crc(seq, frame)) return nullptr;
   auto event = std::make_shared<events::stored_event>();
-  event->seq = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 0));
+  event->seq = seq;
   event->id = core::event_id{epoch, event->seq}.str();
   event->time_ms = sqlite3_column_int64(stmt, 1);
   event->tenant = std::string(column_text(stmt, 2));
   event->topic = std::string(column_text(stmt, 3));
-  events::set_frame(*event, column_text(stmt, 4));
+  events::set_frame(*event, frame);
   return event;
 }
 
@@ -161,6 +179,13 @@ core::result<std::unique_ptr<sqlite_log>> sqlite_log::open(sqlite_log_options op
   const std::string wal_path = path + "-wal";
   const std::uint64_t wal_bytes = fs::exists(wal_path, ec) ? fs::file_size(wal_path, ec) : 0;
 
+  // Events are tenants' data: the file (and the -wal and -shm files SQLite derives from it)
+  // is the server's alone.
+  if (found.created) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return fail("cannot create: " + std::string(std::strerror(errno)));
+    ::close(fd);
+  }
   auto db = std::make_unique<database>();
   std::string error;
   sqlite3* raw = nullptr;
@@ -178,7 +203,7 @@ core::result<std::unique_ptr<sqlite_log>> sqlite_log::open(sqlite_log_options op
   if (!exec(raw,
             "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
             "CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
-            " tenant TEXT NOT NULL, topic TEXT NOT NULL, frame TEXT NOT NULL)",
+            " tenant TEXT NOT NULL, topic TEXT NOT NULL, frame TEXT NOT NULL, crc INTEGER NOT NULL)",
             error))
     return fail("cannot read or create its tables: " + error);
 
@@ -233,7 +258,7 @@ core::result<std::unique_ptr<sqlite_log>> sqlite_log::open(sqlite_log_options op
   if (!set_meta(raw, "clean_shutdown", "0", error)) return fail("cannot write: " + error);
 
   // Prepared once: the writer's statements, and the reader's connection.
-  db->insert = prepare(raw, "INSERT INTO events(seq, time_ms, tenant, topic, frame) VALUES(?, ?, ?, ?, ?)", error);
+  db->insert = prepare(raw, "INSERT INTO events(seq, time_ms, tenant, topic, frame, crc) VALUES(?, ?, ?, ?, ?, ?)", error);
   db->set_head = prepare(raw, "UPDATE meta SET value = ? WHERE key = 'head_seq'", error);
   db->first_young = prepare(raw, "SELECT seq FROM events WHERE seq >= ? AND time_ms >= ? ORDER BY seq LIMIT 1", error);
   db->delete_below = prepare(raw, "DELETE FROM events WHERE seq < ?", error);
@@ -247,7 +272,7 @@ core::result<std::unique_ptr<sqlite_log>> sqlite_log::open(sqlite_log_options op
   db->reader.reset(reader);
   if (read_rc != SQLITE_OK) return fail("cannot open for reading: " + message_of(reader));
   sqlite3_busy_timeout(reader, 1000);
-  db->range = prepare(reader, "SELECT seq, time_ms, tenant, topic, frame FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?",
+  db->range = prepare(reader, "SELECT seq, time_ms, tenant, topic, frame, crc FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?",
                       error);
   if (!error.empty()) return fail(error);
 
@@ -403,6 +428,7 @@ void sqlite_log::commit_group(std::vector<append_request>& group) {
     sqlite3_bind_text(insert, 3, event.tenant.data(), static_cast<int>(event.tenant.size()), SQLITE_STATIC);
     sqlite3_bind_text(insert, 4, event.topic.data(), static_cast<int>(event.topic.size()), SQLITE_STATIC);
     sqlite3_bind_text(insert, 5, frame.data(), static_cast<int>(frame.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(insert, 6, frame_crc(event.seq, frame));
     ok = sqlite3_step(insert) == SQLITE_DONE;
   }
   if (ok) {
@@ -535,7 +561,14 @@ void sqlite_log::read_disk(std::uint64_t first, std::uint64_t last, std::size_t 
   sqlite3_bind_int64(range, 1, static_cast<sqlite3_int64>(first));
   sqlite3_bind_int64(range, 2, static_cast<sqlite3_int64>(last));
   sqlite3_bind_int64(range, 3, static_cast<sqlite3_int64>(std::min<std::size_t>(max_count, std::numeric_limits<int>::max())));
-  while (sqlite3_step(range) == SQLITE_ROW) out.push_back(row_event(range, epoch_));
+  int rc = SQLITE_ROW;
+  while ((rc = sqlite3_step(range)) == SQLITE_ROW) {
+    if (auto event = row_event(range, epoch_))
+      out.push_back(std::move(event));
+    else
+      corrupt_rows_.fetch_add(1, std::memory_order_relaxed);  // skipped: never serve changed bytes
+  }
+  if (rc != SQLITE_DONE) corrupt_rows_.fetch_add(1, std::memory_order_relaxed);  // an unreadable page ends the read
 }
 
 events::read_status sqlite_log::read(std::uint64_t after_seq, std::uint64_t up_to_seq, std::size_t max_count,
@@ -566,11 +599,11 @@ events::read_status sqlite_log::read(std::uint64_t after_seq, std::uint64_t up_t
     // Older than the window: from disk, without holding the log's lock. The window may move
     // on meanwhile, so the loop asks again where it starts.
     const std::size_t before = out.size();
-    read_disk(next, std::min(up_to_seq, window_first - 1), max_count - status.copied, out);
-    const std::size_t read = out.size() - before;
-    status.copied += read;
+    const std::uint64_t last = std::min(up_to_seq, window_first - 1);
+    read_disk(next, last, max_count - status.copied, out);
+    status.copied += out.size() - before;
     if (status.copied >= max_count) return status;
-    next = read > 0 ? out.back()->seq + 1 : window_first;
+    next = last + 1;  // fewer rows than asked for: the disk part of the range is done
   }
 }
 

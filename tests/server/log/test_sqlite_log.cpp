@@ -242,3 +242,19 @@ TEST_CASE("a write that fails refuses the batch, reuses nothing, and the log say
   CHECK(accepted->front()->seq == 3);  // the refused batch's seq was never handed out
   CHECK_FALSE(log->unavailable_reason().has_value());
 }
+
+TEST_CASE("a row whose bytes changed on disk is never served, and is counted", "[sqlite_log]") {
+  temp_dir dir;
+  {
+    auto log = open_log(options_for(dir, 1000, 1));
+    REQUIRE(log->append_sync(batch_of(3), t0).ok());
+  }
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(dir.db().c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "UPDATE events SET frame = replace(frame, '\"depth\":1', '\"depth\":7') WHERE seq = 2", nullptr,
+                       nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  auto log = open_log(options_for(dir, 1000, 1));
+  CHECK(read_seqs(*log, 0, 10) == std::vector<std::uint64_t>{1, 3});
+  CHECK(log->damaged_events() == 1);
+}

@@ -88,6 +88,10 @@ class event_log {
   // once its connections are gone, before the listener's hub goes away.
   virtual void close() {}
 
+  // Stored events that could not be read back intact (a damaged disk) and so were never
+  // served; they are gaps in a replay. The server logs when this grows. Thread-safe.
+  virtual std::uint64_t damaged_events() const { return 0; }
+
   // Why the log takes no appends at the moment (a full or read-only disk), or nullopt when it
   // does. What /readyz reports. Thread-safe.
   virtual std::optional<std::string> unavailable_reason() const { return std::nullopt; }

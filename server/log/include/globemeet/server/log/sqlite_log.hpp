@@ -10,6 +10,7 @@
 // continue in the same epoch after a restart. The newest events stay in memory for fan-out and
 // fast replay; older ones are read from disk in bounded chunks.
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -67,6 +68,8 @@ class sqlite_log final : public events::event_log {
                            std::vector<events::stored_event_ptr>& out) const override;
   events::log_bounds bounds() const override;
   void set_listener(append_listener listener) override;
+  // Rows whose checksum failed or whose page could not be read.
+  std::uint64_t damaged_events() const override { return corrupt_rows_.load(std::memory_order_relaxed); }
   // Stores what is queued (completing it), refuses later appends, check-points the write-ahead
   // log and marks a clean shutdown, so the next start needs no recovery.
   void close() override;
@@ -115,6 +118,7 @@ class sqlite_log final : public events::event_log {
   std::uint64_t disk_oldest_ = 1;    // no row below this is left on disk
   std::int64_t last_time_ms_ = 0;
   std::thread writer_;
+  mutable std::atomic<std::uint64_t> corrupt_rows_{0};
 };
 
 }  // namespace globemeet::server::log
