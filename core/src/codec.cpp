@@ -12,6 +12,7 @@
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/value.hpp>
 
+#include "globemeet/core/event_id.hpp"
 #include "json_writer.hpp"
 #include "strict_json.hpp"
 
@@ -71,6 +72,16 @@ class member_reader {
       fail(member("req") + ": expected 1 to " + std::to_string(max_request_id_chars) +
            " characters, got " + std::to_string(chars));
     return *req;
+  }
+
+  // An event's id. `{epoch}-0` names the position before an epoch's first event and is no
+  // event's id, so it is refused here like any other text that is not an id.
+  std::string event_identifier(std::string_view name) {
+    std::string id = required_string(name);
+    if (!failure_ && !event_id::parse_event(id))
+      fail(member(name) + ": expected an event id {epoch}-{seq} with seq 1 to 2^53-1, got \"" +
+           strict_json::excerpt(id) + "\"");
+    return id;
   }
 
   std::string token(std::string_view name) {
@@ -252,7 +263,7 @@ result<server_frame> decode_event(member_reader& r) {
   event_frame f;
   event& ev = f.ev;
   r.expect_exactly("specversion", event_spec_version, true);
-  ev.id = r.required_string("id");
+  ev.id = r.event_identifier("id");
   ev.source = r.required_string("source");
   ev.type = r.required_string("type");
   ev.subject = r.required_string("subject");
@@ -449,7 +460,8 @@ std::string encode_frame(const ping_frame& f) {
 // topics, head); replayed(req, count); unsubscribed(req, topics, reason); refreshed(req, exp);
 // pong(req); reset(reason, from, position); overflow(lag_ms, last_id); expiring(exp, grace_ms);
 // closing(reason, reconnect_after_ms); error(req, code, message, topic); event: encode_event.
-// `head` and `position` are null when unknown; other absent members are omitted.
+// An absent `head` or `position` is written as null (see frames.hpp); other absent members are
+// omitted.
 std::string encode_frame(const ready_frame& f) {
   return frame_writer("ready").string("sub", f.sub).string("tenant", f.tenant).integer("exp", f.exp)
       .integer("heartbeat_ms", f.heartbeat_ms).string_or_null("head", f.head).finish();

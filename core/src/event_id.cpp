@@ -21,9 +21,11 @@ bool is_valid_epoch(std::string_view epoch) noexcept {
   return true;
 }
 
-// 1 .. 2^53-1, decimal, no sign, no leading zero. At most 16 digits, so the sum cannot overflow.
+// 0 .. 2^53-1, decimal, no sign, no leading zero (so "0" alone is the only spelling of zero).
+// At most 16 digits, so the sum cannot overflow.
 std::optional<std::uint64_t> parse_seq(std::string_view text) noexcept {
-  if (text.empty() || text.size() > max_seq_digits || text.front() == '0') return std::nullopt;
+  if (text.empty() || text.size() > max_seq_digits) return std::nullopt;
+  if (text.front() == '0' && text.size() > 1) return std::nullopt;
   std::uint64_t value = 0;
   for (const char c : text) {
     if (c < '0' || c > '9') return std::nullopt;
@@ -43,6 +45,12 @@ std::optional<event_id> event_id::parse(std::string_view text) {
   const auto seq = parse_seq(text.substr(dash + 1));
   if (!seq) return std::nullopt;
   return event_id{std::string(epoch), *seq};
+}
+
+std::optional<event_id> event_id::parse_event(std::string_view text) {
+  auto id = parse(text);
+  if (id && !id->names_event()) return std::nullopt;
+  return id;
 }
 
 std::string event_id::str() const {

@@ -3,7 +3,8 @@
 namespace globemeet::core {
 
 resume_state::verdict resume_state::accept(std::string_view id) {
-  auto parsed = event_id::parse(id);
+  // `{epoch}-0` is a position, never an event: an event carrying it is as broken as "x-1".
+  auto parsed = event_id::parse_event(id);
   if (!parsed) return verdict::invalid_id;
   if (last_) {
     // Sequence numbers only order ids of one epoch; across epochs there is no order at all,

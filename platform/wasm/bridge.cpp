@@ -113,7 +113,8 @@ EMSCRIPTEN_KEEPALIVE int gm_topic_contains(const char* outer, std::size_t outer_
 }
 
 // ---- event ids -------------------------------------------------------------------------------
-// {"valid":true,"epoch":"6f1c2a9e","seq":1042} or {"valid":false}
+// {"valid":true,"epoch":"6f1c2a9e","seq":1042,"event":true} or {"valid":false}; `event` is false
+// for `{epoch}-0`, a position that no event carries.
 EMSCRIPTEN_KEEPALIVE char* gm_event_id_parse(const char* id, std::size_t size) noexcept {
   const auto parsed = core::event_id::parse(text(id, size));
   if (!parsed) return hand_over("{\"valid\":false}");
@@ -122,6 +123,7 @@ EMSCRIPTEN_KEEPALIVE char* gm_event_id_parse(const char* id, std::size_t size) n
       .boolean("valid", true)
       .string("epoch", parsed->epoch)
       .integer("seq", static_cast<std::int64_t>(parsed->seq))  // at most 2^53-1
+      .boolean("event", parsed->names_event())
       .close();
   return hand_over(out);
 }

@@ -71,7 +71,7 @@ TEST_CASE("reset_to takes the server's position as the new last id, in any epoch
     CHECK(r.accept("b-4") == verdict::deliver);
     CHECK(r.accept("a-11") == verdict::epoch_changed);
   }
-  SECTION("no position (empty log): the next event of any epoch is delivered") {
+  SECTION("no position (a server before `{epoch}-0`): the next event of any epoch is delivered") {
     r.reset_to(std::nullopt);
     CHECK_FALSE(r.last().has_value());
     CHECK(r.accept("c-1") == verdict::deliver);
@@ -81,6 +81,23 @@ TEST_CASE("reset_to takes the server's position as the new last id, in any epoch
     CHECK_FALSE(r.last().has_value());
     CHECK(r.accept("b-1") == verdict::deliver);
   }
+}
+
+TEST_CASE("`{epoch}-0` is a position before every event of its epoch, never an event", "[resume]") {
+  resume_state r;
+  REQUIRE(r.set_last("a-0"));
+  CHECK(r.last() == std::optional<std::string>("a-0"));
+  CHECK(r.accept("a-0") == verdict::invalid_id);
+  CHECK(r.accept("b-1") == verdict::epoch_changed);
+  CHECK(r.accept("a-1") == verdict::deliver);
+  CHECK(r.last() == std::optional<std::string>("a-1"));
+
+  // A reset to the start of a new epoch: its first event is new, and `b-0` is still no event.
+  r.reset_to(std::string("b-0"));
+  CHECK(r.last() == std::optional<std::string>("b-0"));
+  CHECK(r.accept("a-2") == verdict::epoch_changed);
+  CHECK(r.accept("b-0") == verdict::invalid_id);
+  CHECK(r.accept("b-1") == verdict::deliver);
 }
 
 TEST_CASE("set_last restores a persisted position and refuses text that is not an id", "[resume]") {

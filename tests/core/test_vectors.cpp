@@ -84,12 +84,18 @@ void check_validity(const json::object& entry, const std::optional<core::error>&
   }
 }
 
+// `valid`: a position (`from`, `head`); `event`: also the id of an event (seq 0 is not).
 void check_event_id(const json::object& entry) {
-  const auto parsed = core::event_id::parse(str(entry, "input"));
+  const std::string input = str(entry, "input");
+  const auto parsed = core::event_id::parse(input);
   REQUIRE(parsed.has_value() == flag(entry, "valid"));
+  const bool is_event = parsed && flag(entry, "event");
+  CHECK(core::event_id::parse_event(input).has_value() == is_event);
   if (parsed) {
     CHECK(parsed->epoch == str(entry, "epoch"));
     CHECK(parsed->seq == number<std::uint64_t>(entry, "seq"));
+    CHECK(parsed->names_event() == is_event);
+    CHECK(parsed->str() == input);
   }
 }
 
@@ -158,7 +164,7 @@ const std::map<std::string, file_runner>& runners() {
                       [](const json::object& e) {
                         CHECK(core::topic::contains(str(e, "outer"), str(e, "inner")) == flag(e, "expected"));
                       }}}}},
-      {"event_ids.json", {{"parse", {{"input", "valid"}, {"epoch", "seq"}, check_event_id}}}},
+      {"event_ids.json", {{"parse", {{"input", "valid"}, {"epoch", "seq", "event"}, check_event_id}}}},
       {"backoff.json", {{"delay", {{"policy", "attempt", "random", "expected_ms"}, {}, check_backoff}}}},
       {"frames.json",
        {{"client", {{"ok"}, frame_members,

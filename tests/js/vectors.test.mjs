@@ -77,13 +77,15 @@ const runners = {
   },
   'event_ids.json': {
     parse: {
-      required: ['input', 'valid'], optional: ['epoch', 'seq'],
+      // `valid`: a position (`from`, `head`); `event`: also the id of an event (seq 0 is not).
+      required: ['input', 'valid'], optional: ['epoch', 'seq', 'event'],
       check: (e) => {
         const actual = core.eventId.parse(e.input);
         assert.equal(actual.valid, e.valid);
         if (e.valid) {
           assert.equal(actual.epoch, e.epoch);
           assert.equal(actual.seq, e.seq);
+          assert.equal(actual.event, e.event);
         }
       },
     },

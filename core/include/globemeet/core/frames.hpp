@@ -44,6 +44,9 @@ struct event {
 };
 
 // ---- server to client ------------------------------------------------------------------------
+// `head` and `reset.position` are positions (`{epoch}-0` before the first event) and the server
+// always names one. They stay optional because a null from an older server is still decoded:
+// the client then merely lacks a position, which is no reason to refuse the frame.
 struct ready_frame {
   std::string sub, tenant;
   std::int64_t exp = 0;  // Unix seconds

@@ -15,17 +15,19 @@ class resume_state {
     deliver,        // new: deliver it; it is now the last id
     duplicate,      // at or before the last id in the same epoch: drop it
     epoch_changed,  // another epoch without a reset: the server broke the contract
-    invalid_id,     // not an event id
+    invalid_id,     // not the id of an event (seq 0 names a position, not an event)
   };
 
   verdict accept(std::string_view id);
-  // A `reset` names the position after which delivery continues (nullopt: empty log).
+  // A `reset` names the position after which delivery continues (`{epoch}-0` when nothing
+  // precedes it; nullopt only from servers that predate `{epoch}-0`).
   void reset_to(const std::optional<std::string>& position);
-  // Set by a tool that persisted the id across its own restart; returns false if not an id.
+  // A position: persisted by a tool across its own restart, or a `head` (`{epoch}-0` included);
+  // returns false if not an id.
   bool set_last(std::string_view id);
   void clear() { last_.reset(); }
 
-  std::optional<std::string> last() const;  // as text, for `from` and `Last-Event-ID`
+  std::optional<std::string> last() const;  // as text, for `from` and `Last-Event-ID`; may be `{epoch}-0`
 
  private:
   std::optional<event_id> last_;
