@@ -106,9 +106,9 @@ void websocket_session::on_authenticated() {
     return;
   }
   last_ping_sent_ms_ = steady_now_us() / 1000;
-  auto head = state_.fan_out->head();
-  send(core::ready_frame{grant_->sub, grant_->tenant, grant_->exp, state_.config.heartbeat_ms,
-                         head ? std::optional<std::string>(head->str()) : std::nullopt});
+  // Never null: before the first event `{epoch}-0` names the position ahead of it.
+  const core::event_id head = state_.fan_out->head().value_or(core::event_id{state_.log->epoch(), 0});
+  send(core::ready_frame{grant_->sub, grant_->tenant, grant_->exp, state_.config.heartbeat_ms, head.str()});
   logger::info("authenticated", {{"conn", id_}, {"sub", grant_->sub}, {"tenant", grant_->tenant}});
 }
 
@@ -160,8 +160,8 @@ bool websocket_session::permitted(std::string_view pattern) const {
 
 // ---- subscriptions ---------------------------------------------------------------------------
 
+// Seq 0 before the first event: a client that has received nothing resumes from there.
 std::optional<std::string> websocket_session::head_id(const events::log_bounds& bounds) const {
-  if (bounds.head_seq == 0) return std::nullopt;
   return core::event_id{bounds.epoch, bounds.head_seq}.str();
 }
 

@@ -1,5 +1,6 @@
 // Resume (docs/protocol.md section 5): `from` and Last-Event-ID, replay then `replayed` then
-// live with no duplicate and no gap (also while events keep coming), and every `reset` case.
+// live with no duplicate and no gap (also while events keep coming), every `reset` case, and
+// `{epoch}-0`, the position before the first event, named by `head` on an empty log.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -140,7 +141,7 @@ test('another epoch: reset epoch_changed, then every retained matching event', a
 
 test('not an event id: invalid_event_id and nothing subscribed; from later: resume_not_allowed', async () => {
   const { client } = await connectReady(server);
-  for (const from of ['garbage', '-1', 'ABC-1', 'abc-0', 'abc-01', '12345678901234567-1']) {
+  for (const from of ['garbage', '-1', 'ABC-1', 'abc-00', 'abc-01', '12345678901234567-1']) {
     const err = await subscribe(client, ['queue.>'], { from });
     assert.equal(err.code, 'invalid_event_id', from);
   }
@@ -157,6 +158,60 @@ test('not an event id: invalid_event_id and nothing subscribed; from later: resu
   assert.equal((await subscribe(c2, ['queue.>'])).code, 'invalid_event_id');
   await c2.close();
   await witness.check();
+});
+
+test('{epoch}-0: the head of an empty log, a position to resume from, never an event id', async () => {
+  const s = await startServer({ args: ['--retention-events', '3'] });
+  try {
+    const pub = await s.mint({ pub: true });
+    const { client, ready } = await connectReady(s);
+    assert.match(ready.head, /^[0-9a-f]{1,16}-0$/, 'never null');
+    const start = ready.head;
+    const epoch = start.split('-')[0];
+    const sub = await subscribe(client, ['queue.>']);
+    assert.equal(sub.head, start);
+    await client.close();
+    // And a reset on an empty log names it as well.
+    const { client: other } = await connectReady(s);
+    other.send({ op: 'subscribe', req: 'e', topics: ['>'], from: 'abcdef-9' });
+    await other.next('subscribed');
+    assert.deepEqual((await collectReplay(other)).events.reset.position, start);
+    await other.close();
+
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await publish(s, pub, depthEvent('zero', i))).body.ids[0]);
+    assert.deepEqual(ids.map(seq), [1, 2, 3], 'events start at seq 1');
+    // From `{epoch}-0`, by `from` or by the Last-Event-ID header: every event, no reset.
+    for (const options of [{ from: start }, { header: start }]) {
+      const { client: c } = await connectReady(s, {}, options.header ? { lastEventId: options.header } : {});
+      c.send({ op: 'subscribe', req: 'z', topics: ['queue.>'], ...(options.from ? { from: options.from } : {}) });
+      assert.equal((await c.next('subscribed')).head, ids[2]);
+      const { events, replayed } = await collectReplay(c);
+      assert.equal(events.reset, undefined, JSON.stringify(options));
+      assert.deepEqual(events.map((e) => e.id), ids);
+      assert.equal(replayed.count, 3);
+      await c.close();
+    }
+    // A replay of another epoch that starts at seq 1 continues after `{epoch}-0`.
+    const { client: c3 } = await connectReady(s);
+    c3.send({ op: 'subscribe', req: 'y', topics: ['>'], from: 'abcdef-9' });
+    await c3.next('subscribed');
+    assert.equal((await collectReplay(c3)).events.reset.position, `${epoch}-0`);
+    await c3.close();
+
+    // Once retention has dropped seq 1, `{epoch}-0` is too old: retention_exceeded.
+    const more = (await publish(s, pub, depthEvent('zero', 3))).body.ids[0];
+    const { client: c4 } = await connectReady(s);
+    c4.send({ op: 'subscribe', req: 'w', topics: ['>'], from: start });
+    await c4.next('subscribed');
+    const late = await collectReplay(c4);
+    assert.equal(late.events.reset.reason, 'retention_exceeded');
+    assert.equal(late.events.reset.position, ids[0]);
+    assert.deepEqual(late.events.map((e) => e.id), [ids[1], ids[2], more]);
+    await c4.close();
+  } finally {
+    await s.stop();
+  }
 });
 
 test('older than retention: reset retention_exceeded, then what is retained', async () => {

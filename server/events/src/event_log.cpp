@@ -48,9 +48,8 @@ std::vector<stored_event_ptr> build_stored_events(std::vector<pending_event>& ba
   return records;
 }
 
-std::optional<core::event_id> event_log::head() const {
+core::event_id event_log::head() const {
   const log_bounds now = bounds();
-  if (now.head_seq == 0) return std::nullopt;
   return core::event_id{now.epoch, now.head_seq};
 }
 

@@ -5,10 +5,8 @@
 namespace globemeet::server::events {
 namespace {
 
-std::optional<std::string> id_text(const std::string& epoch, std::uint64_t seq) {
-  if (seq == 0) return std::nullopt;  // no event precedes seq 1
-  return core::event_id{epoch, seq}.str();
-}
+// Seq 0 too: `{epoch}-0` names the start of the epoch, so a reset always has a position.
+std::string id_text(const std::string& epoch, std::uint64_t seq) { return core::event_id{epoch, seq}.str(); }
 
 }  // namespace
 
@@ -32,7 +30,8 @@ resume_plan plan_resume(std::string_view from_text, const log_bounds& bounds) {
   }
   plan.up_to_seq = bounds.head_seq;
   // Everything before the oldest retained event is gone; `before_oldest` is the last seq a
-  // client can hold and still be replayed without a gap.
+  // client can hold and still be replayed without a gap. `{epoch}-0` (a client that had
+  // received nothing) is such a seq while the epoch's first event is retained.
   const std::uint64_t before_oldest = bounds.oldest_seq - 1;
 
   if (from->epoch != bounds.epoch) {

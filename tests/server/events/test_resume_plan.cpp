@@ -21,7 +21,34 @@ TEST_CASE("resume from a retained id replays what follows it", "[events][resume]
     CHECK(plan.up_to_seq == 250);
     CHECK_FALSE(plan.needs_reset());
     CHECK(plan.reset_reason().empty());
-    CHECK_FALSE(plan.position.has_value());
+    CHECK(plan.position.empty());
+  }
+}
+
+TEST_CASE("resume from `{epoch}-0`, before the epoch's first event", "[events][resume]") {
+  SECTION("the first event is retained: replay everything, no reset") {
+    const auto plan = events::plan_resume("6f1c2a9e-0", {"6f1c2a9e", 1, 3, 3});
+    CHECK(plan.outcome == resume_outcome::ok);
+    CHECK(plan.after_seq == 0);
+    CHECK(plan.up_to_seq == 3);
+    CHECK_FALSE(plan.needs_reset());
+  }
+  SECTION("an empty log: nothing to replay, live from seq 1") {
+    const auto plan = events::plan_resume("6f1c2a9e-0", {"6f1c2a9e", 1, 0, 0});
+    CHECK(plan.outcome == resume_outcome::ok);
+    CHECK(plan.after_seq == 0);
+    CHECK(plan.up_to_seq == 0);
+  }
+  SECTION("retention dropped seq 1: retention_exceeded, replay what is left") {
+    const auto plan = events::plan_resume("6f1c2a9e-0", trimmed_log());
+    CHECK(plan.outcome == resume_outcome::retention_exceeded);
+    CHECK(plan.after_seq == 100);
+    CHECK(plan.position == "6f1c2a9e-100");
+  }
+  SECTION("another epoch's start: epoch_changed") {
+    const auto plan = events::plan_resume("aa11-0", {"6f1c2a9e", 1, 3, 3});
+    CHECK(plan.outcome == resume_outcome::epoch_changed);
+    CHECK(plan.position == "6f1c2a9e-0");
   }
 }
 
@@ -50,7 +77,7 @@ TEST_CASE("resume from beyond the head: future_id, live only", "[events][resume]
   CHECK(on_empty.outcome == resume_outcome::future_id);
   CHECK(on_empty.after_seq == 0);
   CHECK(on_empty.up_to_seq == 0);
-  CHECK_FALSE(on_empty.position.has_value());
+  CHECK(on_empty.position == "6f1c2a9e-0");  // never null: the start of the epoch
 }
 
 TEST_CASE("resume from another epoch replays the whole retained log", "[events][resume]") {
@@ -61,18 +88,18 @@ TEST_CASE("resume from another epoch replays the whole retained log", "[events][
   CHECK(plan.up_to_seq == 250);
   CHECK(plan.position == "6f1c2a9e-100");
 
-  // A log that still holds its first event: nothing precedes the replay.
+  // A log that still holds its first event: nothing precedes the replay but the epoch's start.
   const auto from_start = events::plan_resume("aa11-900", {"6f1c2a9e", 1, 3, 3});
   CHECK(from_start.outcome == resume_outcome::epoch_changed);
   CHECK(from_start.after_seq == 0);
   CHECK(from_start.up_to_seq == 3);
-  CHECK_FALSE(from_start.position.has_value());
+  CHECK(from_start.position == "6f1c2a9e-0");
 
   const auto empty = events::plan_resume("aa11-900", {"6f1c2a9e", 1, 0, 0});
   CHECK(empty.outcome == resume_outcome::epoch_changed);
   CHECK(empty.after_seq == 0);
   CHECK(empty.up_to_seq == 0);
-  CHECK_FALSE(empty.position.has_value());
+  CHECK(empty.position == "6f1c2a9e-0");
 }
 
 TEST_CASE("a log whose events all aged out still resumes from its head", "[events][resume]") {
@@ -86,7 +113,7 @@ TEST_CASE("a log whose events all aged out still resumes from its head", "[event
 }
 
 TEST_CASE("a from that is not an event id is refused", "[events][resume]") {
-  for (const char* from : {"", "garbage", "6f1c2a9e", "6f1c2a9e-", "-5", "6f1c2a9e-0", "6f1c2a9e-007",
+  for (const char* from : {"", "garbage", "6f1c2a9e", "6f1c2a9e-", "-5", "6f1c2a9e-00", "6f1c2a9e-007",
                            "6F1C2A9E-5", "6f1c2a9e-5-6", "6f1c2a9e-9007199254740992", "0123456789abcdef0-1"}) {
     INFO(from);
     const auto plan = events::plan_resume(from, trimmed_log());

@@ -112,8 +112,9 @@ class event_log {
   virtual void set_listener(append_listener listener) = 0;
 
   // The newest stored id given to the listener (still the newest after retention dropped it),
-  // or nullopt when nothing was stored in this epoch: `ready.head` and `subscribed.head`.
-  std::optional<core::event_id> head() const;
+  // or `{epoch}-0` when nothing was stored in this epoch: `ready.head` and `subscribed.head`.
+  // Never empty, so a client that has received nothing still has a position to resume from.
+  core::event_id head() const;
   // The resume plan for `from_text` against the current bounds (see resume_plan.hpp).
   resume_plan plan_resume(std::string_view from_text) const;
 };

@@ -1,5 +1,6 @@
 // What to do for a client that resumes from an event id (docs/protocol.md section 5): replay
 // after it, or send `reset` first and replay what is left, or refuse a `from` that is no id.
+// `from` may be `{epoch}-0`, the position before the epoch's first event.
 // A pure function of the log's bounds, so every log implementation plans the same way.
 #pragma once
 #include <cstdint>
@@ -32,8 +33,9 @@ struct resume_plan {
   std::uint64_t after_seq = 0;
   std::uint64_t up_to_seq = 0;
   // For the `reset` frame: the id after which delivery continues (the client's new last id);
-  // nullopt when no event precedes what is delivered (an empty log, or a replay from seq 1).
-  std::optional<std::string> position;
+  // `{epoch}-0` when no event precedes what is delivered (an empty log, or a replay from
+  // seq 1), so it is never null. Empty when no reset is needed.
+  std::string position;
 
   bool needs_reset() const noexcept {
     return outcome != resume_outcome::ok && outcome != resume_outcome::invalid_event_id;
