@@ -20,6 +20,7 @@ constexpr std::size_t max_topics_per_subscribe = 64;  // docs/protocol.md sectio
 constexpr unsigned max_backoff_attempt = 64;          // the delay is capped long before this
 constexpr unsigned expired_tokens_before_giving_up = 2;
 constexpr std::uint16_t close_token_expired = 4001;
+constexpr std::uint16_t close_invalid_token = 4401;
 constexpr std::uint16_t close_too_many_connections = 4029;
 
 // `exp` values come from tokens and frames: clamp absurd ones (before 1970, after the year
@@ -112,6 +113,7 @@ struct client_session::impl {
   std::optional<std::int64_t> token_exp_ms;  // from the JWT; nullopt for an opaque token
   bool token_requested = false;
   unsigned expired_tokens_in_a_row = 0;
+  bool refused_token_replaced = false;  // after a 4401, until a connection reaches `ready`
 
   // Resume and the user's subscriptions (they outlive connections).
   resume_state resume;
@@ -230,6 +232,16 @@ struct client_session::impl {
     set_state(session_state::closed, code, std::move(reason));
   }
 
+  // Ends the session for a reason the user did not choose, and says so: without the notice an
+  // application would only see its events stop.
+  void give_up(std::uint16_t code, std::string reason) {
+    while (!armed.empty()) cancel(armed.begin()->first);  // so the notice comes just before `closed`
+    std::string message = "stopped for good after close " + std::to_string(code);
+    if (!reason.empty()) message += ": " + reason;
+    actions.emplace_back(notice_action{notice_kind::error, "closed", std::move(message), 0, code, reason});
+    finish(code, std::move(reason));
+  }
+
   void arm_refresh(std::int64_t now_ms) {
     // Normally refresh_before_ms ahead of `exp`; a token that lives shorter than that is
     // refreshed halfway to its expiry instead of at once, so the provider is not hammered.
@@ -304,6 +316,7 @@ struct client_session::impl {
 
   void on(const tick& t, std::string_view, const ready_frame& f) {
     cancel(timer_kind::handshake);
+    refused_token_replaced = false;  // the token was taken: a later 4401 may be a new key again
     set_state(session_state::live, 0, "");
     heartbeat_ms = f.heartbeat_ms > 0 ? f.heartbeat_ms : config.default_heartbeat_ms;
     connection_exp_ms = seconds_to_ms(f.exp);
@@ -476,7 +489,7 @@ void client_session::token_obtained(const tick& t, std::string token) {
   if (s.state == session_state::fetching_token) {
     if (expired) {
       if (++s.expired_tokens_in_a_row >= expired_tokens_before_giving_up) {
-        s.finish(close_token_expired, "token expired and the provider gave no fresh one");
+        s.give_up(close_token_expired, "token expired and the provider gave no fresh one");
       } else {
         s.reconnect_later(t, 0, "the token provider returned an expired token");
       }
@@ -538,11 +551,16 @@ void client_session::closed(const tick& t, std::uint64_t connection, std::uint16
   auto& s = *impl_;
   if (!s.connection_active || connection != s.connection) return;
   s.leave_connection();
-  if (is_final_close_code(code)) {
-    s.finish(code, std::string(reason));
+  // A refused token is no proof that every token would be: a server that restarted with a new
+  // signing key refuses all it issued before. A provider may mint one the server takes, so it
+  // is asked once; a second refusal in a row means the credentials themselves are wrong.
+  const bool ask_for_new_token =
+      code == close_invalid_token && s.config.token_provider && !std::exchange(s.refused_token_replaced, true);
+  if (is_final_close_code(code) && !ask_for_new_token) {
+    s.give_up(code, std::string(reason));
     return;
   }
-  if (code == close_token_expired) {
+  if (code == close_token_expired || ask_for_new_token) {
     s.token.reset();
     s.token_exp_ms.reset();
   }

@@ -150,6 +150,8 @@ void append_action(std::string& out, const core::notice_action& a) {
       .string("detail", a.detail)
       .string("message", a.message)
       .integer("handle", static_cast<std::int64_t>(a.handle))
+      .integer("close_code", a.close_code)
+      .string("close_reason", a.close_reason)
       .close();
 }
 
@@ -173,6 +175,8 @@ core::result<core::session_config> parse_session_config(std::string_view text) {
       has_endpoint = true;
     } else if (key == "token_in_header") {
       r.boolean(v, key, config.token_in_header);
+    } else if (key == "token_provider") {
+      r.boolean(v, key, config.token_provider);
     } else if (key == "backoff") {
       if (!r.object(v, key)) continue;
       member_reader nested("backoff.");

@@ -567,6 +567,11 @@ TEST_CASE("a provider that returns expired tokens twice in a row ends the sessio
     CHECK(states[1].second.to == session_state::reconnecting);
     CHECK(states[3].second == state_changed_action{session_state::fetching_token, session_state::closed, 4001,
                                                    "token expired and the provider gave no fresh one"});
+    auto n = h.notices();
+    REQUIRE(n.size() == 1);
+    CHECK(n[0].detail == "closed");
+    CHECK(n[0].close_code == 4001);
+    CHECK(n[0].close_reason == "token expired and the provider gave no fresh one");
   }
   SECTION("after the server closed 4001") {
     h.start();
@@ -624,6 +629,9 @@ TEST_CASE("final close codes end the session without reconnecting", "[client_ses
   CHECK(h.timers.empty());
   CHECK(h.since(m) == actions{cancel_timer_action{timer_kind::heartbeat}, cancel_timer_action{timer_kind::refresh},
                               cancel_timer_action{timer_kind::stable},
+                              notice_action{notice_kind::error, "closed",
+                                            "stopped for good after close " + std::to_string(code) + ": final", 0, code,
+                                            "final"},
                               state_changed_action{session_state::live, session_state::closed, code, "final"}});
 }
 
@@ -1023,6 +1031,198 @@ TEST_CASE("an outage before the first event loses nothing: `subscribed.head` is 
   CHECK(h.delivered_ids() == std::vector<std::string>{"a1-2"});
 }
 
+TEST_CASE("an outage before the epoch's first event loses nothing: `{epoch}-0` is the position", "[client_session]") {
+  harness h;
+  h.subscribe("queue.>");
+  h.start();
+  CHECK(h.session.last_event_id() == std::optional<std::string>("a1-0"));
+  h.server.drop_all(1006, "network");
+  std::vector<std::string> published;
+  for (int i = 0; i < 3; ++i) published.push_back(h.server.publish("queue.support.depth-changed"));
+  auto m = h.mark();
+  h.run_for(2'000);
+  REQUIRE(h.server.opens.size() == 2);
+  CHECK(h.server.opens[1].last_event_id == "a1-0");
+  REQUIRE_FALSE(h.received<subscribe_frame>().empty());
+  CHECK(h.received<subscribe_frame>().back().from == std::optional<std::string>("a1-0"));
+  CHECK(h.delivered_ids() == published);
+  auto n = h.notices(m);
+  REQUIRE(n.size() == 1);
+  CHECK(n[0].kind == notice_kind::reconnected);  // no reset: nothing was lost
+  CHECK(h.session.last_event_id() == std::optional<std::string>("a1-3"));
+}
+
+TEST_CASE("resuming from `{epoch}-0` after retention dropped seq 1 is a reset, not a silent gap", "[client_session]") {
+  harness h;
+  h.subscribe("queue.>");
+  h.start();
+  REQUIRE(h.session.last_event_id() == std::optional<std::string>("a1-0"));
+  h.server.drop_all(1006, "network");
+  for (int i = 0; i < 4; ++i) h.server.publish("queue.support.depth-changed");
+  h.server.retain_from(3);
+  h.run_for(2'000);
+  CHECK(h.delivered_ids() == std::vector<std::string>{"a1-3", "a1-4"});
+  auto n = h.notices();
+  REQUIRE(n.size() == 2);
+  CHECK(n[1].kind == notice_kind::reset);
+  CHECK(n[1].detail == "retention_exceeded");
+}
+
+TEST_CASE("a reset to `{epoch}-0` of a new epoch delivers that epoch's first event", "[client_session]") {
+  harness h;
+  h.subscribe("queue.>");
+  h.start();
+  h.server.publish("queue.support.depth-changed");
+  h.run_for(0);
+  h.server.restart(std::string("b2"), 1012);  // the new epoch is empty: its position is b2-0
+  auto m = h.mark();
+  h.run_for(2'000);
+  auto n = h.notices(m);
+  REQUIRE(n.size() == 2);
+  CHECK(n[1].kind == notice_kind::reset);
+  CHECK(h.session.last_event_id() == std::optional<std::string>("b2-0"));
+  h.server.drop_all(1006, "network");  // before b2's first event, too
+  h.server.publish("queue.support.depth-changed");
+  h.run_for(2'000);
+  CHECK(h.delivered_ids() == std::vector<std::string>{"a1-1", "b2-1"});
+}
+
+TEST_CASE("a server that names no head (before `{epoch}-0`) leaves the client without a position", "[client_session]") {
+  virtual_server::settings old;
+  old.null_heads = true;
+  harness h(harness::default_config(), old);
+  h.subscribe("queue.>");
+  h.start();
+  CHECK_FALSE(h.session.last_event_id().has_value());
+  h.server.drop_all(1006, "network");
+  h.server.publish("queue.support.depth-changed");
+  h.run_for(2'000);
+  REQUIRE(h.server.opens.size() == 2);
+  CHECK(h.server.opens[1].last_event_id.empty());
+  CHECK(h.delivered_ids().empty());  // what such a server loses; the client does not make it worse
+  CHECK(h.session.state() == session_state::live);
+}
+
+// ---- a refused token (4401) ------------------------------------------------------------------
+
+namespace {
+session_config with_provider() {
+  auto c = harness::default_config();
+  c.token_provider = true;
+  return c;
+}
+std::vector<notice_action> closed_notices(const harness& h) {
+  std::vector<notice_action> out;
+  for (const auto& n : h.notices())
+    if (n.kind == notice_kind::error && n.detail == "closed") out.push_back(n);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("4401 after a key change: a provider is asked for a fresh token once and the session carries on",
+          "[client_session]") {
+  auto header = GENERATE(true, false);  // the Authorization header, or the browser's `auth` frame
+  INFO("token_in_header " << header);
+  auto config = with_provider();
+  config.token_in_header = header;
+  harness h(config);
+  h.subscribe("queue.>");
+  h.start();
+  auto before = h.server.publish("queue.support.depth-changed");
+  h.run_for(0);
+  REQUIRE(h.tokens_issued == 1);
+
+  // A restart with a new signing key: the cached token, still unexpired, is refused.
+  h.server.change_key();
+  h.server.restart(std::nullopt, 1012);
+  auto during = h.server.publish("queue.support.depth-changed");
+  h.run_for(10'000);
+  CHECK(h.session.state() == session_state::live);
+  CHECK(h.tokens_issued == 2);
+  REQUIRE(h.server.opens.size() == 3);  // the old token, refused; then the fresh one
+  auto refusals = 0;
+  for (const auto& [at, s] : h.all<state_changed_action>()) refusals += s.code == 4401;
+  CHECK(refusals == 1);
+  CHECK(closed_notices(h).empty());
+  auto after = h.server.publish("queue.support.depth-changed");
+  h.run_for(0);
+  CHECK(h.delivered_ids() == std::vector<std::string>{before, during, after});
+
+  SECTION("a later key change is recovered from again: the once counts from the last `ready`") {
+    h.server.change_key();
+    h.server.restart(std::nullopt, 1012);
+    h.run_for(10'000);
+    CHECK(h.session.state() == session_state::live);
+    CHECK(h.tokens_issued == 3);
+  }
+}
+
+TEST_CASE("4401 for the fresh token too: the session ends with exactly one error notice", "[client_session]") {
+  harness h(with_provider());
+  h.subscribe("queue.>");
+
+  SECTION("after a reconnect") {
+    h.start();
+    REQUIRE(h.session.state() == session_state::live);
+    h.server.cfg.refuse_with = 4401;  // every handshake: the credentials themselves are bad now
+    h.server.drop_all(1006, "network");
+    h.run_for(3'600'000);
+    CHECK(h.server.opens.size() == 3);
+    CHECK(h.tokens_issued == 2);
+  }
+  SECTION("at start") {
+    h.server.cfg.refuse_with = 4401;
+    h.start();
+    h.run_for(3'600'000);
+    CHECK(h.server.opens.size() == 2);
+    CHECK(h.tokens_issued == 2);
+  }
+  CHECK(h.session.state() == session_state::closed);
+  CHECK(h.session.final_code() == 4401);
+  CHECK(h.timers.empty());
+  auto n = closed_notices(h);
+  REQUIRE(n.size() == 1);
+  CHECK(n[0].close_code == 4401);
+  CHECK(n[0].close_reason == "handshake refused");
+  CHECK(n[0].message == "stopped for good after close 4401: handshake refused");
+  // The notice comes right before the session closes, so listeners learn why before it ends.
+  auto log = h.since(0);
+  REQUIRE(log.size() >= 2);
+  CHECK(std::holds_alternative<notice_action>(log[log.size() - 2]));
+  CHECK(std::get<state_changed_action>(log.back()).to == session_state::closed);
+}
+
+TEST_CASE("4401 without a token provider is final at once: one fixed token cannot change", "[client_session]") {
+  harness h;  // token_provider false: the adapter answers with the same token every time
+  h.subscribe("queue.>");
+  h.start();
+  h.server.change_key();
+  h.server.restart(std::nullopt, 1012);
+  h.run_for(3'600'000);
+  CHECK(h.session.state() == session_state::closed);
+  CHECK(h.session.final_code() == 4401);
+  CHECK(h.server.opens.size() == 2);
+  CHECK(h.tokens_issued == 1);
+  auto n = closed_notices(h);
+  REQUIRE(n.size() == 1);
+  CHECK(n[0].close_code == 4401);
+}
+
+TEST_CASE("other final codes are not retried even with a provider", "[client_session]") {
+  auto code = GENERATE(as<std::uint16_t>{}, 4403, 4400, 1008);
+  INFO(code);
+  harness h(with_provider());
+  h.subscribe("queue.>");
+  h.start();
+  h.server.drop_all(code, "final");
+  h.run_for(3'600'000);
+  CHECK(h.session.final_code() == code);
+  CHECK(h.server.opens.size() == 1);
+  CHECK(h.tokens_issued == 1);
+  REQUIRE(closed_notices(h).size() == 1);
+  CHECK(closed_notices(h)[0].close_code == code);
+}
+
 // Many seeded runs of random outages: whatever the order of drops, restarts, overflows and
 // token expiries, every matching event is delivered exactly once and in order.
 TEST_CASE("soak: random drops, restarts and overflows neither lose nor repeat an event", "[client_session]") {
@@ -1188,7 +1388,7 @@ TEST_CASE("only the first subscribe's `head` stands as the position", "[client_s
   s.opened(t, 1);
   s.frame(t, 1, frame_text(ready_frame{"console", "acme", exp_s, 20'000, std::nullopt}));
   REQUIRE(s.subscribe(t, "queue.>").ok());
-  s.frame(t, 1, frame_text(subscribed_frame{"1", {"queue.>"}, std::nullopt}));  // empty log
+  s.frame(t, 1, frame_text(subscribed_frame{"1", {"queue.>"}, std::nullopt}));  // a server before `{epoch}-0`
   CHECK_FALSE(s.last_event_id().has_value());
   REQUIRE(s.subscribe(t, "agent.>").ok());
   s.frame(t, 1, frame_text(subscribed_frame{"2", {"agent.>"}, std::string("a1-9")}));

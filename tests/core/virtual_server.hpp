@@ -4,7 +4,7 @@
 // virtual_server plays the server's side of the protocol for the connections the session opens:
 // it checks tokens, sends `ready`, applies subscribe/unsubscribe/refresh/ping, replays its event
 // log on resume (with `reset` when it must), sends `expiring` and closes 4001 when a token runs
-// out. The test scripts everything else: publish events, restart with a new epoch, drop
+// out. The test scripts everything else: publish events, restart with a new epoch or key, drop
 // connections with a code, stall and overflow, revoke permissions, inject raw frames.
 //
 // harness performs the session's actions the way an adapter would: open/send/close go to the
@@ -78,6 +78,8 @@ struct server_settings {
   std::optional<std::uint16_t> refuse_with;  // every handshake fails with this close code
   bool black_hole = false;                   // handshakes never complete
   std::uint64_t replay_overlap = 0;          // a sloppy server: replay re-sends this many old events
+  bool null_heads = false;                   // an old server: `head` and `reset.position` null, never `{epoch}-0`
+  std::set<std::string> refused_tokens;      // refused with 4401 as if signed with another key
 };
 
 class virtual_server {
@@ -141,6 +143,10 @@ class virtual_server {
     }
   }
 
+  // A new signing key (a restart without a persistent key): every token the server has taken
+  // so far is refused from now on; tokens minted later verify.
+  void change_key() { cfg.refused_tokens.insert(taken_tokens_.begin(), taken_tokens_.end()); }
+
   void drop_all(std::uint16_t code, std::string reason = "dropped") {
     for (auto& [id, c] : connections_)
       if (c.open) close(c, code, reason);
@@ -180,8 +186,10 @@ class virtual_server {
     return static_cast<std::size_t>(
         std::count_if(connections_.begin(), connections_.end(), [](const auto& e) { return e.second.open; }));
   }
+  // `{epoch}-0` before the first event, as the real server names it; `null_heads` plays a
+  // server from before that.
   std::optional<std::string> head() const {
-    if (log_.empty()) return std::nullopt;
+    if (log_.empty()) return cfg.null_heads ? std::nullopt : std::optional<std::string>(cfg.epoch + "-0");
     return log_.back().ev.id;
   }
 
@@ -291,9 +299,9 @@ class virtual_server {
     return std::any_of(cfg.perms.begin(), cfg.perms.end(),
                        [&](const std::string& p) { return core::topic::contains(p, pattern); });
   }
-  static bool token_valid(std::int64_t now_ms, std::string_view token) {
+  bool token_valid(std::int64_t now_ms, std::string_view token) const {
     auto exp = core::codec::jwt_expiry(token);
-    return exp && *exp * 1000 > now_ms;
+    return exp && *exp * 1000 > now_ms && cfg.refused_tokens.count(std::string(token)) == 0;
   }
 
   void send(connection& c, const core::server_frame& f) {
@@ -309,6 +317,7 @@ class virtual_server {
   }
 
   void authenticate(connection& c, std::string_view token) {
+    taken_tokens_.emplace(token);
     c.authenticated = true;
     c.exp_ms = *core::codec::jwt_expiry(token) * 1000;
     c.expiring_sent = false;  // a token already inside its warning window is warned next step
@@ -350,7 +359,7 @@ class virtual_server {
     std::uint64_t after_seq = pos.seq;
     auto oldest = std::max(oldest_retained_, log_.empty() ? next_seq_ : log_.front().seq);
     auto before_oldest = [&]() -> std::optional<std::string> {
-      if (oldest <= 1) return std::nullopt;
+      if (oldest <= 1 && cfg.null_heads) return std::nullopt;
       return cfg.epoch + "-" + std::to_string(oldest - 1);
     };
     if (pos.epoch != cfg.epoch) {
@@ -383,6 +392,7 @@ class virtual_server {
 
   void on_frame(std::int64_t now_ms, connection& c, const core::refresh_frame& f) {
     if (!token_valid(now_ms, f.token)) return error(c, f.req, "invalid_token");
+    taken_tokens_.insert(f.token);
     c.exp_ms = *core::codec::jwt_expiry(f.token) * 1000;
     c.expiring_sent = false;
     send(c, core::refreshed_frame{f.req, c.exp_ms / 1000});
@@ -397,6 +407,7 @@ class virtual_server {
   std::uint64_t next_seq_ = 1;
   std::uint64_t oldest_retained_ = 1;
   bool stalled_ = false;
+  std::set<std::string> taken_tokens_;
 };
 
 // ---- the harness: adapter + virtual clock ----------------------------------------------------

@@ -66,7 +66,7 @@ test('a browser-style session connects, subscribes, delivers an event and arms a
     assert.deepEqual(JSON.parse(auth.text), { op: 'auth', token });
     assert.deepEqual(stateChanges(actions), ['connecting->authenticating']);
 
-    const ready = { op: 'ready', sub: 'svc-1', tenant: 'acme', exp: expSeconds, heartbeat_ms: 20_000, head: null };
+    const ready = { op: 'ready', sub: 'svc-1', tenant: 'acme', exp: expSeconds, heartbeat_ms: 20_000, head: '6f1c2a9e-0' };
     s.frame(t0 + 20, random, 1, JSON.stringify(ready));
     actions = s.takeActions();
     assert.deepEqual(stateChanges(actions), ['authenticating->live']);
@@ -89,8 +89,9 @@ test('a browser-style session connects, subscribes, delivers an event and arms a
     assert.equal(request.op, 'subscribe');
     assert.deepEqual(request.topics, ['queue.support.*']);
 
-    s.frame(t0 + 40, random, 1, JSON.stringify({ op: 'subscribed', req: request.req, topics: ['queue.support.*'], head: null }));
+    s.frame(t0 + 40, random, 1, JSON.stringify({ op: 'subscribed', req: request.req, topics: ['queue.support.*'], head: '6f1c2a9e-0' }));
     assert.deepEqual(ofKind(s.takeActions(), 'deliver'), []);
+    assert.equal(s.status().last_event_id, '6f1c2a9e-0', 'the empty log\'s head is the position to resume from');
 
     s.frame(t0 + 50, random, 1, eventFrame);
     assert.deepEqual(oneOf(s.takeActions(), 'deliver'), {
@@ -135,6 +136,32 @@ test('a native-style session puts the token in the header and stops with close 1
   });
 });
 
+test('with a token provider, 4401 asks for one fresh token; the second 4401 ends with a `closed` error notice', () => {
+  withSession({ endpoint, token_provider: true }, (s) => {
+    s.start(t0, random);
+    s.tokenObtained(t0, random, token);
+    s.takeActions();
+    s.closed(t0 + 10, random, 1, 4401, 'handshake refused with HTTP 401');
+    let actions = s.takeActions();
+    assert.deepEqual(stateChanges(actions), ['connecting->reconnecting']);
+    const retry = oneOf(actions, 'arm_timer');
+    s.timerFired(retry.at_ms, random, 'reconnect');
+    actions = s.takeActions();
+    assert.deepEqual(ofKind(actions, 'request_token'), [{ kind: 'request_token' }], 'the refused token is not reused');
+    s.tokenObtained(retry.at_ms, random, token);
+    assert.equal(oneOf(s.takeActions(), 'open').connection, 2);
+    s.closed(retry.at_ms + 10, random, 2, 4401, 'handshake refused with HTTP 401');
+    actions = s.takeActions();
+    assert.deepEqual(ofKind(actions, 'notice'), [{
+      kind: 'notice', notice: 'error', detail: 'closed',
+      message: 'stopped for good after close 4401: handshake refused with HTTP 401', handle: 0,
+      close_code: 4401, close_reason: 'handshake refused with HTTP 401',
+    }]);
+    assert.deepEqual(stateChanges(actions), ['connecting->closed']);
+    assert.equal(s.status().final_code, 4401);
+  });
+});
+
 test('the bridge refuses bad configs and bad arguments without touching the session', () => {
   for (const [config, words] of [
     [{}, "'endpoint'"],
@@ -143,6 +170,7 @@ test('the bridge refuses bad configs and bad arguments without touching the sess
     [{ endpoint, backoff: { min_ms: -1 } }, "'backoff.min_ms'"],
     [{ endpoint, backoff: 3 }, "'backoff'"],
     [{ endpoint, token_in_header: 'yes' }, "'token_in_header'"],
+    [{ endpoint, token_provider: 1 }, "'token_provider'"],
   ]) {
     assert.throws(() => core.createSession(config), (e) => e.code === 'bad_config' && e.message.includes(words),
       JSON.stringify(config));

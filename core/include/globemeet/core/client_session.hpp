@@ -27,8 +27,9 @@
 // carries `from` = the last delivered id; a later subscribe carries `from` only while the
 // connection holds nothing. Before the first event, the `head` answering the connection's
 // first subscribe (sent without `from`) stands as the last id, so an outage before any event
-// loses nothing (unless the log was empty then: no id names a position before seq 1). A refused `subscribe` applied nothing: with
-// invalid_topic or forbidden_topic naming a pattern, that pattern's handles get
+// loses nothing; on an empty log that head is `{epoch}-0`, the position before the epoch's
+// first event, and resuming from it replays every event since. A refused `subscribe` applied
+// nothing: with invalid_topic or forbidden_topic naming a pattern, that pattern's handles get
 // subscription_failed and are dropped and the rest is asked for again; too_many_subscriptions
 // fails every pattern of the request; resume_not_allowed is retried without `from`.
 // `notice reconnected` comes at `ready` (resume is under way); a `reset` from the server comes
@@ -50,9 +51,22 @@
 //   as `refresh`. A failed, expired, not-newer or refused token is retried with backoff while
 //   the connection stays up; if the server closes with 4001 the token is dropped and the next
 //   connection fetches a fresh one.
+// * 4401 (the token is refused: bad signature, issuer, audience) is final, except once for a
+//   session whose adapter has a token provider (`session_config::token_provider`): a server
+//   that restarted with a new signing key refuses every token it issued before, and only a
+//   fresh one can tell. The token is dropped and the next connection, after the usual backoff,
+//   fetches a new one; if that is refused too, before any connection reached `ready`, the
+//   session ends with 4401.
 //
 // Adapters report a refused handshake as a close: network failure 1006, HTTP 401 4401,
 // 403 4403, 429 4029, other 4xx 4400, 5xx 1011.
+//
+// Ending
+// ------
+// The session is closed for good by stop() (no notice: the user asked) or by a final close
+// code, or by a provider that gives only expired tokens. The latter two emit `notice error`
+// with detail "closed", the close code in `close_code` and the reason in `close_reason`, just
+// before `state_changed` to closed, so every adapter can report why it went quiet.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -94,6 +108,9 @@ const char* to_string(timer_kind k) noexcept;
 struct session_config {
   std::string endpoint;                   // wss://host/v1/events
   bool token_in_header = true;            // native: Authorization header; browsers: `auth` frame
+  // True when request_token reaches a provider that can mint a new token; false when the
+  // adapter answers with one fixed token (asking again after 4401 would only repeat it).
+  bool token_provider = false;
   backoff_policy backoff{};
   std::int64_t handshake_timeout_ms = 10'000;
   std::int64_t refresh_before_ms = 60'000;   // refresh this long before `exp`
@@ -156,8 +173,9 @@ enum class notice_kind {
   reset,               // the server could not resume: `detail` is the reason
   overflow,            // the server dropped us for lagging; a reconnect follows: `detail` is the
                        // last id the server delivered
-  error,               // an `error` frame, a local protocol violation (`bad_frame`, `epoch_changed`)
-                       // or a token provider failure (`token_unavailable`): `detail` is the code
+  error,               // an `error` frame, a local protocol violation (`bad_frame`, `epoch_changed`),
+                       // a token provider failure (`token_unavailable`), or the session ending
+                       // for good (`closed`, with close_code and close_reason): `detail` is the code
   subscription_failed, // a pattern was refused (`handle` says which): `detail` is the code
   revoked,             // the server removed a pattern (`handle`): permission_revoked
   token_expiring,      // the server warned that the token is about to expire
@@ -168,6 +186,8 @@ struct notice_action {
   std::string detail;
   std::string message;
   std::uint64_t handle = 0;
+  std::uint16_t close_code = 0;  // error `closed`: the close code that ended the session
+  std::string close_reason{};    // error `closed`: its reason
   friend bool operator==(const notice_action&, const notice_action&) = default;
 };
 
