@@ -5,7 +5,7 @@
 import type { EventForPattern } from './catalogue.js';
 import { CoreSession, patternProblem } from './core.js';
 import type { SessionAction, SessionConfig, SessionStateName, TimerKind } from './core.js';
-import { GlobeMeetError } from './errors.js';
+import { GlobeMeetCloseError, GlobeMeetError } from './errors.js';
 import {
   closeCodeForHandshakeStatus, defaultWebSocket, messageText, watchHandshakeStatus,
 } from './websocket.js';
@@ -37,7 +37,10 @@ export interface GlobeMeetWSOptions {
   endpoint: string;
   /** A token (JWT). Without `getToken`, the same token is used until it expires. */
   token?: string;
-  /** Token provider, called before the token expires and before connecting without one. */
+  /**
+   * Token provider, called before the token expires, before connecting without one, and once
+   * after the server refuses the token (4401, e.g. it restarted with a new signing key).
+   */
   getToken?: () => string | Promise<string>;
   /** Resume after this event id (e.g. saved from a previous run's `lastEventId`). */
   lastEventId?: string;
@@ -54,14 +57,21 @@ export interface StateChange { from: ConnectionState; to: ConnectionState; code:
 export interface GlobeMeetWSEventMap {
   /** Every state transition. */
   state: StateChange;
-  /** Live again after a reconnect; resume from `lastEventId` is under way. */
+  /**
+   * Live again after a reconnect; resume from `lastEventId` is under way (`{epoch}-0` when no
+   * event had come yet: every event since the start of that epoch follows).
+   */
   reconnect: { lastEventId: string | null };
   /** The server could not resume (`reason`: retention_exceeded, epoch_changed, future_id): events were lost. */
   reset: { reason: string; message: string };
   /** The server dropped the connection because the client fell behind; it reconnects and resumes. */
   overflow: { lastId: string };
-  /** An `error` frame, a token provider failure (`token_unavailable`) or a protocol violation. */
-  error: GlobeMeetError;
+  /**
+   * An `error` frame, a token provider failure (`token_unavailable`) or a protocol violation;
+   * last of all a GlobeMeetCloseError (`code` `'closed'`, with `closeCode` and `reason`) when
+   * the client stops for good other than by close().
+   */
+  error: GlobeMeetError | GlobeMeetCloseError;
   /** The server removed a subscription (its token no longer permits the pattern). */
   revoked: { pattern: string; reason: string };
   /** The server refused a subscription (`forbidden_topic`, `invalid_topic`, `too_many_subscriptions`). */
@@ -105,7 +115,9 @@ export class GlobeMeetWS {
     this.#token = options.token;
     this.#getToken = options.getToken;
 
-    const config: SessionConfig = { endpoint: options.endpoint, token_in_header: false };
+    const config: SessionConfig = {
+      endpoint: options.endpoint, token_in_header: false, token_provider: options.getToken !== undefined,
+    };
     if (options.backoff !== undefined) config.backoff = { ...options.backoff };
     try {
       this.#session = new CoreSession(config);
@@ -165,7 +177,10 @@ export class GlobeMeetWS {
     this.#input((now, random) => this.#session.stop(now, random));
   }
 
-  /** The id of the last event delivered (the resume position), or null before any. */
+  /**
+   * The resume position: the id of the last event delivered, or `{epoch}-0` (the start of the
+   * epoch) once subscribed before any event; null before that.
+   */
   get lastEventId(): string | null {
     return this.#session.destroyed ? this.#finalStatus.last_event_id : this.#session.status().last_event_id;
   }
@@ -306,7 +321,11 @@ export class GlobeMeetWS {
       case 'reconnected': return this.#emit('reconnect', { lastEventId: this.#session.status().last_event_id });
       case 'reset': return this.#emit('reset', { reason: action.detail, message: action.message });
       case 'overflow': return this.#emit('overflow', { lastId: action.detail });
-      case 'error': return this.#emit('error', new GlobeMeetError(action.detail, action.message));
+      case 'error':
+        if (action.detail === 'closed') {
+          return this.#emit('error', new GlobeMeetCloseError(action.close_code, action.close_reason, action.message));
+        }
+        return this.#emit('error', new GlobeMeetError(action.detail, action.message));
       case 'token_expiring': return this.#emit('token_expiring', { message: action.message });
       case 'subscription_failed':
         this.#subscriptions.delete(action.handle);  // the session dropped it

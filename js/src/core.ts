@@ -25,11 +25,13 @@ export type SessionAction =
   | { kind: 'request_token' }
   | { kind: 'deliver'; frame: string; handles: number[]; id: string }
   | { kind: 'state_changed'; from: SessionStateName; to: SessionStateName; code: number; reason: string }
-  | { kind: 'notice'; notice: NoticeKind; detail: string; message: string; handle: number };
+  | { kind: 'notice'; notice: NoticeKind; detail: string; message: string; handle: number; close_code: number;
+      close_reason: string };
 
 export interface SessionConfig {
   endpoint: string;
   token_in_header: boolean;
+  token_provider?: boolean;
   backoff?: { min_ms?: number; max_ms?: number; factor?: number };
   handshake_timeout_ms?: number;
   refresh_before_ms?: number;

@@ -11,3 +11,24 @@ export class GlobeMeetError extends Error {
     this.code = code;
   }
 }
+
+/**
+ * The client stopped for good without close() being called: a final close code (4401 when
+ * even a fresh token is refused, 4403, 4400, 1008, ...) or a token provider that gives only
+ * expired tokens (4001). Emitted once, as the last `error`, right before the state `closed`.
+ * `code` is always `'closed'`.
+ */
+export class GlobeMeetCloseError extends GlobeMeetError {
+  declare readonly code: 'closed';
+  /** The close code that ended the client (also `finalCode`). */
+  readonly closeCode: number;
+  /** The reason that came with it (the server's, or the client's own explanation). */
+  readonly reason: string;
+
+  constructor(closeCode: number, reason: string, message: string) {
+    super('closed', message);
+    this.name = 'GlobeMeetCloseError';
+    this.closeCode = closeCode;
+    this.reason = reason;
+  }
+}

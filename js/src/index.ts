@@ -3,6 +3,6 @@ export { GlobeMeetWS, ConnectionState } from './client.js';
 export type {
   BackoffOptions, GlobeMeetWSEventMap, GlobeMeetWSEventName, GlobeMeetWSOptions, StateChange, Unsubscribe,
 } from './client.js';
-export { GlobeMeetError } from './errors.js';
+export { GlobeMeetError, GlobeMeetCloseError } from './errors.js';
 export type * from './catalogue.js';
 export type { WebSocketConstructor, WebSocketLike } from './websocket.js';

@@ -1,7 +1,9 @@
 // @globemeet/sdk (js/dist, built by `node js/build.mjs`) against the real server: the README
 // snippet as written, typed delivery, unsubscribe, resume without loss or duplicate across a
-// token expiry (close 4001), reconnect and reset across a server restart, a failing token
-// provider, local pattern validation, and close() as the final word.
+// token expiry (close 4001), an outage before the first event, reconnect and reset across a
+// server restart, a restart with a new signing key (4401, a fresh token from getToken), a
+// failing token provider, local pattern validation, close() as the final word, and the one
+// `error` a client emits when it stops for good.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -10,20 +12,23 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { startServer, publish, depthEvent } from './helpers/server.mjs';
+import { startServer, publish, depthEvent, makeTempDir, oauthClient } from './helpers/server.mjs';
+import { startProxy } from './helpers/native_cli.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const distIndex = path.join(root, 'js/dist/index.js');
 if (!existsSync(distIndex)) throw new Error('js/dist is missing: run `node js/build.mjs` first');
 const handlersBefore = ['uncaughtException', 'unhandledRejection'].map((e) => process.listenerCount(e));
-const { GlobeMeetWS, GlobeMeetError } = await import(distIndex);
+const { GlobeMeetWS, GlobeMeetError, GlobeMeetCloseError } = await import(distIndex);
 const handlersAfter = ['uncaughtException', 'unhandledRejection'].map((e) => process.listenerCount(e));
 
 const servers = [];
 const clients = [];
+const cleanups = [];
 after(async () => {
   for (const c of clients) c.close();
   await Promise.all(servers.map((s) => s.stop()));
+  for (const cleanup of cleanups) await cleanup();
 });
 
 async function server(options) {
@@ -230,6 +235,118 @@ test('after a token expiry (4001) the client fetches a new token, reconnects and
   assert.deepEqual([expiry.from, expiry.to], ['live', 'reconnecting']);
 });
 
+test('an outage before the first event loses nothing: the client resumes from {epoch}-0', async () => {
+  const srv = await server();
+  const proxy = await startProxy(srv.port);
+  cleanups.push(() => proxy.close());
+  const publisher = await srv.mint({ pub: true });
+  const ws = client({
+    endpoint: `ws://127.0.0.1:${proxy.port}/v1/events`, token: await srv.mint({}),
+    backoff: { min_ms: 20, max_ms: 100, factor: 2 },
+  });
+  const received = [], reconnects = [], resets = [];
+  ws.on('reconnect', (info) => reconnects.push(info));
+  ws.on('reset', (info) => resets.push(info));
+  ws.subscribe('queue.>', (event) => received.push(event.id));
+  await live(ws);
+  // The empty log's head, the position before its first event, once `subscribed` has come.
+  const position = await until(() => ws.lastEventId, 'a position before any event');
+  assert.match(position, /^[0-9a-f]{1,16}-0$/);
+
+  assert.ok(proxy.cutAndHold() >= 1);
+  await until(() => ws.state !== 'live', 'the client to notice the cut');
+  const sent = [];
+  for (let i = 0; i < 3; i++) sent.push(await published(srv, publisher, depthEvent('support', i)));
+  proxy.release();
+  await until(() => received.length === 3, 'the events published during the outage');
+  assert.deepEqual(received, sent);
+  assert.equal(sent[0].split('-')[0], position.split('-')[0], 'the same epoch');
+  assert.deepEqual(reconnects, [{ lastEventId: position }]);
+  assert.deepEqual(resets, []);
+  assert.equal(ws.lastEventId, sent.at(-1));
+});
+
+// A server that restarts without --signing-key signs with a new ephemeral key: every token it
+// issued before is refused (HTTP 401, close 4401), however long it still has to live.
+async function restartWithNewKey(first, identity) {
+  first.proc.kill('SIGTERM');
+  await first.exited;
+  return server({ secret: first.secret, args: ['--listen', `127.0.0.1:${first.port}`, ...identity.args] });
+}
+
+test('a restart with a new signing key: the client asks getToken for a fresh token once and carries on', async () => {
+  const dir = makeTempDir();
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const identity = oauthClient(dir);
+  let current = await server({ args: identity.args });
+  let calls = 0;
+  const ws = client({
+    endpoint: current.wsUrl,
+    backoff: { min_ms: 20, max_ms: 200, factor: 2 },
+    async getToken() { calls++; return identity.tokenFrom(current); },
+  });
+  const received = [], states = [], errors = [], resets = [];
+  ws.on('state', (s) => states.push(s));
+  ws.on('error', (e) => errors.push(e));
+  ws.on('reset', (info) => resets.push(info));
+  ws.subscribe('queue.>', (event) => received.push(event.id));
+  await live(ws);
+  await subscriptionsHeld(current, 1);
+  const before = await published(current, await identity.tokenFrom(current), depthEvent('support', 1));
+  await until(() => received.length === 1, 'the event before the restart');
+  assert.equal(calls, 1);
+
+  current = await restartWithNewKey(current, identity);
+  await until(() => states.some((s) => s.code === 4401), 'the old token to be refused');
+  await until(() => resets.length === 1 && ws.state === 'live', 'the client to be live again');
+  await subscriptionsHeld(current, 1);
+  const after = await published(current, await identity.tokenFrom(current), depthEvent('support', 2));
+  await until(() => received.length === 2, 'the event after the restart');
+
+  assert.deepEqual(received, [before, after]);
+  assert.equal(calls, 2, 'one fresh token after the refusal');
+  const refusal = states.find((s) => s.code === 4401);
+  assert.equal(refusal.to, 'reconnecting');
+  assert.equal(states.filter((s) => s.code === 4401).length, 1);
+  assert.deepEqual(errors, []);
+  assert.equal(resets[0].reason, 'epoch_changed');
+});
+
+test('a provider whose fresh token is refused too: the client stops with exactly one error carrying 4401', async () => {
+  const dir = makeTempDir();
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const identity = oauthClient(dir);
+  const first = await server({ args: identity.args });
+  const cached = await identity.tokenFrom(first);
+  let calls = 0;
+  const ws = client({
+    endpoint: first.wsUrl,
+    backoff: { min_ms: 20, max_ms: 200, factor: 2 },
+    getToken() { calls++; return cached; },  // a provider that caches the token the old key signed
+  });
+  const states = [], errors = [];
+  ws.on('state', (s) => states.push(s));
+  ws.on('error', (e) => errors.push(e));
+  ws.subscribe('queue.>', () => {});
+  await live(ws);
+
+  await restartWithNewKey(first, identity);
+  await until(() => ws.state === 'closed', 'the client to stop');
+  await new Promise((r) => setTimeout(r, 300));  // nothing more may follow
+  assert.equal(ws.finalCode, 4401);
+  assert.equal(calls, 2, 'asked once more after the first refusal, not again');
+  assert.deepEqual(states.filter((s) => s.code === 4401).map((s) => s.to), ['reconnecting', 'closed']);
+  assert.equal(errors.length, 1);
+  const [stopped] = errors;
+  assert.ok(stopped instanceof GlobeMeetCloseError);
+  assert.ok(stopped instanceof GlobeMeetError);
+  assert.equal(stopped.code, 'closed');
+  assert.equal(stopped.closeCode, 4401);
+  assert.equal(stopped.reason, states.at(-1).reason);  // the server's: the SDK sends `auth`, no header
+  assert.match(stopped.message, /4401/);
+  assert.deepEqual([states.at(-1).to, states.at(-1).code], ['closed', 4401]);
+});
+
 test('a server restart: the client reconnects, is told of the reset and receives the new events', async () => {
   const first = await server();
   const port = first.port;
@@ -316,13 +433,17 @@ test('a token the server refuses ends the client with 4401 instead of retrying',
   const srv = await server();
   const forged = await srv.mint({}, { key: new TextEncoder().encode('not the server secret at all, 32+ bytes') });
   const ws = client({ endpoint: srv.wsUrl, token: forged, backoff: { min_ms: 10, max_ms: 20, factor: 2 } });
-  const states = [];
+  const states = [], errors = [];
   ws.on('state', (s) => states.push(s));
+  ws.on('error', (e) => errors.push(e));
   await until(() => ws.state === 'closed', 'the client to stop');
   assert.equal(ws.finalCode, 4401);
   const final = states.at(-1);
   assert.deepEqual([final.to, final.code], ['closed', 4401]);
-  assert.equal(states.filter((s) => s.to === 'connecting').length, 1);
+  assert.equal(states.filter((s) => s.to === 'connecting').length, 1, 'one fixed token: nothing else to try');
+  assert.equal(errors.length, 1, 'stopping for good is reported, not silent');
+  assert.ok(errors[0] instanceof GlobeMeetCloseError);
+  assert.deepEqual([errors[0].code, errors[0].closeCode, errors[0].reason], ['closed', 4401, final.reason]);
 });
 
 test('a handshake refused with HTTP 429 is reported as close 4029 and retried', async () => {

@@ -40,7 +40,7 @@ function typeCheck(source) {
 
 test('the README snippet and typed handlers compile under strict', () => {
   const diagnostics = typeCheck(`
-import { GlobeMeetWS, GlobeMeetError } from '@globemeet/sdk';
+import { GlobeMeetWS, GlobeMeetError, GlobeMeetCloseError } from '@globemeet/sdk';
 import type { ConnectionState, GlobeMeetEvent, StateChange } from '@globemeet/sdk';
 const ws = new GlobeMeetWS({ endpoint: 'wss://host/v1/events', token: 'jwt-from-oauth-exchange' });
 ws.subscribe('queue.support.depth-changed', (event) => console.log(event.data.depth, event.data.longest_wait_seconds));
@@ -59,6 +59,9 @@ const stop: () => void = ws.subscribe('qa.*.score-updated', (event) => { const n
 stop();
 ws.on('state', (change: StateChange) => { const s: ConnectionState = change.to; const c: number = change.code; void s; void c; });
 ws.on('error', (e: GlobeMeetError) => console.log(e.code, e.message));
+ws.on('error', (e) => {
+  if (e instanceof GlobeMeetCloseError) { const c: number = e.closeCode; const r: string = e.reason; const k: 'closed' = e.code; void c; void r; void k; }
+});
 ws.on('reset', ({ reason }) => console.log(reason));
 ws.on('subscription_failed', ({ pattern, code }) => console.log(pattern, code));
 const providerClient = new GlobeMeetWS({

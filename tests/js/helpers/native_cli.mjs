@@ -39,6 +39,9 @@ export class CliProcess {
       this.pump();
       resolve(this.exit);
     }));
+    // A CLI that refuses early exits without reading its input; the write then fails with
+    // EPIPE, which must not crash the test run: the exit code and stderr say what happened.
+    this.proc.stdin.on('error', (err) => { if (err.code !== 'EPIPE') throw err; });
     if (input !== undefined) this.proc.stdin.end(input);
     else this.proc.stdin.end();
   }
@@ -97,10 +100,14 @@ export async function cli(args, options = {}) {
 }
 
 // A TCP proxy to `port` on 127.0.0.1. cutAll() destroys every open connection (the client sees
-// a network failure, the server a vanished peer); new connections keep working.
+// a network failure, the server a vanished peer); new connections keep working. cutAndHold()
+// does the same and also resets every new connection until release(), so a test can act while
+// the client is certainly away.
 export async function startProxy(port) {
   const pairs = new Set();
+  let holding = false;
   const server = net.createServer((client) => {
+    if (holding) { client.resetAndDestroy(); return; }
     const upstream = net.connect(port, '127.0.0.1');
     const pair = { client, upstream };
     pairs.add(pair);
@@ -123,6 +130,11 @@ export async function startProxy(port) {
       pairs.clear();
       return n;
     },
+    cutAndHold() {
+      holding = true;
+      return this.cutAll();
+    },
+    release() { holding = false; },
     close() {
       for (const { client, upstream } of pairs) { client.destroy(); upstream.destroy(); }
       return new Promise((resolve) => server.close(resolve));

@@ -2,7 +2,7 @@
 // directory with an HS256 dev secret (and whatever files a test adds), the port read from the
 // server's {"msg":"listening"} log line. Also small clients: a frame-queue WebSocket wrapper,
 // token minting with jose, publishing with fetch.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -68,6 +68,36 @@ export async function startServer({ args = [], env = {}, plain = true, dir = mak
     },
   };
   return server;
+}
+
+// An OAuth client (tenant acme, every topic, may publish) in a clients file under `dir`, so that
+// a restarted server still knows it. tokenFrom(server) runs the client-credentials grant: the
+// token is signed with the server's own key, which is ephemeral without --signing-key.
+export function oauthClient(dir, clientId = 'wallboard') {
+  const secret = randomBytes(24).toString('base64url');
+  const secretHash = execFileSync(serverBinary(), ['hash-secret'], { input: secret, encoding: 'utf8' }).trim();
+  const file = path.join(dir, 'clients.json');
+  writeFileSync(file, JSON.stringify({ clients: [
+    { client_id: clientId, secret_hash: secretHash, tenant: 'acme', perms: ['>'], publish: true },
+  ] }));
+  return {
+    args: ['--clients', file],
+    clientId,
+    secret,
+    async tokenFrom(server) {
+      const res = await fetch(`${server.httpUrl}/oauth/token`, {
+        method: 'POST',
+        headers: {
+          Authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
+          'Content-Type': 'application/x-www-form-urlencoded',
+        },
+        body: 'grant_type=client_credentials',
+      });
+      const body = await res.json();
+      if (res.status !== 200) throw new Error(`token request failed: ${res.status} ${JSON.stringify(body)}`);
+      return body.access_token;
+    },
+  };
 }
 
 // An HS256 token with the server's dev secret; `claims` override the defaults.
