@@ -1,13 +1,14 @@
 // The native client library through its CLI (`globemeet`, platform/native) against the real
 // server: pub -> sub round trip, resume without loss or duplicate across dropped connections
-// and overflow, reset after a server restart, token refresh on a live connection, final close
-// codes, TLS with a development CA, and clean one-line failures.
+// (also before the first event) and overflow, reset after a server restart, a fresh token after
+// a restart with a new signing key, token refresh on a live connection, final close codes, TLS
+// with a development CA, and clean one-line failures.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startServer, makeTempDir, publish, depthEvent, sleep } from './helpers/server.mjs';
+import { startServer, makeTempDir, publish, depthEvent, sleep, oauthClient } from './helpers/server.mjs';
 import { cli, runCli, startProxy } from './helpers/native_cli.mjs';
 
 const devCredentials = (server) => {
@@ -102,6 +103,70 @@ test('a connection dropped on a live server resumes with no loss and no duplicat
   } finally {
     await proxy.close();
     await s.stop();
+  }
+});
+
+async function metric(server, name) {
+  const text = await (await fetch(`${server.httpUrl}/metrics`)).text();
+  return Number(text.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ')[1]);
+}
+
+test('an outage before the first event loses nothing: sub resumes from {epoch}-0', async () => {
+  const s = await startServer();
+  const proxy = await startProxy(s.port);
+  try {
+    const token = await s.mint({ perms: ['queue.>'] });
+    const publisher = await s.mint({ sub: 'publisher', pub: true });
+    const sub = runCli(['sub', '--server', proxy.url, '--token', token, '--count', '3', 'queue.>']);
+    await sub.untilStderr('connected to');
+    await waitFor(async () => (await metric(s, 'globemeet_subscriptions')) === 1, 'the subscription');
+    // `subscribed` (with the head the client keeps as its position) left the server with the
+    // subscription; a moment for it to cross loopback before the cut.
+    await sleep(300);
+    assert.equal(proxy.cutAndHold(), 1);
+    await sub.untilStderr('disconnected');
+    const missed = await publishMany(s, publisher, 3);
+    proxy.release();
+    const { code } = await sub.finished();
+    assert.equal(code, 0, sub.stderr);
+    assertExactly(sub.events, missed);
+    const epoch = missed[0].split('-')[0];
+    assert.match(sub.stderr, new RegExp(`reconnected; resuming from ${epoch}-0, before the first event of its epoch`));
+    assert.doesNotMatch(sub.stderr, /after the start|reset \(/, 'no event was lost, and none is claimed');
+  } finally {
+    await proxy.close();
+    await s.stop();
+  }
+});
+
+test('after a restart with a new signing key, sub with client credentials fetches a fresh token', async () => {
+  const dir = makeTempDir();
+  const identity = oauthClient(dir);
+  const creds = ['--client-id', identity.clientId, '--client-secret', identity.secret];
+  // No --signing-key: the server signs tokens with a key it makes at start, so a restart
+  // refuses every token issued before, although none has expired.
+  const first = await startServer({ args: identity.args });
+  let second;
+  try {
+    const sub = runCli(['sub', '--server', first.httpUrl, ...creds, '--count', '2', 'queue.>']);
+    await sub.untilStderr('connected to');
+    const [before] = (await publish(first, await identity.tokenFrom(first), depthEvent('support', 1))).body.ids;
+    await sub.untilLines(1);
+    first.proc.kill('SIGTERM');
+    await first.exited;
+    second = await startServer({ args: ['--listen', `127.0.0.1:${first.port}`, ...identity.args] });
+    await sub.untilStderr('fetching a new one', 20000);
+    await sub.untilStderr('reset (epoch_changed)', 20000);
+    const [after] = (await publish(second, await identity.tokenFrom(second), depthEvent('support', 2))).body.ids;
+    const { code } = await sub.finished(20000);
+    assert.equal(code, 0, sub.stderr);
+    assert.deepEqual(sub.events.map((e) => e.id), [before, after]);
+    assert.match(sub.stderr, /the server refused the token \(4401 [^)]*\); fetching a new one/);
+    assert.equal((sub.stderr.match(/refused the token/g) ?? []).length, 1);
+  } finally {
+    if (second) await second.stop();
+    await first.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
@@ -268,7 +333,7 @@ test('bad input: one line, exit 2 for usage, exit 1 for runtime failures, never 
 
 async function waitFor(check, what, timeoutMs = 15000) {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timeout waiting for ${what}`);
     await sleep(50);
   }

@@ -1,6 +1,7 @@
 // GlobeMeet::client against the real server: delivery to handles, RAII unsubscribe, resume
-// after the tool's own restart through last_event_id, reset for another epoch, the token
-// provider refreshing a live connection, and a final close code ending the client.
+// after the tool's own restart through last_event_id, reset for another epoch, an outage
+// before the first event (a proxy cuts the connection), the token provider refreshing a live
+// connection, and a final close code ending the client with an error callback.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -16,9 +17,11 @@
 
 #include "globemeet/client.hpp"
 #include "live_server.hpp"
+#include "tcp_proxy.hpp"
 
 using namespace std::chrono_literals;
 using globemeet::test::live_server;
+using globemeet::test::tcp_proxy;
 using globemeet::test::token_claims;
 
 namespace {
@@ -152,6 +155,37 @@ TEST_CASE("an id of another epoch is answered by reset epoch_changed", "[client_
   CHECK(seen.wait_for_count(2) == before);  // every retained event of the new epoch
 }
 
+TEST_CASE("an outage before the first event loses nothing: the client resumes from `{epoch}-0`", "[client_live]") {
+  live_server server;
+  tcp_proxy proxy(server.port());
+  recorder seen, reconnects, resets;
+  auto options = options_for(server, server.mint());
+  options.endpoint = proxy.ws_url();
+  options.on_reconnect = [&] { reconnects.add("reconnected"); };
+  options.on_reset = [&](const std::string& reason) { resets.add(reason); };
+  globemeet::Client client(options);
+  auto sub = client.subscribe("queue.>", [&](const globemeet::Event& e) { seen.add(e.id); });
+  client.start();
+  wait_live(client);
+  // `subscribed` names the empty log's head, the position before its first event.
+  for (int i = 0; i < 300 && !client.last_event_id(); ++i) std::this_thread::sleep_for(10ms);
+  const auto position = client.last_event_id();
+  REQUIRE(position.has_value());
+  CHECK(position->ends_with("-0"));
+
+  proxy.cut_and_hold();
+  const auto missed = server.publish_depth("support", 3);
+  CHECK(missed.front().substr(0, missed.front().find('-')) == position->substr(0, position->find('-')));
+  proxy.release();
+  CHECK(reconnects.wait_for_count(1).size() == 1);
+  CHECK(seen.wait_for_count(3) == missed);
+  const auto live = server.publish_depth("support", 1);
+  std::vector<std::string> expected = missed;
+  expected.push_back(live.front());
+  CHECK(seen.wait_for_count(4) == expected);
+  CHECK(resets.items().empty());
+}
+
 TEST_CASE("the token provider refreshes a live connection before the token expires", "[client_live]") {
   live_server server({"--token-grace-ms", "500"});
   std::atomic<int> calls{0};
@@ -177,9 +211,17 @@ TEST_CASE("the token provider refreshes a live connection before the token expir
   CHECK(std::count(s.begin(), s.end(), std::string("reconnecting")) == 0);
 }
 
-TEST_CASE("a final close code ends the client; an invalid pattern is refused locally", "[client_live]") {
+TEST_CASE("a final close code ends the client with one error; an invalid pattern is refused locally",
+          "[client_live]") {
   live_server server;
-  globemeet::Client client(options_for(server, server.mint(token_claims{.tenant = "not a tenant!"})));
+  std::mutex mutex;
+  std::vector<globemeet::Error> errors;
+  auto options = options_for(server, server.mint(token_claims{.tenant = "not a tenant!"}));
+  options.on_error = [&](const globemeet::Error& e) {
+    std::lock_guard lock(mutex);
+    errors.push_back(e);
+  };
+  globemeet::Client client(options);
   CHECK_THROWS_AS(client.subscribe("queue.>.x", [](const globemeet::Event&) {}), globemeet::ClientError);
   auto sub = client.subscribe(">", [](const globemeet::Event&) {});
   client.start();
@@ -188,6 +230,12 @@ TEST_CASE("a final close code ends the client; an invalid pattern is refused loc
   CHECK(*code == 4401);
   CHECK(client.state() == globemeet::State::closed);
   CHECK(client.final_reason().find("401") != std::string::npos);
+  std::lock_guard lock(mutex);
+  REQUIRE(errors.size() == 1);  // wait() returns after the callbacks of the final actions
+  CHECK(errors[0].code == "closed");
+  CHECK(errors[0].close_code == 4401);
+  CHECK(errors[0].reason == client.final_reason());
+  CHECK(errors[0].message.find("4401") != std::string::npos);
 }
 
 TEST_CASE("options that cannot work are refused at construction", "[client_live]") {

@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,8 @@ constexpr const char* sub_usage =
     "without loss or duplicate after network failures, server restarts and overflow; status\n"
     "lines go to stderr. SIGINT/SIGTERM close the connection and exit 0.\n"
     "\n"
-    "  --from ID             resume after this event id (e.g. the last id of a previous run)\n"
+    "  --from ID             resume after this event id (e.g. the last id of a previous run);\n"
+    "                        EPOCH-0 means from the first event of that epoch\n"
     "  --count N             exit 0 after N events\n"
     "  --retry               keep retrying when the first connection fails (default: exit 1)\n"
     "  --quiet               no status lines on stderr\n"
@@ -51,6 +53,21 @@ std::string describe_close(std::uint16_t code, const std::string& reason) {
   std::string text = code == 0 ? std::string() : std::to_string(code);
   if (!reason.empty()) text += (text.empty() ? "" : " ") + reason;
   return text;
+}
+
+// `{epoch}-0` is a position, not an event (docs/protocol.md section 5): saying "after" it would
+// suggest an event was received. Seq has no leading zeros, so "-0" at the end means seq 0.
+bool is_epoch_start(const std::string& id) { return id.size() > 2 && id.ends_with("-0"); }
+
+std::string resume_line(const std::optional<std::string>& last) {
+  if (!last) return "reconnected; no position yet: events from now on only";
+  if (is_epoch_start(*last)) return "reconnected; resuming from " + *last + ", before the first event of its epoch";
+  return "reconnected; resuming after " + *last;
+}
+
+std::string position_line(const std::string& last) {
+  if (is_epoch_start(last)) return "no event received; position " + last + " (resume with --from " + last + ")";
+  return "last event id " + last;
 }
 
 }  // namespace
@@ -103,6 +120,12 @@ int run_sub(std::vector<std::string> args) {
     }
     if (change.to != State::reconnecting) return;
     std::string why = describe_close(change.code, change.reason);
+    // With client credentials the client asks for a fresh token once (a restarted server with a
+    // new key refuses the old one); with --token there is nothing else to try.
+    if (change.code == 4401 && settings.has_client_credentials() && run.ever_live) {
+      status("the server refused the token (" + why + "); fetching a new one");
+      return;
+    }
     if (!run.ever_live && !retry) {
       std::lock_guard lock(run.mutex);
       if (why.empty()) why = run.last_error;
@@ -112,7 +135,7 @@ int run_sub(std::vector<std::string> args) {
     }
     status("disconnected (" + (why.empty() ? std::string("no reason given") : why) + "); reconnecting");
   };
-  options.on_reconnect = [&] { status("reconnected; resuming after " + client_ptr->last_event_id().value_or("the start")); };
+  options.on_reconnect = [&] { status(resume_line(client_ptr->last_event_id())); };
   options.on_overflow = [&](const std::string& last_id) {
     status("overflow: the server dropped this slow reader (it had sent up to " + (last_id.empty() ? "nothing" : last_id) + "); resuming");
   };
@@ -165,7 +188,7 @@ int run_sub(std::vector<std::string> args) {
   }
   client->stop();
   const std::uint16_t code = client->final_code();
-  if (const auto last = client->last_event_id()) status("last event id " + *last);
+  if (const auto last = client->last_event_id()) status(position_line(*last));
   subscriptions.clear();
 
   std::lock_guard lock(run.mutex);

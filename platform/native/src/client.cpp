@@ -51,6 +51,7 @@ core::session_config session_config_from(const ClientOptions& o) {
   core::session_config c;
   c.endpoint = o.endpoint;
   c.token_in_header = true;
+  c.token_provider = static_cast<bool>(o.token_provider);
   c.backoff.min_ms = o.backoff_min.count();
   c.backoff.max_ms = o.backoff_max.count();
   c.handshake_timeout_ms = o.handshake_timeout.count();
@@ -256,7 +257,7 @@ struct Subscription::shared_state {
         if (options.on_overflow) guarded("on_overflow", [&] { options.on_overflow(a.detail); });
         break;
       case core::notice_kind::error:
-        report_error(a.detail, a.message);
+        report_error(Error{a.detail, a.message, a.close_code, a.close_reason});
         break;
       case core::notice_kind::subscription_failed:
       case core::notice_kind::revoked: {
@@ -266,7 +267,7 @@ struct Subscription::shared_state {
         }
         const std::string code =
             a.kind == core::notice_kind::revoked ? std::string("permission_revoked") : "subscription_failed:" + a.detail;
-        report_error(code, a.message);
+        report_error(Error{code, a.message});
         break;
       }
       case core::notice_kind::token_expiring:
@@ -274,11 +275,8 @@ struct Subscription::shared_state {
     }
   }
 
-  void report_error(const std::string& code, const std::string& message) {
-    if (options.on_error) {
-      Error e{code, message};
-      guarded("on_error", [&] { options.on_error(e); });
-    }
+  void report_error(const Error& e) {
+    if (options.on_error) guarded("on_error", [&] { options.on_error(e); });
   }
 
   // A throwing callback must not unwind through Asio and kill the I/O thread.

@@ -47,10 +47,15 @@ struct StateChange {
   std::string reason;
 };
 
-// An `error` frame from the server, a local protocol violation or a token provider failure.
+// An `error` frame from the server, a local protocol violation or a token provider failure;
+// last of all, code "closed" when the client stopped for good other than by stop(): a final
+// close code (4401 when even a fresh token from the provider is refused, 4403, ...) or a
+// provider that gives only expired tokens (4001). on_error sees it before on_state's `closed`.
 struct Error {
-  std::string code;  // a docs/protocol.md error code, or "token_unavailable", "subscription_failed:<code>", ...
+  std::string code;  // a docs/protocol.md error code, or "token_unavailable", "subscription_failed:<code>", "closed", ...
   std::string message;
+  std::uint16_t close_code = 0;  // code "closed": the close code that ended the client (final_code())
+  std::string reason{};          // code "closed": the reason that came with it (final_reason())
 };
 
 // Thrown by Client's constructor for unusable options and by subscribe() for an invalid pattern.
@@ -67,7 +72,9 @@ struct ClientOptions {
   std::string endpoint;  // ws://host:port/v1/events or wss://host/v1/events
   // Either a static token or a provider. The provider returns a fresh JWT; it signals failure by
   // throwing (any std::exception; the client retries with backoff). It is called on a helper
-  // thread, one call at a time.
+  // thread, one call at a time: before a token expires, and once more when the server refuses
+  // the current one with 4401 (e.g. it restarted with a new signing key). With a static token,
+  // 4401 is final at once.
   std::string token;
   std::function<std::string()> token_provider;
   // TLS (wss://): the peer is always verified against OpenSSL's default trust store, and also
@@ -135,7 +142,8 @@ class Client {
   // wait() or stop() again from another thread. Idempotent.
   void stop(std::chrono::milliseconds grace = std::chrono::milliseconds{3000});
 
-  // Blocks until the client is closed: stop() was called or a final close code ended it.
+  // Blocks until the client is closed: stop() was called or a final close code ended it (then
+  // on_error has had an Error with code "closed").
   // Returns the close code that ended it (1000 after stop()). With a timeout: nullopt if still
   // running.
   std::uint16_t wait();
@@ -150,7 +158,8 @@ class Client {
   std::uint16_t final_code() const;  // 0 until closed
   std::string final_reason() const;
   // The id of the last event delivered to handlers, to persist and pass back as
-  // ClientOptions::last_event_id (or set_last_event_id before start()).
+  // ClientOptions::last_event_id (or set_last_event_id before start()). Before the first event
+  // it is `{epoch}-0`, the start of the server's epoch, once the first subscription is applied.
   std::optional<std::string> last_event_id() const;
   bool set_last_event_id(std::string_view id);  // before start(); false if not an event id
 
