@@ -265,9 +265,16 @@ const payloadOf = (op) => {
 
 test('the schema checker refuses what it should', () => {
   const ready = payloadOf('ready');
-  const good = { op: 'ready', sub: 'wallboard', tenant: 'acme', exp: 1, heartbeat_ms: 20000, head: null };
+  const good = { op: 'ready', sub: 'wallboard', tenant: 'acme', exp: 1, heartbeat_ms: 20000, head: '6f1c2a9e-0' };
   assert.deepEqual(schemaErrors(ready, good), []);
+  assert.deepEqual(schemaErrors(ready, { ...good, head: '6f1c2a9e-1042' }), []);
+  assert.notDeepEqual(schemaErrors(ready, { ...good, head: null }), []);
+  assert.notDeepEqual(schemaErrors(ready, { ...good, head: '6f1c2a9e-00' }), []);
   assert.notDeepEqual(schemaErrors(ready, { ...good, head: 'not-an-id' }), []);
+  const event = payloadOf('event');
+  const example = Object.values(spec.channels.events.messages).find((m) => m.payload === event).examples[0].payload;
+  assert.deepEqual(schemaErrors(event, example), []);
+  assert.notDeepEqual(schemaErrors(event, { ...example, id: '6f1c2a9e-0' }), [], 'no event carries seq 0');
   assert.notDeepEqual(schemaErrors(ready, { ...good, heartbeat_ms: 'soon' }), []);
   const { sub, ...withoutSub } = good;
   assert.equal(sub, 'wallboard');
