@@ -1,5 +1,7 @@
 #include "strict_json.hpp"
 
+#include "globemeet/core/strict_json.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -111,8 +113,9 @@ class dom_builder {
   static constexpr std::size_t max_string_size = static_cast<std::size_t>(-1);
   static constexpr std::size_t max_key_size = static_cast<std::size_t>(-1);
 
-  dom_builder(boost::json::storage_ptr sp, unsigned char* temp, std::size_t temp_size)
-      : values_(boost::json::storage_ptr(), temp, temp_size) {
+  dom_builder(boost::json::storage_ptr sp, unsigned char* temp, std::size_t temp_size,
+              std::vector<std::string_view>* number_texts)
+      : values_(boost::json::storage_ptr(), temp, temp_size), number_texts_(number_texts) {
     values_.reset(std::move(sp));
     levels_.reserve(max_depth);
   }
@@ -174,13 +177,17 @@ class dom_builder {
     number_text_.append(s.data(), s.size());
     return true;
   }
-  bool on_int64(std::int64_t i, json_string_view, error_code& ec) {
+  // The text `s` of a number is whole and inside the input: parse_object writes all of it in
+  // one write_some with more=false, so the parser never splits a number into parts.
+  bool on_int64(std::int64_t i, json_string_view s, error_code& ec) {
+    keep_number_text(s);
     number_text_.clear();
     if (levels_.empty()) return refuse_top_level(ec, "number");
     values_.push_int64(i);
     return counted();
   }
-  bool on_uint64(std::uint64_t u, json_string_view, error_code& ec) {
+  bool on_uint64(std::uint64_t u, json_string_view s, error_code& ec) {
+    keep_number_text(s);
     number_text_.clear();
     if (levels_.empty()) return refuse_top_level(ec, "number");
     values_.push_uint64(u);
@@ -190,6 +197,7 @@ class dom_builder {
   // number reads as the same double here, in the wasm build and in JavaScript. (The core never
   // sets a locale, so strtod's decimal point is '.'.)
   bool on_double(double, json_string_view s, error_code& ec) {
+    keep_number_text(s);
     number_text_.append(s.data(), s.size());
     const double d = std::strtod(number_text_.c_str(), nullptr);
     number_text_.clear();
@@ -231,6 +239,10 @@ class dom_builder {
   }
   bool refuse_top_level(error_code& ec, std::string_view kind) {
     return refuse(ec, "expected a JSON object at the top level, got " + std::string(kind));
+  }
+
+  void keep_number_text(json_string_view s) {
+    if (number_texts_ != nullptr) number_texts_->emplace_back(s.data(), s.size());
   }
 
   // A value is complete at the current level.
@@ -311,6 +323,7 @@ class dom_builder {
   std::string key_bytes_;
   bool key_in_progress_ = false;
   std::string number_text_;
+  std::vector<std::string_view>* number_texts_;
   std::string refusal_;
 };
 
@@ -330,6 +343,11 @@ error bad_json(std::string message) { return error{"bad_json", std::move(message
 
 result<boost::json::object> parse_object(std::string_view text, std::size_t max_bytes,
                                          boost::json::storage_ptr sp) {
+  return parse_object(text, max_bytes, std::move(sp), nullptr);
+}
+
+result<boost::json::object> parse_object(std::string_view text, std::size_t max_bytes, boost::json::storage_ptr sp,
+                                         std::vector<std::string_view>* number_texts) {
   if (text.size() > max_bytes)
     return bad_json("input of " + std::to_string(text.size()) + " bytes is larger than the limit of " +
                     std::to_string(max_bytes) + " bytes");
@@ -341,7 +359,7 @@ result<boost::json::object> parse_object(std::string_view text, std::size_t max_
     boost::json::parse_options options;
     options.max_depth = max_depth;
     unsigned char temp[2048];  // value_stack's scratch space, so small frames do not allocate
-    boost::json::basic_parser<dom_builder> parser(options, std::move(sp), temp, sizeof temp);
+    boost::json::basic_parser<dom_builder> parser(options, std::move(sp), temp, sizeof temp, number_texts);
     error_code ec;
     const std::size_t consumed = parser.write_some(false, text.data(), text.size(), ec);
     if (ec) {
