@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "globemeet/core/codec.hpp"
+#include "globemeet/core/event_id.hpp"
 #include "globemeet/core/resume.hpp"
 #include "globemeet/core/topic.hpp"
 
@@ -385,9 +386,13 @@ struct client_session::impl {
 
   void on(const tick&, std::string_view, const reset_frame& f) {
     resume.reset_to(f.position);
+    // "after {epoch}-0" would read as if an event had come; say what it means.
+    const auto position = f.position ? event_id::parse(*f.position) : std::nullopt;
+    const std::string where = !position ? "from the start of the log"
+                              : position->names_event() ? "after " + position->str()
+                                                        : "from the start of epoch " + position->epoch;
     notice(notice_kind::reset, f.reason,
-           "resume from " + f.from.value_or("nothing") + " impossible; continuing after " +
-               f.position.value_or("the start of the log"));
+           "resume from " + f.from.value_or("nothing") + " impossible; continuing " + where);
   }
 
   void on(const tick&, std::string_view, const overflow_frame& f) {

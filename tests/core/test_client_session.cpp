@@ -1080,6 +1080,7 @@ TEST_CASE("a reset to `{epoch}-0` of a new epoch delivers that epoch's first eve
   auto n = h.notices(m);
   REQUIRE(n.size() == 2);
   CHECK(n[1].kind == notice_kind::reset);
+  CHECK(n[1].message == "resume from a1-1 impossible; continuing from the start of epoch b2");
   CHECK(h.session.last_event_id() == std::optional<std::string>("b2-0"));
   h.server.drop_all(1006, "network");  // before b2's first event, too
   h.server.publish("queue.support.depth-changed");
