@@ -2,6 +2,7 @@
 
 #include <array>
 #include <boost/json.hpp>
+#include <cmath>
 
 namespace globemeet::server::events {
 namespace {
@@ -87,16 +88,18 @@ std::string_view key_field_of_stream(std::string_view stream) noexcept {
   return stream == "agent" ? agent_key : queue_key;
 }
 
+// A JSON number is finite: a NaN or an infinity in a Boost.JSON value is no number a publisher
+// can send, and the wire has no text for it.
 bool has_type(const boost::json::value& value, field_type type) noexcept {
   switch (type) {
     case field_type::string:
       return value.is_string();
     case field_type::number:
-      return value.is_number();
+      return value.is_int64() || value.is_uint64() || (value.is_double() && std::isfinite(value.get_double()));
     case field_type::non_negative_number:
       if (value.is_uint64()) return true;
       if (value.is_int64()) return value.get_int64() >= 0;
-      return value.is_double() && value.get_double() >= 0.0;
+      return value.is_double() && std::isfinite(value.get_double()) && value.get_double() >= 0.0;
     case field_type::string_array:
       return value.is_array();  // elements are checked one by one for a precise message
   }

@@ -1,5 +1,6 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
+#include <limits>
 #include <map>
 #include <set>
 #include <string>
@@ -195,6 +196,23 @@ TEST_CASE("numbers: non-negative accepts zero and fractions, score accepts negat
 
   const boost::json::object scored{{"scorecard_id", "qa-1"}, {"session_id", "s-1"}, {"agent_id", "a-1"}, {"score", -4}};
   CHECK_FALSE(events::validate("qa.scorecard-saved", scored).has_value());
+}
+
+TEST_CASE("numbers: NaN and infinities are no numbers", "[events][catalogue]") {
+  // What Boost.JSON's own parse makes of 0e309 and 1.7976931348623158e308; JSON has no text
+  // for either, so an event carrying one could not be sent.
+  for (const double bad : {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
+                           -std::numeric_limits<double>::infinity()}) {
+    INFO(bad);
+    boost::json::object depth{{"queue_id", "support"}, {"depth", 1}, {"longest_wait_seconds", bad}};
+    CHECK(message_of(events::validate("queue.depth-changed", depth)) ==
+          "data.longest_wait_seconds: expected a non-negative number");
+    boost::json::object scored{{"scorecard_id", "qa-1"}, {"session_id", "s-1"}, {"agent_id", "a-1"}, {"score", bad}};
+    CHECK(message_of(events::validate("qa.scorecard-saved", scored)) == "data.score: expected a number");
+  }
+  const boost::json::object largest{{"scorecard_id", "qa-1"}, {"session_id", "s-1"}, {"agent_id", "a-1"},
+                                    {"score", -std::numeric_limits<double>::max()}};
+  CHECK_FALSE(events::validate("qa.scorecard-saved", largest).has_value());
 }
 
 TEST_CASE("GET /v1/topics serves the catalogue", "[events][catalogue]") {

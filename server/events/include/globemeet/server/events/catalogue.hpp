@@ -59,7 +59,8 @@ std::span<const event_type> catalogue() noexcept;
 const event_type* find_event_type(std::string_view type) noexcept;
 
 // Checks `data` against `type`: every required field present, every known field of its JSON
-// type; extra fields are allowed. nullopt when valid, otherwise an error with code
+// type (a number field finite: a double holding NaN or an infinity is refused); extra fields are
+// allowed (publish keeps them as written). nullopt when valid, otherwise an error with code
 // "invalid_event" and a message such as "data.depth: expected a non-negative number",
 // "data.agent_id is required for session.connected" or "unknown event type 'queue.exploded'".
 std::optional<core::error> validate(std::string_view type, const boost::json::object& data);

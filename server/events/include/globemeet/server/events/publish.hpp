@@ -1,7 +1,9 @@
 // Parsing of a `POST /v1/events` body into events ready for the log. The body is one event
 // object or {"events":[...]}; each event is {"type":..., "subject":..., "data":{...}}. Everything
 // is validated before anything is accepted: one bad event refuses the whole body, and the error
-// names it ("events[3].data.depth: expected a non-negative number").
+// names it ("events[3].data.depth: expected a non-negative number"). The body is parsed once,
+// under the strict rules of docs/protocol.md section 2, and each event's data is kept with its
+// numbers as written, so that what is stored is always strict JSON that every client reads.
 #pragma once
 #include <cstddef>
 #include <string>
@@ -30,7 +32,8 @@ struct pending_event {
   std::string subject;    // the key segment, "support"
   std::string topic;      // "queue.support.depth-changed"
   std::string source;     // "/tenants/acme/queues/support"
-  std::string data_json;  // the data object, compact JSON; extra fields passed through
+  std::string data_json;  // the data object, compact JSON: the publisher's members in order (extra
+                          // fields passed through), every number's text exactly as sent
   friend bool operator==(const pending_event&, const pending_event&) = default;
 };
 
