@@ -2,13 +2,17 @@
 
 #include <array>
 #include <boost/json.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "globemeet/core/codec.hpp"
+#include "globemeet/core/event_id.hpp"
 #include "globemeet/core/strict_json.hpp"
 #include "globemeet/core/topic.hpp"
 #include "globemeet/server/events/catalogue.hpp"
+#include "globemeet/server/events/time_format.hpp"
 
 namespace globemeet::server::events {
 namespace {
@@ -127,6 +131,33 @@ void append_value(std::string& out, const boost::json::value& value, number_text
   }
 }
 
+// The frame of `event` must fit what a subscriber takes (core::codec::max_server_frame_bytes):
+// a bigger one would be stored and sent, and every client would drop it as bad JSON. A body
+// within its 1 MiB limit can still make a bigger frame, since the envelope is longer.
+std::optional<core::error> check_frame_size(const pending_event& event, const std::string& prefix) {
+  constexpr std::size_t limit = core::codec::max_server_frame_bytes;
+  // The envelope's fixed text is some 220 bytes, and escaping makes a string at most 6 times
+  // longer: below this bound the frame fits, without building it.
+  const std::size_t strings =
+      event.source.size() + event.type.size() + event.subject.size() + event.topic.size() + event.tenant.size();
+  if (event.data_json.size() + 6 * strings + 512 <= limit) return std::nullopt;
+
+  core::event envelope;  // the longest id and time the log can give it
+  envelope.id = core::event_id{std::string(16, 'f'), core::max_seq}.str();
+  envelope.source = event.source;
+  envelope.type = event.type;
+  envelope.subject = event.subject;
+  envelope.time = format_rfc3339_ms(0);
+  envelope.topic = event.topic;
+  envelope.tenant = event.tenant;
+  envelope.data_json = "{}";
+  const std::size_t frame = core::codec::encode_event(envelope).size() - envelope.data_json.size() + event.data_json.size();
+  if (frame <= limit) return std::nullopt;
+  return fail(payload_too_large_code, prefix + "data: " + std::to_string(event.data_json.size()) +
+                                          " bytes make an event frame of up to " + std::to_string(frame) +
+                                          " bytes, more than the limit of " + std::to_string(limit));
+}
+
 // `object` is the event, or null when the value is not an object. `prefix` is "" for a single
 // event and "events[3]." in a batch. `scratch` is reused from event to event, so that each
 // data_json is one allocation of its own size.
@@ -188,6 +219,7 @@ core::result<pending_event> parse_event(const boost::json::object* object, const
   scratch.clear();
   append_value(scratch, *data_value, numbers);
   event.data_json = scratch;
+  if (auto error = check_frame_size(event, prefix)) return *std::move(error);
   return event;
 }
 

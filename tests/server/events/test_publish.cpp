@@ -153,17 +153,44 @@ TEST_CASE("batch sizes: 1 to 1000 events", "[events][publish]") {
 }
 
 TEST_CASE("the body is at most 1 MiB", "[events][publish]") {
-  // A valid event padded with an extra data field to exactly the limit is accepted.
-  const std::string head = R"({"type":"agent.online","subject":"a-1","data":{"agent_id":"a-1","pad":")";
-  const std::string tail = R"("}})";
-  std::string body = head + std::string(events::max_publish_body_bytes - head.size() - tail.size(), 'x') + tail;
+  // A valid event padded with whitespace to exactly the limit is accepted.
+  const std::string event = R"({"type":"agent.online","subject":"a-1","data":{"agent_id":"a-1","pad":"x"}})";
+  std::string body = event + std::string(events::max_publish_body_bytes - event.size(), ' ');
   REQUIRE(body.size() == events::max_publish_body_bytes);
   CHECK(events::parse_publish(body, "acme").ok());
 
-  body = head + std::string(events::max_publish_body_bytes - head.size() - tail.size() + 1, 'x') + tail;
+  body.push_back(' ');
   const auto error = refusal(body);
   CHECK(error.code == "payload_too_large");
   CHECK(error.message == "body: 1048577 bytes is more than the limit of 1048576");
+}
+
+TEST_CASE("an event's frame is at most what a subscriber accepts", "[events][publish]") {
+  // The envelope is longer than the body's own few members: a data object that fits in a 1 MiB
+  // body can still make a frame over 1 MiB, which every client would drop. Such an event is
+  // refused rather than stored.
+  const std::string head = R"({"type":"agent.online","subject":"a-1","data":{"agent_id":"a-1","pad":")";
+  const std::string tail = R"("}})";
+  const std::string full = head + std::string(events::max_publish_body_bytes - head.size() - tail.size(), 'x') + tail;
+  const auto error = refusal(full);
+  CHECK(error.code == "payload_too_large");
+  CHECK_THAT(error.message, Catch::StartsWith("data: 1048529 bytes make an event frame of up to ") &&
+                                Catch::EndsWith(" bytes, more than the limit of 1048576"));
+  const std::string batch_head = R"({"events":[)" + depth_event + "," + head;
+  const std::string batch_tail = tail + "]}";
+  const std::string batch = batch_head +
+                            std::string(events::max_publish_body_bytes - batch_head.size() - batch_tail.size(), 'x') +
+                            batch_tail;
+  CHECK_THAT(refusal(batch).message, Catch::StartsWith("events[1].data: "));
+
+  // The largest data that fits: its frame, with the longest id and time, is exactly the limit.
+  const std::size_t frame_without_pad = frame_of(accepted(head + tail)).size();
+  const std::size_t longest_id_and_time = std::string("ffffffffffffffff-9007199254740991").size() - 13;  // "6f1c2a9e-1043"
+  const std::size_t room = globemeet::core::codec::max_server_frame_bytes - frame_without_pad - longest_id_and_time;
+  const auto largest = accepted(head + std::string(room, 'x') + tail);
+  CHECK(frame_of(largest).size() + longest_id_and_time == globemeet::core::codec::max_server_frame_bytes);
+  check_frame_decodes(largest);
+  CHECK(refusal(head + std::string(room + 1, 'x') + tail).code == "payload_too_large");
 }
 
 TEST_CASE("bad JSON is refused as bad_json", "[events][publish]") {

@@ -18,7 +18,9 @@ inline constexpr std::size_t max_publish_body_bytes = 1'048'576;
 inline constexpr std::size_t max_publish_batch_events = 1'000;
 
 // Error codes of a refused body, with the HTTP status the server answers them with.
-inline constexpr std::string_view payload_too_large_code = "payload_too_large";  // 413: body > 1 MiB
+// 413: the body is over 1 MiB, or an event's frame would be (core::codec::max_server_frame_bytes,
+// what a subscriber accepts; the envelope makes a frame longer than its data).
+inline constexpr std::string_view payload_too_large_code = "payload_too_large";
 inline constexpr std::string_view bad_json_code = "bad_json";                    // 400: not strict JSON
 inline constexpr std::string_view too_many_events_code = "too_many_events";      // 413: batch > 1000
 // 400 "bad_request": the body's shape is wrong (not an event, `events` not an array, empty batch).
