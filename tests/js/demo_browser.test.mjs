@@ -5,7 +5,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -14,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
+import { spawnSyncWithInput } from './helpers/input_file.mjs';
 import { serverBinary, startServer } from './helpers/server.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -55,7 +55,9 @@ function oauthClient() {
   const dir = mkdtempSync(path.join(tmpdir(), 'globemeet-demo-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const secret = randomBytes(24).toString('base64url');
-  const secretHash = execFileSync(serverBinary(), ['hash-secret'], { input: secret, encoding: 'utf8' }).trim();
+  const hashed = spawnSyncWithInput(serverBinary(), ['hash-secret'], secret, { encoding: 'utf8' });
+  assert.equal(hashed.status, 0, `hash-secret: ${hashed.error ?? hashed.stderr}`);
+  const secretHash = hashed.stdout.trim();
   const clientsPath = path.join(dir, 'clients.json');
   writeFileSync(clientsPath, JSON.stringify({ clients: [
     { client_id: 'wallboard', secret_hash: secretHash, tenant: 'acme', perms: ['>'], publish: true },

@@ -14,6 +14,7 @@ import {
   SignJWT, UnsecuredJWT, base64url, createLocalJWKSet, exportJWK, exportPKCS8, exportSPKI,
   generateKeyPair, jwtVerify,
 } from 'jose';
+import { spawnSyncWithInput } from './helpers/input_file.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const buildDir = resolve(repo, process.env.GLOBEMEET_BUILD_DIR ?? 'build/native');
@@ -29,8 +30,10 @@ let keys;  // { es, rs, p384 } key pairs from jose
 let jwksFile;     // the EC and RSA public keys
 let devJwksFile;  // the same plus an oct (HS256) key, for development mode
 
+// The token goes in through a file: `verify` refuses a bad key set before it has a token to
+// read, and with spawnSync's `input` that race made the write fail with EPIPE.
 function run(args, input = '') {
-  const r = spawnSync(tool, args, { input, encoding: 'utf8' });
+  const r = spawnSyncWithInput(tool, args, input, { encoding: 'utf8' });
   if (r.error) throw r.error;
   if (r.status === 2) throw new Error(`jwt_tool usage error: ${r.stderr}`);
   return { status: r.status, out: JSON.parse(r.stdout) };

@@ -8,13 +8,14 @@ import path from 'node:path';
 import {
   startServer, serverBinary, makeTempDir, connect, subscribe, publish, depthEvent, ISSUER,
 } from './helpers/server.mjs';
+import { spawnSyncWithInput } from './helpers/input_file.mjs';
 
 let server;
 let clientSecretHash;
 const CLIENT_SECRET = 'correct horse battery staple';
 
 before(async () => {
-  const hashed = spawnSync(serverBinary(), ['hash-secret'], { input: `${CLIENT_SECRET}\n` });
+  const hashed = spawnSyncWithInput(serverBinary(), ['hash-secret'], `${CLIENT_SECRET}\n`);
   assert.equal(hashed.status, 0, hashed.stderr.toString());
   clientSecretHash = hashed.stdout.toString().trim();
   const dir = makeTempDir();

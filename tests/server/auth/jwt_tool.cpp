@@ -114,6 +114,10 @@ json::object claims_json(const auth::claims& c) {
 }
 
 int verify(int argc, char** argv) {
+  // The token first, whole: a refusal below (a bad key set, a usage error) must not exit before
+  // the caller has written its standard input, or that write fails with EPIPE.
+  std::string token(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>{});
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
   const arguments args = parse(argc, argv, {"allow-oct"});
   auth::key_set keys;
   if (args.has("jwks")) {
@@ -130,8 +134,6 @@ int verify(int argc, char** argv) {
   }
   auth::verifier_options options{args.one("iss"), args.one("aud"), 30};
   if (args.has("leeway")) options.leeway_s = args.number("leeway");
-  std::string token(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>{});
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
   const auto r = auth::verifier(std::move(keys), options).verify(token, args.number("now"));
   if (!r) return fail(r.err());
   std::cout << json::serialize(claims_json(r.value())) << "\n";
