@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  startServer, serverBinary, makeTempDir, connect, subscribe, publish, depthEvent, ISSUER,
+  startServer, serverBinary, makeTempDir, connect, connectReady, subscribe, publish, depthEvent, ISSUER,
 } from './helpers/server.mjs';
 import { spawnSyncWithInput } from './helpers/input_file.mjs';
 
@@ -157,6 +157,39 @@ test('publish validates the body all-or-nothing', async () => {
   const seq = (id) => Number(id.split('-')[1]);
   assert.equal(seq(b.body.ids[0]), seq(a.body.ids[0]) + 1);
   assert.equal(seq(b.body.ids[1]), seq(a.body.ids[0]) + 2);
+});
+
+test('an event frame is JSON whatever numbers the publisher wrote', async () => {
+  // Issue 10: the publish path stored 0e309 as NaN and 1.7976931348623158e308 as Infinity, and
+  // refused nesting deeper than 32, all strict JSON. The frames must parse and keep the text.
+  const { client } = await connectReady(server);
+  assert.equal((await subscribe(client, ['queue.>', 'qa.>'])).op, 'subscribed');
+  const raw = [];
+  client.ws.on('message', (data) => raw.push(data.toString()));
+  const token = await server.mint({ pub: true });
+  const deep = `${'['.repeat(62)}0${']'.repeat(62)}`;  // the body is level 1, data level 2
+  const bodies = [
+    '{"type":"queue.depth-changed","subject":"support","data":{"queue_id":"support","depth":1,"longest_wait_seconds":2,"":0e309}}',
+    '{"type":"qa.scorecard-saved","subject":"support","data":{"scorecard_id":"qa-1","session_id":"s-1","agent_id":"a-1","score":1.7976931348623158e308}}',
+    '{"type":"queue.depth-changed","subject":"support","data":{"queue_id":"support","depth":2.2250738585072011e-308,"longest_wait_seconds":1.0}}',
+    `{"type":"queue.depth-changed","subject":"support","data":{"queue_id":"support","depth":0,"longest_wait_seconds":0,"deep":${deep}}}`,
+  ];
+  for (const body of bodies) {
+    const res = await publish(server, token, body);
+    assert.equal(res.status, 200, res.text);
+  }
+  const events = [];
+  for (let i = 0; i < bodies.length; i++) events.push(await client.next('event'));
+  assert.equal(events[0].data[''], 0);
+  assert.equal(events[1].data.score, Number.MAX_VALUE);
+  assert.equal(events[2].data.depth, 2.225073858507201e-308);
+  const frames = raw.filter((text) => text.includes('"op":"event"'));
+  assert.equal(frames.length, bodies.length);
+  for (const [i, body] of bodies.entries()) {
+    const data = body.slice(body.indexOf('"data":') + '"data":'.length, -1);
+    assert.ok(frames[i].endsWith(`"data":${data}}`), frames[i]);
+  }
+  await client.close();
 });
 
 async function requestToken(clientId, secret, form = 'grant_type=client_credentials') {
