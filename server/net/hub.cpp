@@ -6,9 +6,17 @@
 
 namespace globemeet::server::net {
 
-hub::hub(events::event_log& log) : log_(log) {
-  log_.set_listener([this](std::span<const events::stored_event_ptr> batch) { fan_out(batch); });
+// A durable log reopens with events stored by an earlier run: they count as fanned out.
+hub::hub(events::event_log& log) : log_(log), fanned_out_seq_(log.bounds().head_seq) {
+  log_.set_listener([this](std::span<const events::stored_event_ptr> batch) {
+    if (runner_)
+      runner_([this, batch] { fan_out(batch); });
+    else
+      fan_out(batch);
+  });
 }
+
+void hub::run_fan_out_with(io_runner runner) { runner_ = std::move(runner); }
 
 void hub::subscribe(std::string_view tenant, connection_id who, event_sink& sink,
                     std::span<const std::string> patterns, const locked_step& step) {

@@ -45,8 +45,15 @@ class hub {
   // one is in the log for replay.
   using locked_step = std::function<void(const events::log_bounds&)>;
 
+  // Runs `task` on an I/O thread and returns once it has run. A durable log calls its listener
+  // on its own thread, but sessions queue their writes per I/O thread, so the server hands
+  // fan-out to one; the log waits, which keeps every ordering guarantee of event_log.hpp.
+  using io_runner = std::function<void(const std::function<void()>& task)>;
+
   // Installs itself as the log's append listener; `log` must outlive the hub.
   explicit hub(events::event_log& log);
+  // Fan-out runs through `runner` from now on (without one: on the thread that calls the listener).
+  void run_fan_out_with(io_runner runner);
   hub(const hub&) = delete;
   hub& operator=(const hub&) = delete;
 
@@ -80,6 +87,7 @@ class hub {
 
   mutable std::mutex mutex_;
   events::event_log& log_;
+  io_runner runner_;  // set before the first append
   std::unordered_map<std::string, tenant_state> tenants_;
   // Scratch of fan_out, under the lock (kept to reuse its memory).
   std::vector<connection_id> matched_;

@@ -8,7 +8,10 @@
 #include <boost/asio/strand.hpp>
 
 #include <chrono>
+#include <atomic>
 #include <csignal>
+#include <functional>
+#include <future>
 #include <optional>
 #include <string>
 #include <thread>
@@ -46,6 +49,7 @@ class server {
           if (auto session = registry_.find(id)) session->socket_ready(events);
         }) {
     state_->poller = &poller_;
+    state_->fan_out->run_fan_out_with([this](const std::function<void()>& task) { run_on_io_thread(task); });
   }
 
   bool listen(std::string& error_message) {
@@ -140,6 +144,33 @@ class server {
       report_log_health();
       arm_trim();
     });
+  }
+
+  // The hub's runner (hub.hpp). On an I/O thread (memory_log's appends) the task runs at once;
+  // from the log's thread it is posted and waited for. Whoever claims it first runs it, so a
+  // stopped io_context (at shutdown) cannot leave the log waiting.
+  void run_on_io_thread(const std::function<void()>& task) {
+    if (ioc_.get_executor().running_in_this_thread() || ioc_.stopped()) {
+      task();
+      return;
+    }
+    struct handoff {
+      std::atomic<bool> claimed{false};
+      std::promise<void> ran;
+    };
+    auto shared = std::make_shared<handoff>();
+    auto done = shared->ran.get_future();
+    asio::post(ioc_, [shared, &task] {
+      if (shared->claimed.exchange(true)) return;
+      task();
+      shared->ran.set_value();
+    });
+    while (done.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+      if (ioc_.stopped() && !shared->claimed.exchange(true)) {
+        task();
+        return;
+      }
+    }
   }
 
   // One line when the log stops taking appends (a full disk) and one when it takes them again.

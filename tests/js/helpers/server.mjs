@@ -61,6 +61,11 @@ export async function startServer({ args = [], env = {}, plain = true, dir = mak
     httpUrl: `${scheme}://127.0.0.1:${port}`,
     wsUrl: `${scheme === 'https' ? 'wss' : 'ws'}://127.0.0.1:${port}/v1/events`,
     mint: (claims, options) => mintToken(hsSecret, claims, options),
+    // Ends the process with `signal` and waits, keeping its directory (for a restart on it).
+    async kill(signal = 'SIGKILL') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
       await exited;
