@@ -78,7 +78,8 @@ async function mint(secret, claims) {
 }
 
 // `name`: globemeet | nats | bun | ws. Returns { name, pid, port, loadgenArgs, stop() }.
-export async function startServer(name, { dir, cpu = 0, serverBinary, tag }) {
+// `extraArgs` go to globemeet-server after the defaults (a later flag wins), e.g. a data directory.
+export async function startServer(name, { dir, cpu = 0, serverBinary, tag, extraArgs = [] }) {
   const logFile = path.join(dir, `${tag}.${name}.log`);
   if (name === 'globemeet') {
     const secret = randomBytes(32).toString('base64url');
@@ -87,15 +88,15 @@ export async function startServer(name, { dir, cpu = 0, serverBinary, tag }) {
     const { proc, exited } = launch(serverBinary, [
       '--dev', '--listen', '127.0.0.1:0', '--threads', '1', '--issuer', ISSUER, '--hs256-secret-file', secretFile,
       '--max-connections-per-tenant', '100000', '--max-connections-per-address', '100000',
-      '--retention-events', '200000',
+      '--retention-events', '200000', ...extraArgs,
     ], logFile, cpu);
     const m = await waitForLog(logFile, /"msg":"listening".*?"port":(\d+)/, proc);
     const tokenFile = path.join(dir, 'sub.jwt');
     const pubTokenFile = path.join(dir, 'pub.jwt');
     writeFileSync(tokenFile, await mint(secret, { sub: 'bench-subscriber' }));
     writeFileSync(pubTokenFile, await mint(secret, { sub: 'bench-publisher', pub: true }));
-    return { name, pid: proc.pid, port: Number(m[1]), stop: stopper(proc, exited),
-      loadgenArgs: ['--token-file', tokenFile, '--publish-token-file', pubTokenFile] };
+    return { name, pid: proc.pid, port: Number(m[1]), stop: stopper(proc, exited), proc, exited, logFile,
+      loadgenArgs: ['--token-file', tokenFile, '--publish-token-file', pubTokenFile], secret };
   }
   if (name === 'nats') {
     const clientPort = await freePort();

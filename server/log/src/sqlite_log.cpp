@@ -197,7 +197,7 @@ core::result<std::unique_ptr<sqlite_log>> sqlite_log::open(sqlite_log_options op
   sqlite3_busy_timeout(raw, 1000);
 
   // journal_mode is the first read of the file: a file that is no database fails here.
-  if (!exec(raw, "PRAGMA journal_mode = WAL", error)) return fail("cannot read it: " + error);
+  if (!exec(raw, "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL", error)) return fail("cannot read it: " + error);
   if (!exec(raw, options.fsync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL", error))
     return fail(error);
   if (!exec(raw,
