@@ -111,13 +111,17 @@ bool open_log(server_state& state, std::string& error_message) {
                                 {"head_seq", report.head_seq},
                                 {"oldest_seq", report.oldest_seq},
                                 {"retained", report.retained}});
+    // What a torn write-ahead tail drops is a commit that was never acknowledged (its fsync had
+    // not returned); a damaged write-ahead file can drop more, up to everything since the last
+    // check-point: the byte count says how much.
     if (report.unclean)
       logger::warn("log_recovered", {{"path", state.data->file("events.db")},
                                      {"note", "the previous run did not shut down cleanly; the log was checked and recovered"},
                                      {"wal_bytes_dropped", report.wal_bytes_dropped},
                                      {"dropped", report.wal_bytes_dropped > 0
-                                                     ? "a torn commit that was never acknowledged"
-                                                     : "nothing"}});
+                                                     ? "write-ahead log frames past the last intact commit"
+                                                     : "nothing"},
+                                     {"head_seq", report.head_seq}});
     return true;
   } catch (const std::exception& e) {
     error_message = std::string("event log: ") + e.what();

@@ -5,7 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync, readFileSync, statSync, existsSync } from 'node:fs';
+import {
+  closeSync, cpSync, existsSync, mkdirSync, openSync, rmSync, statSync, truncateSync, writeFileSync, writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import {
   startServer, makeTempDir, connect, publish, depthEvent, sleep,
@@ -236,5 +238,98 @@ test('a full disk: publish answers 503 log_unavailable, subscribers stay, /ready
     assert.equal(server.proc.exitCode, null, 'the server is still running');
   } finally {
     await server.kill('SIGKILL');
+  }
+});
+
+// Reads everything of the log from before its first event; returns {events, resets}.
+async function readAll(server) {
+  const client = await connect(server, { token: await server.mint({ sub: 'reader' }) });
+  const ready = await client.next('ready');
+  const epoch = ready.head.split('-')[0];
+  client.send({ op: 'subscribe', req: 'all', topics: ['>'], from: `${epoch}-0` });
+  const events = [];
+  const resets = [];
+  for (;;) {
+    const f = await client.next(() => true, 10000);
+    if (f.op === 'event') events.push(f);
+    else if (f.op === 'reset') resets.push(f.reason);
+    else if (f.op === 'replayed') break;
+    else if (f.op === 'error') throw new Error(JSON.stringify(f));
+  }
+  await client.close();
+  return { events, resets };
+}
+
+test('torn and damaged files: the server serves only intact events, in order, and says what it dropped, or refuses by name', async (t) => {
+  const dir = makeTempDir();
+  const secret = randomBytes(32).toString('base64url');
+  try {
+    // A log with half its events check-pointed into the database file (a clean stop) and half
+    // still in the write-ahead file when the server is killed, as after a crash.
+    let server = await durableServer(dir, secret);
+    const token = await server.mint({ sub: 'torn', pub: true });
+    for (let b = 0; b < 20; b++) {
+      if (b === 10) {
+        await server.kill('SIGTERM');
+        server = await durableServer(dir, secret);
+      }
+      const res = await publish(server, token, { events: Array.from({ length: 50 }, (_, k) => depthEvent(`q${b % 3}`, b * 50 + k)) });
+      assert.equal(res.status, 200);
+    }
+    const pristine = new Map((await readAll(server)).events.map((e) => [e.id, JSON.stringify(e)]));
+    assert.equal(pristine.size, 1000);
+    await server.kill('SIGKILL');
+    const data = path.join(dir, 'data');
+    const saved = path.join(dir, 'pristine');
+    cpSync(data, saved, { recursive: true });
+
+    const outcomes = { started: 0, refused: 0, dropped: 0 };
+    for (let round = 0; round < 30; round++) {
+      rmSync(data, { recursive: true, force: true });
+      cpSync(saved, data, { recursive: true });
+      const files = ['events.db', 'events.db-wal'].map((f) => path.join(data, f)).filter((f) => existsSync(f) && statSync(f).size > 0);
+      const file = files[Math.floor(round / 2) % files.length];
+      const size = statSync(file).size;
+      const offset = Math.floor(Math.random() * size);
+      if (round % 2 === 0) truncateSync(file, offset);
+      else {
+        const fd = openSync(file, 'r+');
+        writeSync(fd, randomBytes(1 + Math.floor(Math.random() * 64)), 0, undefined, offset);
+        closeSync(fd);
+      }
+      let started;
+      try {
+        started = await durableServer(dir, secret);
+      } catch (err) {
+        // Refused: a clean exit with the file's name, never a crash.
+        assert.match(err.message, /server exited 2/, `round ${round}: ${err.message}`);
+        assert.match(err.message, /events\.db/);
+        outcomes.refused++;
+        if (outcomes.refused === 1) t.diagnostic(`refused: ${err.message.split('\n').find((l) => l.includes('events.db'))}`);
+        continue;
+      }
+      try {
+        outcomes.started++;
+        const { events, resets } = await readAll(started);
+        assert.deepEqual(resets.filter((r) => r !== 'epoch_changed'), [], `round ${round}`);
+        let last = 0;
+        for (const e of events) {
+          assert.ok(seqOf(e.id) > last, `round ${round}: ids ascend`);
+          last = seqOf(e.id);
+          assert.equal(JSON.stringify(e), pristine.get(e.id), `round ${round}: ${e.id} is served as stored, or not at all`);
+        }
+        if (events.length < pristine.size) {
+          outcomes.dropped++;
+          const said = started.logs.some((l) => l.msg === 'log_recovered' || l.msg === 'log_damaged');
+          assert.ok(said, `round ${round}: ${pristine.size - events.length} events missing and the log says why`);
+        }
+      } finally {
+        await started.kill('SIGKILL');
+      }
+    }
+    t.diagnostic(`30 damaged copies: ${JSON.stringify(outcomes)}`);
+    assert.ok(outcomes.started > 0, JSON.stringify(outcomes));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -213,7 +213,9 @@ core::result<std::unique_ptr<sqlite_log>> sqlite_log::open(sqlite_log_options op
     return fail("schema version " + *version + " is not " + std::to_string(schema_version) +
                 " (written by another version of globemeet-server)");
   auto clean = meta_value(raw, "clean_shutdown", error);
-  found.unclean = !found.created && version && clean != "1";
+  // A clean close check-points and truncates the write-ahead file; one with content means a
+  // crash, even when the meta rows themselves were lost with a damaged write-ahead file.
+  found.unclean = !found.created && ((version && clean != "1") || wal_bytes > 0);
 
   // After a crash: what the WAL held past its last complete commit was never acknowledged;
   // SQLite's recovery drops it. Check-pointing now says how much was kept, and the structure
@@ -231,8 +233,15 @@ core::result<std::unique_ptr<sqlite_log>> sqlite_log::open(sqlite_log_options op
     if (sqlite3_prepare_v2(raw, "PRAGMA quick_check", -1, &check, nullptr) != SQLITE_OK)
       return fail("is damaged: " + message_of(raw));
     stmt_handle guard(check);
-    const bool row = sqlite3_step(check) == SQLITE_ROW;
-    const std::string verdict = row ? std::string(column_text(check, 0)) : message_of(raw);
+    // quick_check answers "ok", or a row per problem (the first says which database).
+    std::string verdict;
+    int rc_check = SQLITE_ROW;
+    for (int rows = 0; rows < 4 && (rc_check = sqlite3_step(check)) == SQLITE_ROW; ++rows) {
+      const std::string_view line = column_text(check, 0);
+      if (line.starts_with("***")) continue;
+      verdict += (verdict.empty() ? "" : "; ") + std::string(line);
+    }
+    if (rc_check != SQLITE_ROW && rc_check != SQLITE_DONE) verdict = message_of(raw);
     if (verdict != "ok")
       return fail("is damaged (" + verdict + "); restore a backup, or salvage what is readable with: sqlite3 " + path +
                   " .recover | sqlite3 NEW.db");
