@@ -32,7 +32,7 @@ http_response unauthorized(std::string_view message) {
 
 int publish_error_status(std::string_view code) {
   if (code == events::payload_too_large_code || code == events::too_many_events_code) return 413;
-  if (code == events::log_unavailable_code) return 503;
+  if (code == log::log_unavailable_code) return 503;
   return 400;
 }
 
@@ -52,7 +52,7 @@ void publish(server_state& state, const http_request& request, const http_respon
 
   auto parsed = events::parse_publish(request.body, verified->tenant);
   if (!parsed) return respond(json_error(publish_error_status(parsed.err().code), parsed.err().code, parsed.err().message));
-  state.log->append(std::move(parsed.value()), unix_now_ms(), [&state, respond](events::event_log::append_result stored) {
+  state.log->append(std::move(parsed.value()), unix_now_ms(), [&state, respond](log::event_log::append_result stored) {
     if (!stored) return respond(json_error(publish_error_status(stored.err().code), stored.err().code, stored.err().message));
     state.stats.events_in.fetch_add(stored->size(), std::memory_order_relaxed);
     boost::json::array ids;

@@ -7,8 +7,8 @@
 namespace globemeet::server::net {
 
 // A durable log reopens with events stored by an earlier run: they count as fanned out.
-hub::hub(events::event_log& log) : log_(log), fanned_out_seq_(log.bounds().head_seq) {
-  log_.set_listener([this](std::span<const events::stored_event_ptr> batch) {
+hub::hub(log::event_log& log) : log_(log), fanned_out_seq_(log.bounds().head_seq) {
+  log_.set_listener([this](std::span<const log::stored_event_ptr> batch) {
     if (runner_)
       runner_([this, batch] { fan_out(batch); });
     else
@@ -27,7 +27,7 @@ void hub::subscribe(std::string_view tenant, connection_id who, event_sink& sink
   for (const auto& pattern : patterns) it->second.index.add(pattern, who);
   // The log's listener runs under this lock too, so no event can slip between the position
   // taken here and the patterns added above.
-  events::log_bounds bounds = log_.bounds();
+  log::log_bounds bounds = log_.bounds();
   bounds.head_seq = fanned_out_seq_;
   step(bounds);
 }
@@ -59,7 +59,7 @@ std::optional<core::event_id> hub::head() const {
   return core::event_id{log_.epoch(), fanned_out_seq_};
 }
 
-void hub::fan_out(std::span<const events::stored_event_ptr> batch) {
+void hub::fan_out(std::span<const log::stored_event_ptr> batch) {
   std::lock_guard lock(mutex_);
   if (!batch.empty()) fanned_out_seq_ = batch.back()->seq;  // batches come in seq order
   const std::int64_t now_us = steady_now_us();

@@ -16,12 +16,12 @@
 
 #include "globemeet/core/event_id.hpp"
 #include "globemeet/core/subscription_index.hpp"
-#include "globemeet/server/events/event_log.hpp"
+#include "globemeet/server/log/event_log.hpp"
 
 namespace globemeet::server::net {
 
 // Consecutive events of one batch on one tenant and topic.
-using event_run = std::span<const events::stored_event_ptr>;
+using event_run = std::span<const log::stored_event_ptr>;
 
 // Implemented by a WebSocket session.
 class event_sink {
@@ -43,7 +43,7 @@ class hub {
   // Runs under the hub's lock with the log's extent at that instant, its head being the newest
   // event already fanned out: every later event reaches the new patterns live, every earlier
   // one is in the log for replay.
-  using locked_step = std::function<void(const events::log_bounds&)>;
+  using locked_step = std::function<void(const log::log_bounds&)>;
 
   // Runs `task` on an I/O thread and returns once it has run. A durable log calls its listener
   // on its own thread, but sessions queue their writes per I/O thread, so the server hands
@@ -51,7 +51,7 @@ class hub {
   using io_runner = std::function<void(const std::function<void()>& task)>;
 
   // Installs itself as the log's append listener; `log` must outlive the hub.
-  explicit hub(events::event_log& log);
+  explicit hub(log::event_log& log);
   // Fan-out runs through `runner` from now on (without one: on the thread that calls the listener).
   void run_fan_out_with(io_runner runner);
   hub(const hub&) = delete;
@@ -80,13 +80,13 @@ class hub {
     std::unordered_map<connection_id, receiver> receivers;  // elements never move: fan_out points at them
   };
 
-  void fan_out(std::span<const events::stored_event_ptr> batch);
+  void fan_out(std::span<const log::stored_event_ptr> batch);
   // Hands each receiver collected so far its runs, then empties the scratch below.
   void deliver_grouped(std::int64_t now_us);
   static constexpr std::size_t max_grouped_deliveries = 65'536;
 
   mutable std::mutex mutex_;
-  events::event_log& log_;
+  log::event_log& log_;
   io_runner runner_;  // set before the first append
   std::unordered_map<std::string, tenant_state> tenants_;
   // Scratch of fan_out, under the lock (kept to reuse its memory).

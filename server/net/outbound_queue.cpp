@@ -2,7 +2,7 @@
 
 namespace globemeet::server::net {
 
-outbound_frame outbound_frame::of_event(events::stored_event_ptr event, std::int64_t queued_at_us) {
+outbound_frame outbound_frame::of_event(log::stored_event_ptr event, std::int64_t queued_at_us) {
   outbound_frame f;
   f.event = std::move(event);
   f.queued_at_us = queued_at_us;
@@ -30,7 +30,7 @@ outbound_queue::push_outcome outbound_queue::push(outbound_frame frame) {
   return pushed(lock);
 }
 
-outbound_queue::push_outcome outbound_queue::push_events(std::span<const std::span<const events::stored_event_ptr>> runs,
+outbound_queue::push_outcome outbound_queue::push_events(std::span<const std::span<const log::stored_event_ptr>> runs,
                                                         std::int64_t queued_at_us) {
   std::lock_guard lock(mutex_);
   if (closed_) return {push_result::closed, 0, 0};

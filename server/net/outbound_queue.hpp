@@ -15,18 +15,18 @@
 #include <string_view>
 #include <vector>
 
-#include "globemeet/server/events/event_log.hpp"
+#include "globemeet/server/log/event_log.hpp"
 #include "globemeet/server/wire/frame_writer.hpp"
 
 namespace globemeet::server::net {
 
 // 32 bytes: fan-out constructs one per delivery, so an event's entry holds nothing else.
 struct outbound_frame {
-  events::stored_event_ptr event;          // an event: its stored WebSocket frame is what is sent
+  log::stored_event_ptr event;          // an event: its stored WebSocket frame is what is sent
   std::unique_ptr<const std::string> own;  // otherwise: this connection's own complete frame
   std::int64_t queued_at_us = 0;           // steady clock, for the lag limit
 
-  static outbound_frame of_event(events::stored_event_ptr event, std::int64_t queued_at_us);
+  static outbound_frame of_event(log::stored_event_ptr event, std::int64_t queued_at_us);
   // One complete frame of `op` carrying `payload` (control payloads already cut to size).
   static outbound_frame of_bytes(wire::opcode op, std::string_view payload, std::int64_t queued_at_us);
   // `frame` is already one complete frame.
@@ -60,7 +60,7 @@ class outbound_queue {
   push_outcome push(outbound_frame frame);
   // Queues runs of events under one lock (what one fan-out batch has for the connection); at
   // least one event.
-  push_outcome push_events(std::span<const std::span<const events::stored_event_ptr>> runs, std::int64_t queued_at_us);
+  push_outcome push_events(std::span<const std::span<const log::stored_event_ptr>> runs, std::int64_t queued_at_us);
 
   // Moves every pending frame into `batch` (cleared first) and marks them in flight. Returns
   // false, and marks the writer idle, when nothing is pending.

@@ -13,7 +13,7 @@
 #include "logger.hpp"
 #include "globemeet/server/auth/base64.hpp"
 #include "globemeet/server/auth/secret_hash.hpp"
-#include "globemeet/server/events/memory_log.hpp"
+#include "globemeet/server/log/memory_log.hpp"
 #include "globemeet/server/log/sqlite_log.hpp"
 
 namespace globemeet::server::net {
@@ -87,13 +87,13 @@ std::string generate_es256_pem() {
 // The event log the config asks for; its open report goes to the operator's log.
 bool open_log(server_state& state, std::string& error_message) {
   const auto& c = state.config;
-  const events::retention_policy retention{static_cast<std::size_t>(c.retention_events), c.retention_seconds * 1000};
+  const log::retention_policy retention{static_cast<std::size_t>(c.retention_events), c.retention_seconds * 1000};
   try {
     if (effective_log_backend(c) == "memory") {
       if (c.log_backend.empty())
         logger::warn("log_in_memory", {{"note", "the event log is in memory: a restart loses it and clients get reset epoch_changed; "
                                                  "give --data-dir for a durable log"}});
-      state.log = std::make_unique<events::memory_log>(random_hex(8), retention);
+      state.log = std::make_unique<log::memory_log>(random_hex(8), retention);
       return true;
     }
     log::sqlite_log_options options{state.data->file("events.db"), retention, static_cast<std::size_t>(c.memory_events), c.fsync};

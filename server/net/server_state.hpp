@@ -18,7 +18,7 @@
 #include "globemeet/server/auth/signer.hpp"
 #include "globemeet/server/auth/token_endpoint.hpp"
 #include "globemeet/server/auth/verifier.hpp"
-#include "globemeet/server/events/event_log.hpp"
+#include "globemeet/server/log/event_log.hpp"
 
 namespace globemeet::server::net {
 
@@ -27,7 +27,7 @@ class readiness_poller;
 struct server_state {
   server_config config;
   std::unique_ptr<data_dir> data;  // with --data-dir; outlives the log that lives in it
-  std::unique_ptr<events::event_log> log;
+  std::unique_ptr<log::event_log> log;
   std::unique_ptr<hub> fan_out;
   std::unique_ptr<auth::signer> token_signer;
   auth::client_registry clients;

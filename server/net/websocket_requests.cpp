@@ -9,7 +9,7 @@
 #include "globemeet/core/codec.hpp"
 #include "globemeet/core/event_id.hpp"
 #include "globemeet/core/topic.hpp"
-#include "globemeet/server/events/resume_plan.hpp"
+#include "globemeet/server/log/resume_plan.hpp"
 
 namespace globemeet::server::net {
 
@@ -137,7 +137,7 @@ void websocket_session::refresh(const core::refresh_frame& frame) {
   if (replay_) {
     // The rest of the replay too: what waits in the current chunk, the chunks still to come,
     // and the live events held until the replay ends.
-    auto no_longer_matched = [this](const events::stored_event_ptr& event) {
+    auto no_longer_matched = [this](const log::stored_event_ptr& event) {
       return std::none_of(patterns_.begin(), patterns_.end(),
                           [&](const std::string& p) { return core::topic::matches(p, event->topic); });
     };
@@ -161,7 +161,7 @@ bool websocket_session::permitted(std::string_view pattern) const {
 // ---- subscriptions ---------------------------------------------------------------------------
 
 // Seq 0 before the first event: a client that has received nothing resumes from there.
-std::optional<std::string> websocket_session::head_id(const events::log_bounds& bounds) const {
+std::optional<std::string> websocket_session::head_id(const log::log_bounds& bounds) const {
   return core::event_id{bounds.epoch, bounds.head_seq}.str();
 }
 
@@ -211,14 +211,14 @@ void websocket_session::subscribe(const core::subscribe_frame& frame) {
   }
   last_event_id_header_.clear();
 
-  events::resume_plan plan;
-  state_.fan_out->subscribe(grant_->tenant, id_, *this, added, [&](const events::log_bounds& bounds) {
+  log::resume_plan plan;
+  state_.fan_out->subscribe(grant_->tenant, id_, *this, added, [&](const log::log_bounds& bounds) {
     // Under the hub lock: nothing can be fanned out between this and the patterns' addition,
     // so `subscribed` precedes every event of the new patterns, and the replay below covers
     // exactly what was stored before them.
     send(core::subscribed_frame{frame.req, frame.topics, head_id(bounds)});
     if (!from) return;
-    plan = events::plan_resume(*from, bounds);
+    plan = log::plan_resume(*from, bounds);
     if (!held_) held_ = std::make_unique<held_live>();
     std::lock_guard lock(held_->mutex);
     replaying_.store(true, std::memory_order_release);
@@ -233,7 +233,7 @@ void websocket_session::subscribe(const core::subscribe_frame& frame) {
   replay_ = std::make_unique<replay_job>();
   replay_->req = frame.req;
   replay_->patterns = std::make_shared<std::vector<std::string>>(patterns_);
-  replay_->cursor = std::make_unique<events::replay_cursor>(
+  replay_->cursor = std::make_unique<log::replay_cursor>(
       *state_.log, plan.after_seq, plan.up_to_seq, grant_->tenant,
       [patterns = replay_->patterns](std::string_view topic) {
         return std::any_of(patterns->begin(), patterns->end(),

@@ -276,7 +276,7 @@ void websocket_session::send(const core::server_frame& frame) {
   if (queue_.push(text_frame(frame)).result == outbound_queue::push_result::start_writer) schedule_write();
 }
 
-bool websocket_session::send_event(const events::stored_event_ptr& event, std::int64_t now_us) {
+bool websocket_session::send_event(const log::stored_event_ptr& event, std::int64_t now_us) {
   const event_run run(&event, 1);
   return send_events(std::span<const event_run>(&run, 1), now_us);
 }

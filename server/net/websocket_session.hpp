@@ -26,7 +26,7 @@
 #include "session_registry.hpp"
 #include "globemeet/core/frames.hpp"
 #include "globemeet/server/auth/claims.hpp"
-#include "globemeet/server/events/replay_cursor.hpp"
+#include "globemeet/server/log/replay_cursor.hpp"
 #include "globemeet/server/wire/frame_parser.hpp"
 
 namespace globemeet::server::net {
@@ -85,7 +85,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   outbound_frame text_frame(const core::server_frame& frame) const;
   void send(const core::server_frame& frame);
   // Queues the event's shared frame; true when the queue is now past the overflow limits.
-  bool send_event(const events::stored_event_ptr& event, std::int64_t now_us);
+  bool send_event(const log::stored_event_ptr& event, std::int64_t now_us);
   bool send_events(std::span<const event_run> runs, std::int64_t now_us);
   void send_error(std::string_view req, std::string_view code, std::string_view message, std::string_view topic = {});
   void send_control(wire::opcode op, std::string payload);
@@ -100,7 +100,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   bool permitted(std::string_view pattern) const;
   void replay_step();
   void finish_replay();
-  std::optional<std::string> head_id(const events::log_bounds& bounds) const;
+  std::optional<std::string> head_id(const log::log_bounds& bounds) const;
 
   server_state& state_;
   session_registry& registry_;
@@ -121,7 +121,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   // did not take at once. Empty (no memory held) while the connection keeps up.
   std::string unsent_;
   std::size_t unsent_offset_ = 0;
-  events::stored_event_ptr last_written_event_;
+  log::stored_event_ptr last_written_event_;
 
   // Created only once a close is sent: an open connection holds no timer of its own (the
   // server's one session tick drives every other deadline).
@@ -150,9 +150,9 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   struct replay_job {
     std::string req;
     std::shared_ptr<std::vector<std::string>> patterns;  // what the replay matches; refresh may shrink it
-    std::unique_ptr<events::replay_cursor> cursor;
+    std::unique_ptr<log::replay_cursor> cursor;
     std::uint64_t count = 0;
-    std::vector<events::stored_event_ptr> chunk;  // read from the cursor, not yet all queued
+    std::vector<log::stored_event_ptr> chunk;  // read from the cursor, not yet all queued
     std::size_t next_in_chunk = 0;  // chunk[next_in_chunk..] are still to send
     bool cursor_done = false;       // the cursor has nothing after chunk
   };
@@ -163,7 +163,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   struct held_live {
     std::mutex mutex;                 // guards the members below
     std::uint64_t up_to_seq = 0;      // live events up to it are in the replay
-    std::vector<events::stored_event_ptr> events;
+    std::vector<log::stored_event_ptr> events;
     std::size_t bytes = 0;
   };
   std::unique_ptr<held_live> held_;

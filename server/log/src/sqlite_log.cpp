@@ -77,17 +77,17 @@ std::int64_t frame_crc(std::uint64_t seq, std::string_view frame) {
 }
 
 // One row of `events` as the stored event every receiver shares; null when its checksum fails.
-events::stored_event_ptr row_event(sqlite3_stmt* stmt, const std::string& epoch) {
+stored_event_ptr row_event(sqlite3_stmt* stmt, const std::string& epoch) {
   const auto seq = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 0));
   const std::string_view frame = column_text(stmt, 4);
   if (sqlite3_column_int64(stmt, 5) != frame_crc(seq, frame)) return nullptr;
-  auto event = std::make_shared<events::stored_event>();
+  auto event = std::make_shared<stored_event>();
   event->seq = seq;
   event->id = core::event_id{epoch, event->seq}.str();
   event->time_ms = sqlite3_column_int64(stmt, 1);
   event->tenant = std::string(column_text(stmt, 2));
   event->topic = std::string(column_text(stmt, 3));
-  events::set_frame(*event, frame);
+  set_frame(*event, frame);
   return event;
 }
 
@@ -166,9 +166,9 @@ core::result<std::unique_ptr<sqlite_log>> sqlite_log::open(sqlite_log_options op
                                                            open_report* report) {
   const std::string& path = options.path;
   auto fail = [&](const std::string& what) {
-    return core::error{std::string(events::log_unavailable_code), "event log " + path + ": " + what};
+    return core::error{std::string(log_unavailable_code), "event log " + path + ": " + what};
   };
-  if (!events::is_valid_log_epoch(new_epoch)) return fail("invalid epoch '" + new_epoch + "'");
+  if (!is_valid_log_epoch(new_epoch)) return fail("invalid epoch '" + new_epoch + "'");
   if (options.retention.max_events < 1 || options.retention.max_age_ms < 1) return fail("invalid retention");
 
   open_report found;
@@ -255,7 +255,7 @@ core::result<std::unique_ptr<sqlite_log>> sqlite_log::open(sqlite_log_options op
         !set_meta(raw, "head_seq", "0", error) || !exec(raw, "COMMIT", error))
       return fail("cannot initialise: " + error);
     epoch = new_epoch;
-  } else if (!events::is_valid_log_epoch(*epoch)) {
+  } else if (!is_valid_log_epoch(*epoch)) {
     return fail("its epoch '" + *epoch + "' is not 8 to 16 lowercase hex digits");
   }
 
@@ -295,7 +295,7 @@ core::result<std::unique_ptr<sqlite_log>> sqlite_log::open(sqlite_log_options op
   // The newest events into memory, for fan-out and replay without the disk.
   const std::size_t keep = std::min(log->options_.memory_events, log->options_.retention.max_events);
   if (head >= log->oldest_seq_ && keep > 0) {
-    std::vector<events::stored_event_ptr> newest;
+    std::vector<stored_event_ptr> newest;
     const std::uint64_t from = std::max(log->oldest_seq_, head >= keep ? head - keep + 1 : 1);
     log->read_disk(from, head, keep, newest);
     log->window_.assign(newest.begin(), newest.end());
@@ -330,7 +330,7 @@ void sqlite_log::close() {
 
 void sqlite_log::append(std::vector<events::pending_event> batch, std::int64_t now_ms, append_completion done) {
   if (batch.empty()) {
-    if (done) done(std::vector<events::stored_event_ptr>{});
+    if (done) done(std::vector<stored_event_ptr>{});
     return;
   }
   {
@@ -341,7 +341,7 @@ void sqlite_log::append(std::vector<events::pending_event> batch, std::int64_t n
       return;
     }
   }
-  if (done) done(core::error{std::string(events::log_unavailable_code), "the event log is closing"});
+  if (done) done(core::error{std::string(log_unavailable_code), "the event log is closing"});
 }
 
 std::size_t sqlite_log::trim(std::int64_t now_ms) {
@@ -400,13 +400,13 @@ void sqlite_log::commit_group(std::vector<append_request>& group) {
   std::size_t total = 0;
   for (const auto& request : group) total += request.batch.size();
   if (total > core::max_seq - stored_seq_) {
-    complete_all(group, {std::string(events::log_unavailable_code),
+    complete_all(group, {std::string(log_unavailable_code),
                          "the log has no sequence numbers left in epoch " + epoch_ + "; start a new data directory"});
     return;
   }
 
   // Stamp and serialize; each request keeps the times ascending.
-  std::vector<events::stored_event_ptr> records;
+  std::vector<stored_event_ptr> records;
   std::vector<std::size_t> ends;  // one past each request's last record
   records.reserve(total);
   ends.reserve(group.size());
@@ -415,12 +415,12 @@ void sqlite_log::commit_group(std::vector<append_request>& group) {
     for (auto& request : group) {
       const std::int64_t time_ms = std::max(request.now_ms, last_time_ms_);
       last_time_ms_ = time_ms;
-      for (auto& record : events::build_stored_events(request.batch, epoch_, seq, time_ms)) records.push_back(std::move(record));
+      for (auto& record : build_stored_events(request.batch, epoch_, seq, time_ms)) records.push_back(std::move(record));
       seq += request.batch.size();
       ends.push_back(records.size());
     }
   } catch (const std::exception&) {
-    complete_all(group, {std::string(events::log_unavailable_code), "the event log could not store the batch"});
+    complete_all(group, {std::string(log_unavailable_code), "the event log could not store the batch"});
     return;
   }
 
@@ -461,7 +461,7 @@ void sqlite_log::commit_group(std::vector<append_request>& group) {
       const std::lock_guard lock(mutex_);
       unavailable_ = "cannot write " + options_.path + ": " + why;
     }
-    complete_all(group, {std::string(events::log_unavailable_code),
+    complete_all(group, {std::string(log_unavailable_code),
                          "the event log cannot store events now (" + why + "); retry later"});
     return;
   }
@@ -486,7 +486,7 @@ void sqlite_log::commit_group(std::vector<append_request>& group) {
   std::size_t begin = 0;
   for (std::size_t i = 0; i < group.size(); ++i) {
     if (group[i].done)
-      group[i].done(std::vector<events::stored_event_ptr>(records.begin() + static_cast<std::ptrdiff_t>(begin),
+      group[i].done(std::vector<stored_event_ptr>(records.begin() + static_cast<std::ptrdiff_t>(begin),
                                                           records.begin() + static_cast<std::ptrdiff_t>(ends[i])));
     begin = ends[i];
   }
@@ -563,7 +563,7 @@ bool sqlite_log::apply_retention(std::int64_t now_ms) {
 }
 
 void sqlite_log::read_disk(std::uint64_t first, std::uint64_t last, std::size_t max_count,
-                           std::vector<events::stored_event_ptr>& out) const {
+                           std::vector<stored_event_ptr>& out) const {
   const std::lock_guard lock(db_->read_mutex);
   sqlite3_stmt* range = db_->range.get();
   const stmt_use use{range};
@@ -580,9 +580,9 @@ void sqlite_log::read_disk(std::uint64_t first, std::uint64_t last, std::size_t 
   if (rc != SQLITE_DONE) corrupt_rows_.fetch_add(1, std::memory_order_relaxed);  // an unreadable page ends the read
 }
 
-events::read_status sqlite_log::read(std::uint64_t after_seq, std::uint64_t up_to_seq, std::size_t max_count,
-                                     std::vector<events::stored_event_ptr>& out) const {
-  events::read_status status;
+read_status sqlite_log::read(std::uint64_t after_seq, std::uint64_t up_to_seq, std::size_t max_count,
+                                     std::vector<stored_event_ptr>& out) const {
+  read_status status;
   std::uint64_t next = after_seq + 1;
   bool first = true;
   for (;;) {
@@ -597,7 +597,7 @@ events::read_status sqlite_log::read(std::uint64_t after_seq, std::uint64_t up_t
       window_first = window_.empty() ? head_seq_ + 1 : window_.front()->seq;
       if (next >= window_first || next > up_to_seq) {
         auto it = std::lower_bound(window_.begin(), window_.end(), next,
-                                   [](const events::stored_event_ptr& event, std::uint64_t seq) { return event->seq < seq; });
+                                   [](const stored_event_ptr& event, std::uint64_t seq) { return event->seq < seq; });
         for (; it != window_.end() && status.copied < max_count && (*it)->seq <= up_to_seq; ++it) {
           out.push_back(*it);
           ++status.copied;
@@ -616,8 +616,8 @@ events::read_status sqlite_log::read(std::uint64_t after_seq, std::uint64_t up_t
   }
 }
 
-events::log_bounds sqlite_log::bounds() const {
-  events::log_bounds result;
+log_bounds sqlite_log::bounds() const {
+  log_bounds result;
   result.epoch = epoch_;
   const std::lock_guard lock(mutex_);
   result.head_seq = head_seq_;

@@ -15,6 +15,7 @@
 #include "log_fixtures.hpp"
 
 namespace events = globemeet::server::events;
+namespace server_log = globemeet::server::log;
 namespace fs = std::filesystem;
 using globemeet::server::log::open_report;
 using globemeet::server::log::sqlite_log;
@@ -62,9 +63,9 @@ std::vector<events::pending_event> batch_of(int n, int first_depth = 0) {
   return batch;
 }
 
-std::vector<std::uint64_t> read_seqs(const events::event_log& log, std::uint64_t after, std::size_t chunk) {
+std::vector<std::uint64_t> read_seqs(const server_log::event_log& log, std::uint64_t after, std::size_t chunk) {
   std::vector<std::uint64_t> seqs;
-  std::vector<events::stored_event_ptr> out;
+  std::vector<server_log::stored_event_ptr> out;
   const std::uint64_t head = log.bounds().head_seq;
   for (;;) {
     out.clear();
@@ -85,7 +86,7 @@ TEST_CASE("appends get consecutive ids, are fanned out after the commit, and sur
     auto log = open_log(options_for(dir));
     epoch = log->epoch();
     std::vector<std::uint64_t> heard;
-    log->set_listener([&](std::span<const events::stored_event_ptr> batch) {
+    log->set_listener([&](std::span<const server_log::stored_event_ptr> batch) {
       for (const auto& event : batch) heard.push_back(event->seq);
     });
     auto first = log->append_sync(batch_of(3), t0);
@@ -96,7 +97,7 @@ TEST_CASE("appends get consecutive ids, are fanned out after the commit, and sur
     CHECK(second->back()->id == epoch + "-5");
     CHECK(heard == std::vector<std::uint64_t>{1, 2, 3, 4, 5});
     CHECK(log->bounds().head_seq == 5);
-    std::vector<events::stored_event_ptr> all;
+    std::vector<server_log::stored_event_ptr> all;
     log->read(0, 5, 100, all);
     for (const auto& event : all) frames.emplace_back(event->websocket_frame);
   }
@@ -107,7 +108,7 @@ TEST_CASE("appends get consecutive ids, are fanned out after the commit, and sur
   CHECK_FALSE(report.unclean);
   CHECK(report.head_seq == 5);
   CHECK(log->bounds().head_seq == 5);
-  std::vector<events::stored_event_ptr> all;
+  std::vector<server_log::stored_event_ptr> all;
   log->read(0, 5, 100, all);
   REQUIRE(all.size() == 5);
   for (std::size_t i = 0; i < all.size(); ++i) CHECK(all[i]->websocket_frame == frames[i]);  // the same bytes
@@ -127,7 +128,7 @@ TEST_CASE("reads older than the memory window come from disk, in order and in bo
     for (std::size_t i = 0; i < seqs.size(); ++i) CHECK(seqs[i] == i + 1);
   }
   // A read that starts on disk and runs into the window continues there without a gap.
-  std::vector<events::stored_event_ptr> out;
+  std::vector<server_log::stored_event_ptr> out;
   auto status = log->read(850, 1000, 100, out);
   CHECK(status.copied == 100);
   CHECK(out.front()->seq == 851);
@@ -179,7 +180,7 @@ TEST_CASE("appends from many threads share commits and keep one order", "[sqlite
   auto log = open_log(options_for(dir, 100'000, 100'000));
   std::mutex heard_mutex;
   std::vector<std::uint64_t> heard;
-  log->set_listener([&](std::span<const events::stored_event_ptr> batch) {
+  log->set_listener([&](std::span<const server_log::stored_event_ptr> batch) {
     const std::lock_guard lock(heard_mutex);
     for (const auto& event : batch) heard.push_back(event->seq);
   });

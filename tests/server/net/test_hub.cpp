@@ -3,7 +3,9 @@
 #include <map>
 
 #include "hub.hpp"
-#include "globemeet/server/events/memory_log.hpp"
+#include "globemeet/server/log/memory_log.hpp"
+
+namespace server_log = globemeet::server::log;
 
 using namespace globemeet::server;
 using namespace globemeet::server::net;
@@ -25,7 +27,7 @@ events::pending_event depth(std::string tenant, std::string queue) {
           R"({"queue_id":")" + queue + R"(","depth":1,"longest_wait_seconds":0})"};
 }
 
-std::string append(events::memory_log& log, events::pending_event ev) {
+std::string append(server_log::memory_log& log, events::pending_event ev) {
   std::vector<events::pending_event> batch;
   batch.push_back(std::move(ev));
   auto stored = log.append(std::move(batch), 1'000);
@@ -36,16 +38,16 @@ std::string append(events::memory_log& log, events::pending_event ev) {
 }  // namespace
 
 TEST_CASE("fan-out: matching connections of the tenant, each once", "[hub]") {
-  events::memory_log log("0123456789abcdef", {});
+  server_log::memory_log log("0123456789abcdef", {});
   hub h(log);
   recording_sink a, b, other_tenant;
   std::vector<std::string> overlapping{">", "queue.>", "queue.support.*"};
   std::vector<std::string> sales{"queue.sales.*"};
   std::vector<std::string> all{">"};
-  std::optional<events::log_bounds> seen;
-  h.subscribe("acme", 1, a, overlapping, [&](const events::log_bounds& bounds) { seen = bounds; });
-  h.subscribe("acme", 2, b, sales, [](const events::log_bounds&) {});
-  h.subscribe("globex", 3, other_tenant, all, [](const events::log_bounds&) {});
+  std::optional<server_log::log_bounds> seen;
+  h.subscribe("acme", 1, a, overlapping, [&](const server_log::log_bounds& bounds) { seen = bounds; });
+  h.subscribe("acme", 2, b, sales, [](const server_log::log_bounds&) {});
+  h.subscribe("globex", 3, other_tenant, all, [](const server_log::log_bounds&) {});
   REQUIRE(seen);
   CHECK(seen->head_seq == 0);
   CHECK_FALSE(h.head());
@@ -56,7 +58,7 @@ TEST_CASE("fan-out: matching connections of the tenant, each once", "[hub]") {
   CHECK(b.ids == std::vector<std::string>{sales_id});
   CHECK(other_tenant.ids.empty());
 
-  h.subscribe("acme", 2, b, all, [&](const events::log_bounds& bounds) { seen = bounds; });
+  h.subscribe("acme", 2, b, all, [&](const server_log::log_bounds& bounds) { seen = bounds; });
   CHECK(seen->head_seq == 2);  // the head taken under the lock: everything after is live
   REQUIRE(h.head());
   CHECK(h.head()->str() == sales_id);
@@ -76,12 +78,12 @@ TEST_CASE("fan-out: matching connections of the tenant, each once", "[hub]") {
 }
 
 TEST_CASE("fan-out: a batch reaches each receiver in one call, its events in seq order", "[hub]") {
-  events::memory_log log("0123456789abcdef", {});
+  server_log::memory_log log("0123456789abcdef", {});
   hub h(log);
   recording_sink both, support_only;
   const std::vector<std::string> all{"queue.>"}, support{"queue.support.depth-changed"};
-  h.subscribe("acme", 1, both, all, [](const events::log_bounds&) {});
-  h.subscribe("acme", 2, support_only, support, [](const events::log_bounds&) {});
+  h.subscribe("acme", 1, both, all, [](const server_log::log_bounds&) {});
+  h.subscribe("acme", 2, support_only, support, [](const server_log::log_bounds&) {});
   std::vector<events::pending_event> batch;
   for (const char* queue : {"support", "support", "sales", "support"}) batch.push_back(depth("acme", queue));
   auto stored = log.append(std::move(batch), 1'000);
@@ -102,13 +104,13 @@ TEST_CASE("fan-out: a batch reaches each receiver in one call, its events in seq
 }
 
 TEST_CASE("fan-out: a batch mixing tenants reaches each tenant's receivers only", "[hub]") {
-  events::memory_log log("0123456789abcdef", {});
+  server_log::memory_log log("0123456789abcdef", {});
   hub h(log);
   recording_sink acme_all, globex_all, globex_sales;
   const std::vector<std::string> all{">"}, sales{"queue.sales.*"};
-  h.subscribe("acme", 1, acme_all, all, [](const events::log_bounds&) {});
-  h.subscribe("globex", 2, globex_all, all, [](const events::log_bounds&) {});
-  h.subscribe("globex", 3, globex_sales, sales, [](const events::log_bounds&) {});
+  h.subscribe("acme", 1, acme_all, all, [](const server_log::log_bounds&) {});
+  h.subscribe("globex", 2, globex_all, all, [](const server_log::log_bounds&) {});
+  h.subscribe("globex", 3, globex_sales, sales, [](const server_log::log_bounds&) {});
   std::vector<events::pending_event> batch;
   batch.push_back(depth("acme", "sales"));
   batch.push_back(depth("globex", "sales"));
@@ -127,13 +129,13 @@ TEST_CASE("fan-out: a batch mixing tenants reaches each tenant's receivers only"
 }
 
 TEST_CASE("fan-out: a batch too large to group at once still reaches everyone whole and in order", "[hub]") {
-  events::memory_log log("0123456789abcdef", {});
+  server_log::memory_log log("0123456789abcdef", {});
   hub h(log);
   // 100 holders of `>` and 700 events alternating between two topics: 70,000 deliveries, more
   // than the hub groups in one part.
   std::vector<recording_sink> sinks(100);
   const std::vector<std::string> all{">"};
-  for (std::size_t i = 0; i < sinks.size(); ++i) h.subscribe("acme", i + 1, sinks[i], all, [](const events::log_bounds&) {});
+  for (std::size_t i = 0; i < sinks.size(); ++i) h.subscribe("acme", i + 1, sinks[i], all, [](const server_log::log_bounds&) {});
   std::vector<events::pending_event> batch;
   for (int i = 0; i < 700; ++i) batch.push_back(depth("acme", i % 2 ? "sales" : "support"));
   auto stored = log.append(std::move(batch), 1'000);

@@ -2,6 +2,8 @@
 
 #include "outbound_queue.hpp"
 
+namespace server_log = globemeet::server::log;
+
 using namespace globemeet::server::net;
 namespace wire = globemeet::server::wire;
 
@@ -9,8 +11,8 @@ namespace {
 
 outbound_frame text(std::string payload, std::int64_t at_us, bool is_event = false) {
   if (!is_event) return outbound_frame::of_bytes(wire::opcode::text, payload, at_us);
-  auto ev = std::make_shared<globemeet::server::events::stored_event>();
-  globemeet::server::events::set_frame(*ev, payload);
+  auto ev = std::make_shared<server_log::stored_event>();
+  server_log::set_frame(*ev, payload);
   return outbound_frame::of_event(ev, at_us);
 }
 
@@ -55,8 +57,8 @@ TEST_CASE("releasing spare capacity keeps whatever is pending, and the queue wor
 }
 
 TEST_CASE("an event is queued as the log's shared frame; a reply carries its own bytes", "[outbound_queue]") {
-  auto ev = std::make_shared<globemeet::server::events::stored_event>();
-  globemeet::server::events::set_frame(*ev, R"({"op":"event"})");
+  auto ev = std::make_shared<server_log::stored_event>();
+  server_log::set_frame(*ev, R"({"op":"event"})");
   const auto queued = outbound_frame::of_event(ev, 1);
   CHECK(queued.bytes().data() == ev->websocket_frame.data());  // not copied
   CHECK(queued.wire_size() == 2 + 14);

@@ -22,8 +22,8 @@
 #include <thread>
 #include <vector>
 
-#include "globemeet/server/events/event_log.hpp"
-#include "globemeet/server/events/memory_log.hpp"
+#include "globemeet/server/log/event_log.hpp"
+#include "globemeet/server/log/memory_log.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -32,7 +32,7 @@ namespace globemeet::server::log {
 
 struct sqlite_log_options {
   std::string path;                    // the database file, e.g. DIR/events.db
-  events::retention_policy retention;  // applied on disk
+  retention_policy retention;  // applied on disk
   std::size_t memory_events = 100'000; // newest events also kept in memory (capped by retention)
   // false: a commit is acknowledged once written to the OS, before fsync. It then survives a
   // crash of the server but not of the machine (docs/server.md, "Durability").
@@ -49,7 +49,7 @@ struct open_report {
   std::uint64_t retained = 0;
 };
 
-class sqlite_log final : public events::event_log {
+class sqlite_log final : public event_log {
  public:
   // Opens the database at options.path, creating it with `new_epoch` when it does not exist,
   // and recovers what a crash left. The error message names the file and what is wrong.
@@ -64,9 +64,9 @@ class sqlite_log final : public events::event_log {
   std::optional<std::string> unavailable_reason() const override;
   // Applies retention at `now_ms` on the writer thread, soon; returns 0 (the count is not known yet).
   std::size_t trim(std::int64_t now_ms) override;
-  events::read_status read(std::uint64_t after_seq, std::uint64_t up_to_seq, std::size_t max_count,
-                           std::vector<events::stored_event_ptr>& out) const override;
-  events::log_bounds bounds() const override;
+  read_status read(std::uint64_t after_seq, std::uint64_t up_to_seq, std::size_t max_count,
+                           std::vector<stored_event_ptr>& out) const override;
+  log_bounds bounds() const override;
   void set_listener(append_listener listener) override;
   // Rows whose checksum failed or whose page could not be read.
   std::uint64_t damaged_events() const override { return corrupt_rows_.load(std::memory_order_relaxed); }
@@ -90,7 +90,7 @@ class sqlite_log final : public events::event_log {
   void complete_all(std::vector<append_request>& group, const core::error& why);
   // From disk, seq in [first, last], at most max_count; what it read is appended to `out`.
   void read_disk(std::uint64_t first, std::uint64_t last, std::size_t max_count,
-                 std::vector<events::stored_event_ptr>& out) const;
+                 std::vector<stored_event_ptr>& out) const;
   void trim_window_locked();
   void probe_if_unavailable();
 
@@ -100,7 +100,7 @@ class sqlite_log final : public events::event_log {
 
   // The extent and the in-memory window, under mutex_.
   mutable std::mutex mutex_;
-  std::deque<events::stored_event_ptr> window_;  // the newest events, ascending and contiguous, ending at head
+  std::deque<stored_event_ptr> window_;  // the newest events, ascending and contiguous, ending at head
   std::uint64_t head_seq_ = 0;    // newest event fanned out
   std::uint64_t oldest_seq_ = 1;  // oldest retained (head_seq_ + 1 when none)
   std::optional<std::string> unavailable_;

@@ -11,9 +11,9 @@
 #include <string>
 #include <string_view>
 
-#include "globemeet/server/events/event_log.hpp"
+#include "globemeet/server/log/event_log.hpp"
 
-namespace globemeet::server::events {
+namespace globemeet::server::log {
 
 struct retention_policy {
   std::size_t max_events = 100'000;     // at least 1
@@ -35,9 +35,9 @@ class memory_log final : public event_log {
   const retention_policy& policy() const noexcept { return policy_; }
 
   // Stores at once, on the calling thread: `done` runs before append returns.
-  void append(std::vector<pending_event> batch, std::int64_t now_ms, append_completion done) override;
+  void append(std::vector<events::pending_event> batch, std::int64_t now_ms, append_completion done) override;
   // The same, returning the result.
-  append_result append(std::vector<pending_event> batch, std::int64_t now_ms);
+  append_result append(std::vector<events::pending_event> batch, std::int64_t now_ms);
   std::size_t trim(std::int64_t now_ms) override;
   read_status read(std::uint64_t after_seq, std::uint64_t up_to_seq, std::size_t max_count,
                    std::vector<stored_event_ptr>& out) const override;
@@ -70,4 +70,4 @@ class memory_log final : public event_log {
   std::shared_ptr<const append_listener> listener_;  // copied per batch, called unlocked
 };
 
-}  // namespace globemeet::server::events
+}  // namespace globemeet::server::log

@@ -6,10 +6,11 @@
 #include <variant>
 
 #include "globemeet/core/codec.hpp"
-#include "globemeet/server/events/memory_log.hpp"
+#include "globemeet/server/log/memory_log.hpp"
 #include "log_fixtures.hpp"
 
 namespace events = globemeet::server::events;
+namespace server_log = globemeet::server::log;
 namespace core = globemeet::core;
 using events::testing::depth_event;
 using events::testing::one;
@@ -18,19 +19,19 @@ namespace {
 
 constexpr std::int64_t t0 = 1'795'802'531'204;  // 2026-11-27T18:02:11.204Z
 
-std::vector<std::uint64_t> seqs_of(const std::vector<events::stored_event_ptr>& records) {
+std::vector<std::uint64_t> seqs_of(const std::vector<server_log::stored_event_ptr>& records) {
   std::vector<std::uint64_t> seqs;
   for (const auto& record : records) seqs.push_back(record->seq);
   return seqs;
 }
 
-std::vector<std::uint64_t> retained(const events::event_log& log) {
-  std::vector<events::stored_event_ptr> out;
+std::vector<std::uint64_t> retained(const server_log::event_log& log) {
+  std::vector<server_log::stored_event_ptr> out;
   log.read(0, log.bounds().head_seq, 1'000'000, out);
   return seqs_of(out);
 }
 
-std::vector<events::stored_event_ptr> append_ok(events::event_log& log, std::vector<events::pending_event> batch,
+std::vector<server_log::stored_event_ptr> append_ok(server_log::event_log& log, std::vector<events::pending_event> batch,
                                                 std::int64_t now_ms) {
   auto stored = log.append_sync(std::move(batch), now_ms);
   REQUIRE(stored.ok());
@@ -40,22 +41,22 @@ std::vector<events::stored_event_ptr> append_ok(events::event_log& log, std::vec
 }  // namespace
 
 TEST_CASE("the epoch is 8 to 16 lowercase hex digits and retention bounds are positive", "[events][log]") {
-  CHECK(events::is_valid_log_epoch("6f1c2a9e"));
-  CHECK(events::is_valid_log_epoch("0123456789abcdef"));
+  CHECK(server_log::is_valid_log_epoch("6f1c2a9e"));
+  CHECK(server_log::is_valid_log_epoch("0123456789abcdef"));
   for (const char* epoch : {"", "6f1c2a9", "0123456789abcdef0", "6F1C2A9E", "6f1c2a9g", "6f1c-2a9e"}) {
     INFO(epoch);
-    CHECK_FALSE(events::is_valid_log_epoch(epoch));
-    CHECK_THROWS_AS(events::memory_log(epoch, {}), std::invalid_argument);
+    CHECK_FALSE(server_log::is_valid_log_epoch(epoch));
+    CHECK_THROWS_AS(server_log::memory_log(epoch, {}), std::invalid_argument);
   }
-  CHECK_THROWS_AS(events::memory_log("6f1c2a9e", {0, 1000}), std::invalid_argument);
-  CHECK_THROWS_AS(events::memory_log("6f1c2a9e", {10, 0}), std::invalid_argument);
-  const events::memory_log log("6f1c2a9e", {10, 1000});
+  CHECK_THROWS_AS(server_log::memory_log("6f1c2a9e", {0, 1000}), std::invalid_argument);
+  CHECK_THROWS_AS(server_log::memory_log("6f1c2a9e", {10, 0}), std::invalid_argument);
+  const server_log::memory_log log("6f1c2a9e", {10, 1000});
   CHECK(log.epoch() == "6f1c2a9e");
   CHECK(log.policy().max_events == 10);
 }
 
 TEST_CASE("appends get consecutive ids from 1 and the server's time", "[events][log]") {
-  events::memory_log log("6f1c2a9e", {});
+  server_log::memory_log log("6f1c2a9e", {});
   CHECK(log.head() == core::event_id{"6f1c2a9e", 0});  // the position before the first event
   CHECK(log.bounds().oldest_seq == 1);
   CHECK(log.bounds().size == 0);
@@ -86,7 +87,7 @@ TEST_CASE("appends get consecutive ids from 1 and the server's time", "[events][
 }
 
 TEST_CASE("the frame is serialized once and decodes back to the envelope", "[events][log]") {
-  events::memory_log log("6f1c2a9e", {});
+  server_log::memory_log log("6f1c2a9e", {});
   const auto stored = append_ok(log, one(depth_event("acme", "support", 7)), t0);
   const std::string_view frame = stored.front()->frame();
   // The stored bytes are the whole WebSocket text frame: FIN + text, then a 16-bit length.
@@ -116,14 +117,14 @@ TEST_CASE("the frame is serialized once and decodes back to the envelope", "[eve
   CHECK(envelope.at("datacontenttype") == "application/json");
 
   // Replay hands out the very same bytes that fan-out got.
-  std::vector<events::stored_event_ptr> replayed;
+  std::vector<server_log::stored_event_ptr> replayed;
   log.read(0, 1, 10, replayed);
   REQUIRE(replayed.size() == 1);
   CHECK(replayed.front()->frame().data() == frame.data());
 }
 
 TEST_CASE("times never go back", "[events][log]") {
-  events::memory_log log("6f1c2a9e", {});
+  server_log::memory_log log("6f1c2a9e", {});
   append_ok(log, one(depth_event("acme", "support", 1)), t0);
   const auto earlier = append_ok(log, one(depth_event("acme", "support", 2)), t0 - 1000);
   CHECK(earlier.front()->time_ms == t0);
@@ -133,7 +134,7 @@ TEST_CASE("times never go back", "[events][log]") {
 }
 
 TEST_CASE("retention by count keeps the newest events", "[events][log]") {
-  events::memory_log log("6f1c2a9e", {3, 3'600'000});
+  server_log::memory_log log("6f1c2a9e", {3, 3'600'000});
   for (int i = 1; i <= 5; ++i) append_ok(log, one(depth_event("acme", "support", i)), t0 + i);
   CHECK(retained(log) == std::vector<std::uint64_t>{3, 4, 5});
   CHECK(log.bounds().oldest_seq == 3);
@@ -149,7 +150,7 @@ TEST_CASE("retention by count keeps the newest events", "[events][log]") {
 }
 
 TEST_CASE("retention by age drops old events on append and on trim", "[events][log]") {
-  events::memory_log log("6f1c2a9e", {1000, 1000});
+  server_log::memory_log log("6f1c2a9e", {1000, 1000});
   append_ok(log, one(depth_event("acme", "support", 1)), t0);
   append_ok(log, one(depth_event("acme", "support", 2)), t0 + 500);
   append_ok(log, one(depth_event("acme", "support", 3)), t0 + 1000);
@@ -169,18 +170,18 @@ TEST_CASE("retention by age drops old events on append and on trim", "[events][l
   CHECK(bounds.head_seq == 4);
   CHECK(bounds.oldest_seq == 5);
   CHECK(log.head() == core::event_id{"6f1c2a9e", 4});
-  CHECK(log.plan_resume("6f1c2a9e-4").outcome == events::resume_outcome::ok);
-  CHECK(log.plan_resume("6f1c2a9e-3").outcome == events::resume_outcome::retention_exceeded);
+  CHECK(log.plan_resume("6f1c2a9e-4").outcome == server_log::resume_outcome::ok);
+  CHECK(log.plan_resume("6f1c2a9e-3").outcome == server_log::resume_outcome::retention_exceeded);
 
   const auto next = append_ok(log, one(depth_event("acme", "support", 5)), t0 + 10'000);
   CHECK(next.front()->id == "6f1c2a9e-5");
 }
 
 TEST_CASE("reads are bounded chunks of (after, up_to] in order", "[events][log]") {
-  events::memory_log log("6f1c2a9e", {});
+  server_log::memory_log log("6f1c2a9e", {});
   for (int i = 1; i <= 10; ++i) append_ok(log, one(depth_event("acme", "support", i)), t0);
 
-  std::vector<events::stored_event_ptr> out;
+  std::vector<server_log::stored_event_ptr> out;
   auto status = log.read(0, 10, 3, out);
   CHECK(status.copied == 3);
   CHECK(status.oldest_seq == 1);
@@ -202,37 +203,37 @@ TEST_CASE("reads are bounded chunks of (after, up_to] in order", "[events][log]"
 }
 
 TEST_CASE("the log plans resumes against its own bounds", "[events][log]") {
-  events::memory_log log("6f1c2a9e", {5, 3'600'000});
-  CHECK(log.plan_resume("6f1c2a9e-1").outcome == events::resume_outcome::future_id);
-  CHECK(log.plan_resume("6f1c2a9e-0").outcome == events::resume_outcome::ok);
+  server_log::memory_log log("6f1c2a9e", {5, 3'600'000});
+  CHECK(log.plan_resume("6f1c2a9e-1").outcome == server_log::resume_outcome::future_id);
+  CHECK(log.plan_resume("6f1c2a9e-0").outcome == server_log::resume_outcome::ok);
   append_ok(log, one(depth_event("acme", "support", 1)), t0);
-  CHECK(log.plan_resume("6f1c2a9e-0").outcome == events::resume_outcome::ok);  // replays seq 1
+  CHECK(log.plan_resume("6f1c2a9e-0").outcome == server_log::resume_outcome::ok);  // replays seq 1
   for (int i = 2; i <= 8; ++i) append_ok(log, one(depth_event("acme", "support", i)), t0);  // keeps 4..8
-  CHECK(log.plan_resume("6f1c2a9e-0").outcome == events::resume_outcome::retention_exceeded);
+  CHECK(log.plan_resume("6f1c2a9e-0").outcome == server_log::resume_outcome::retention_exceeded);
 
   auto plan = log.plan_resume("6f1c2a9e-5");
-  CHECK(plan.outcome == events::resume_outcome::ok);
+  CHECK(plan.outcome == server_log::resume_outcome::ok);
   CHECK(plan.after_seq == 5);
   CHECK(plan.up_to_seq == 8);
-  CHECK(log.plan_resume("6f1c2a9e-3").outcome == events::resume_outcome::ok);
+  CHECK(log.plan_resume("6f1c2a9e-3").outcome == server_log::resume_outcome::ok);
   plan = log.plan_resume("6f1c2a9e-2");
-  CHECK(plan.outcome == events::resume_outcome::retention_exceeded);
+  CHECK(plan.outcome == server_log::resume_outcome::retention_exceeded);
   CHECK(plan.position == "6f1c2a9e-3");
   plan = log.plan_resume("6f1c2a9e-9");
-  CHECK(plan.outcome == events::resume_outcome::future_id);
+  CHECK(plan.outcome == server_log::resume_outcome::future_id);
   CHECK(plan.position == "6f1c2a9e-8");
   plan = log.plan_resume("0badcafe-5");
-  CHECK(plan.outcome == events::resume_outcome::epoch_changed);
+  CHECK(plan.outcome == server_log::resume_outcome::epoch_changed);
   CHECK(plan.after_seq == 3);
-  CHECK(log.plan_resume("not-an-id").outcome == events::resume_outcome::invalid_event_id);
+  CHECK(log.plan_resume("not-an-id").outcome == server_log::resume_outcome::invalid_event_id);
 }
 
 TEST_CASE("the head passes a batch only after its listener call", "[events][log]") {
   // A subscriber that takes bounds() under the fan-out's lock must find every event up to the
   // head already fanned out, and every later one still to come.
-  events::memory_log log("6f1c2a9e", {});
+  server_log::memory_log log("6f1c2a9e", {});
   std::vector<std::uint64_t> head_during;
-  log.set_listener([&](std::span<const events::stored_event_ptr>) { head_during.push_back(log.bounds().head_seq); });
+  log.set_listener([&](std::span<const server_log::stored_event_ptr>) { head_during.push_back(log.bounds().head_seq); });
   append_ok(log, {depth_event("acme", "a", 1), depth_event("acme", "b", 2)}, t0);
   CHECK(log.bounds().head_seq == 2);
   append_ok(log, one(depth_event("acme", "c", 3)), t0);
@@ -241,9 +242,9 @@ TEST_CASE("the head passes a batch only after its listener call", "[events][log]
 }
 
 TEST_CASE("the listener sees every batch once, in order", "[events][log]") {
-  events::memory_log log("6f1c2a9e", {});
+  server_log::memory_log log("6f1c2a9e", {});
   std::vector<std::vector<std::uint64_t>> seen;
-  log.set_listener([&](std::span<const events::stored_event_ptr> batch) {
+  log.set_listener([&](std::span<const server_log::stored_event_ptr> batch) {
     std::vector<std::uint64_t> seqs;
     for (const auto& record : batch) seqs.push_back(record->seq);
     seen.push_back(seqs);
@@ -260,9 +261,9 @@ TEST_CASE("the listener sees every batch once, in order", "[events][log]") {
 
 TEST_CASE("concurrent appends from two threads lose nothing and stay ordered", "[events][log]") {
   constexpr int batches_per_thread = 2000;
-  events::memory_log log("6f1c2a9e", {1'000'000, 3'600'000});
+  server_log::memory_log log("6f1c2a9e", {1'000'000, 3'600'000});
   std::vector<std::uint64_t> delivered;  // the listener is never called concurrently
-  log.set_listener([&](std::span<const events::stored_event_ptr> batch) {
+  log.set_listener([&](std::span<const server_log::stored_event_ptr> batch) {
     for (const auto& record : batch) delivered.push_back(record->seq);
   });
 
@@ -304,7 +305,7 @@ TEST_CASE("concurrent appends from two threads lose nothing and stay ordered", "
   CHECK(log.bounds().head_seq == total);
 
   // Each stored frame carries its own id.
-  std::vector<events::stored_event_ptr> out;
+  std::vector<server_log::stored_event_ptr> out;
   log.read(0, total, total, out);
   for (const auto& record : out) {
     auto decoded = core::codec::decode_server(record->frame());

@@ -1,4 +1,4 @@
-#include "globemeet/server/events/event_log.hpp"
+#include "globemeet/server/log/event_log.hpp"
 
 #include <future>
 
@@ -7,7 +7,7 @@
 
 #include "globemeet/server/wire/frame_writer.hpp"
 
-namespace globemeet::server::events {
+namespace globemeet::server::log {
 
 void set_frame(stored_event& event, std::string_view json) {
   const wire::frame_header header = wire::header_for(json.size(), wire::opcode::text);
@@ -18,13 +18,13 @@ void set_frame(stored_event& event, std::string_view json) {
   event.header_size = static_cast<std::uint8_t>(header.size());
 }
 
-std::vector<stored_event_ptr> build_stored_events(std::vector<pending_event>& batch, const std::string& epoch,
+std::vector<stored_event_ptr> build_stored_events(std::vector<events::pending_event>& batch, const std::string& epoch,
                                                  std::uint64_t first_seq, std::int64_t time_ms) {
-  const std::string time = format_rfc3339_ms(time_ms);
+  const std::string time = events::format_rfc3339_ms(time_ms);
   std::vector<stored_event_ptr> records;
   records.reserve(batch.size());
   std::uint64_t seq = first_seq;
-  for (pending_event& pending : batch) {
+  for (events::pending_event& pending : batch) {
     core::event envelope;
     envelope.id = core::event_id{epoch, seq}.str();
     envelope.source = std::move(pending.source);
@@ -54,14 +54,14 @@ core::event_id event_log::head() const {
 }
 
 resume_plan event_log::plan_resume(std::string_view from_text) const {
-  return events::plan_resume(from_text, bounds());
+  return log::plan_resume(from_text, bounds());
 }
 
-event_log::append_result event_log::append_sync(std::vector<pending_event> batch, std::int64_t now_ms) {
+event_log::append_result event_log::append_sync(std::vector<events::pending_event> batch, std::int64_t now_ms) {
   std::promise<append_result> result;
   auto done = result.get_future();
   append(std::move(batch), now_ms, [&result](append_result r) { result.set_value(std::move(r)); });
   return done.get();
 }
 
-}  // namespace globemeet::server::events
+}  // namespace globemeet::server::log

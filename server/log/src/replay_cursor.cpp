@@ -1,8 +1,8 @@
-#include "globemeet/server/events/replay_cursor.hpp"
+#include "globemeet/server/log/replay_cursor.hpp"
 
 #include <algorithm>
 
-namespace globemeet::server::events {
+namespace globemeet::server::log {
 
 replay_cursor::replay_cursor(const event_log& log, std::uint64_t after_seq, std::uint64_t up_to_seq,
                              std::string tenant, topic_predicate accept)
@@ -35,4 +35,4 @@ bool replay_cursor::next(std::vector<stored_event_ptr>& out, std::size_t chunk) 
   return !done_;
 }
 
-}  // namespace globemeet::server::events
+}  // namespace globemeet::server::log

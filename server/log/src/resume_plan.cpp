@@ -1,8 +1,8 @@
-#include "globemeet/server/events/resume_plan.hpp"
+#include "globemeet/server/log/resume_plan.hpp"
 
 #include "globemeet/core/event_id.hpp"
 
-namespace globemeet::server::events {
+namespace globemeet::server::log {
 namespace {
 
 // Seq 0 too: `{epoch}-0` names the start of the epoch, so a reset always has a position.
@@ -53,4 +53,4 @@ resume_plan plan_resume(std::string_view from_text, const log_bounds& bounds) {
   return plan;
 }
 
-}  // namespace globemeet::server::events
+}  // namespace globemeet::server::log

@@ -1,4 +1,4 @@
-#include "globemeet/server/events/memory_log.hpp"
+#include "globemeet/server/log/memory_log.hpp"
 
 #include <algorithm>
 #include <exception>
@@ -7,7 +7,7 @@
 
 #include "globemeet/core/event_id.hpp"
 
-namespace globemeet::server::events {
+namespace globemeet::server::log {
 namespace {
 
 std::string checked_epoch(std::string epoch) {
@@ -34,12 +34,12 @@ bool is_valid_log_epoch(std::string_view epoch) noexcept {
 memory_log::memory_log(std::string epoch, retention_policy policy)
     : epoch_(checked_epoch(std::move(epoch))), policy_(checked_policy(policy)) {}
 
-void memory_log::append(std::vector<pending_event> batch, std::int64_t now_ms, append_completion done) {
+void memory_log::append(std::vector<events::pending_event> batch, std::int64_t now_ms, append_completion done) {
   append_result result = append(std::move(batch), now_ms);
   if (done) done(std::move(result));
 }
 
-event_log::append_result memory_log::append(std::vector<pending_event> batch, std::int64_t now_ms) {
+event_log::append_result memory_log::append(std::vector<events::pending_event> batch, std::int64_t now_ms) {
   if (batch.empty()) return std::vector<stored_event_ptr>{};
   const auto count = static_cast<std::uint64_t>(batch.size());
 
@@ -172,4 +172,4 @@ void memory_log::set_listener(append_listener listener) {
   listener_ = std::move(shared);
 }
 
-}  // namespace globemeet::server::events
+}  // namespace globemeet::server::log

@@ -16,9 +16,9 @@
 #include "globemeet/core/event_id.hpp"
 #include "globemeet/core/result.hpp"
 #include "globemeet/server/events/publish.hpp"
-#include "globemeet/server/events/resume_plan.hpp"
+#include "globemeet/server/log/resume_plan.hpp"
 
-namespace globemeet::server::events {
+namespace globemeet::server::log {
 
 // One stored event. Immutable once stored and shared by the log, fan-out and replay.
 struct stored_event {
@@ -42,7 +42,7 @@ using stored_event_ptr = std::shared_ptr<const stored_event>;
 
 // Stamps `batch` with ids `{epoch}-{first_seq}`... and `time_ms`, and serializes each event's
 // frame once. Moves the strings out of `batch`. What every log implementation stores.
-std::vector<stored_event_ptr> build_stored_events(std::vector<pending_event>& batch, const std::string& epoch,
+std::vector<stored_event_ptr> build_stored_events(std::vector<events::pending_event>& batch, const std::string& epoch,
                                                   std::uint64_t first_seq, std::int64_t time_ms);
 
 // The result of one bounded read.
@@ -80,9 +80,9 @@ class event_log {
   // applies retention, tells the listener, then completes `done` with the stored events. Ids
   // are handed out only once stored and given to the listener. All or nothing: on error
   // nothing of the batch is stored. Never waits for a disk on the calling thread. Thread-safe.
-  virtual void append(std::vector<pending_event> batch, std::int64_t now_ms, append_completion done) = 0;
+  virtual void append(std::vector<events::pending_event> batch, std::int64_t now_ms, append_completion done) = 0;
   // append(), waiting for its completion: for tests and tools, never for an I/O thread.
-  append_result append_sync(std::vector<pending_event> batch, std::int64_t now_ms);
+  append_result append_sync(std::vector<events::pending_event> batch, std::int64_t now_ms);
 
   // Stores what is queued, completing it, then refuses further appends: the server calls it
   // once its connections are gone, before the listener's hub goes away.
@@ -119,4 +119,4 @@ class event_log {
   resume_plan plan_resume(std::string_view from_text) const;
 };
 
-}  // namespace globemeet::server::events
+}  // namespace globemeet::server::log

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace globemeet::server::events {
+namespace globemeet::server::log {
 
 // A snapshot of a log's extent, taken under the log's lock.
 struct log_bounds {
@@ -47,4 +47,4 @@ struct resume_plan {
 // Plans the resume from `from_text` (as the client sent it) against `bounds`.
 resume_plan plan_resume(std::string_view from_text, const log_bounds& bounds);
 
-}  // namespace globemeet::server::events
+}  // namespace globemeet::server::log

@@ -10,9 +10,9 @@
 #include <string_view>
 #include <vector>
 
-#include "globemeet/server/events/event_log.hpp"
+#include "globemeet/server/log/event_log.hpp"
 
-namespace globemeet::server::events {
+namespace globemeet::server::log {
 
 class replay_cursor {
  public:
@@ -46,4 +46,4 @@ class replay_cursor {
   bool lost_ = false;
 };
 
-}  // namespace globemeet::server::events
+}  // namespace globemeet::server::log

@@ -3,11 +3,12 @@
 #include <vector>
 
 #include "globemeet/core/topic.hpp"
-#include "globemeet/server/events/memory_log.hpp"
-#include "globemeet/server/events/replay_cursor.hpp"
+#include "globemeet/server/log/memory_log.hpp"
+#include "globemeet/server/log/replay_cursor.hpp"
 #include "log_fixtures.hpp"
 
 namespace events = globemeet::server::events;
+namespace server_log = globemeet::server::log;
 using events::testing::depth_event;
 using events::testing::one;
 
@@ -15,13 +16,13 @@ namespace {
 
 constexpr std::int64_t t0 = 1'795'802'531'204;
 
-std::vector<std::uint64_t> seqs_of(const std::vector<events::stored_event_ptr>& records) {
+std::vector<std::uint64_t> seqs_of(const std::vector<server_log::stored_event_ptr>& records) {
   std::vector<std::uint64_t> seqs;
   for (const auto& record : records) seqs.push_back(record->seq);
   return seqs;
 }
 
-void append_many(events::event_log& log, int count, int first_depth = 0) {
+void append_many(server_log::event_log& log, int count, int first_depth = 0) {
   for (int i = 0; i < count; ++i) {
     // Tenants alternate acme/globex; queues cycle support/sales/billing.
     static const char* queues[] = {"support", "sales", "billing"};
@@ -31,8 +32,8 @@ void append_many(events::event_log& log, int count, int first_depth = 0) {
 }
 
 // Runs the cursor to the end, counting its steps.
-std::vector<events::stored_event_ptr> drain(events::replay_cursor& cursor, std::size_t chunk, int& steps) {
-  std::vector<events::stored_event_ptr> out;
+std::vector<server_log::stored_event_ptr> drain(server_log::replay_cursor& cursor, std::size_t chunk, int& steps) {
+  std::vector<server_log::stored_event_ptr> out;
   steps = 0;
   bool more = true;
   while (more) {
@@ -45,12 +46,12 @@ std::vector<events::stored_event_ptr> drain(events::replay_cursor& cursor, std::
 }  // namespace
 
 TEST_CASE("a replay walks one tenant's matching events in order, chunk by chunk", "[events][replay]") {
-  events::memory_log log("6f1c2a9e", {});
+  server_log::memory_log log("6f1c2a9e", {});
   append_many(log, 30);  // seq s holds depth s-1: acme on odd seqs; queue support when (s-1) % 3 == 0
 
   const auto plan = log.plan_resume("6f1c2a9e-4");
-  REQUIRE(plan.outcome == events::resume_outcome::ok);
-  events::replay_cursor cursor(log, plan.after_seq, plan.up_to_seq, "acme", [](std::string_view topic) {
+  REQUIRE(plan.outcome == server_log::resume_outcome::ok);
+  server_log::replay_cursor cursor(log, plan.after_seq, plan.up_to_seq, "acme", [](std::string_view topic) {
     return globemeet::core::topic::matches("queue.support.*", topic);
   });
   int steps = 0;
@@ -66,46 +67,46 @@ TEST_CASE("a replay walks one tenant's matching events in order, chunk by chunk"
   CHECK(cursor.done());
   CHECK_FALSE(cursor.lost_events());
   CHECK(cursor.position() == 30);
-  std::vector<events::stored_event_ptr> none;
+  std::vector<server_log::stored_event_ptr> none;
   CHECK_FALSE(cursor.next(none));
   CHECK(none.empty());
 }
 
 TEST_CASE("without a predicate every event of the tenant is replayed", "[events][replay]") {
-  events::memory_log log("6f1c2a9e", {});
+  server_log::memory_log log("6f1c2a9e", {});
   append_many(log, 10);
-  events::replay_cursor cursor(log, 0, 10, "globex", {});
+  server_log::replay_cursor cursor(log, 0, 10, "globex", {});
   int steps = 0;
   CHECK(seqs_of(drain(cursor, 100, steps)) == std::vector<std::uint64_t>{2, 4, 6, 8, 10});
   CHECK(steps == 1);
 }
 
 TEST_CASE("events appended after planning are left to live delivery", "[events][replay]") {
-  events::memory_log log("6f1c2a9e", {});
+  server_log::memory_log log("6f1c2a9e", {});
   append_many(log, 6);
   const auto plan = log.plan_resume("6f1c2a9e-2");
   append_many(log, 6, 6);
-  events::replay_cursor cursor(log, plan.after_seq, plan.up_to_seq, "acme", {});
+  server_log::replay_cursor cursor(log, plan.after_seq, plan.up_to_seq, "acme", {});
   int steps = 0;
   CHECK(seqs_of(drain(cursor, 2, steps)) == std::vector<std::uint64_t>{3, 5});
   CHECK(cursor.position() == 6);
 }
 
 TEST_CASE("an empty range is done at once", "[events][replay]") {
-  events::memory_log log("6f1c2a9e", {});
+  server_log::memory_log log("6f1c2a9e", {});
   append_many(log, 3);
-  events::replay_cursor cursor(log, 3, 3, "acme", {});
+  server_log::replay_cursor cursor(log, 3, 3, "acme", {});
   CHECK(cursor.done());
-  std::vector<events::stored_event_ptr> out;
+  std::vector<server_log::stored_event_ptr> out;
   CHECK_FALSE(cursor.next(out));
   CHECK(out.empty());
 }
 
 TEST_CASE("a replay notices events that retention dropped before it reached them", "[events][replay]") {
-  events::memory_log log("6f1c2a9e", {10, 3'600'000});
+  server_log::memory_log log("6f1c2a9e", {10, 3'600'000});
   append_many(log, 10);
-  events::replay_cursor cursor(log, 0, 10, "acme", {});
-  std::vector<events::stored_event_ptr> out;
+  server_log::replay_cursor cursor(log, 0, 10, "acme", {});
+  std::vector<server_log::stored_event_ptr> out;
   CHECK(cursor.next(out, 2));
   CHECK(seqs_of(out) == std::vector<std::uint64_t>{1});
   CHECK_FALSE(cursor.lost_events());
@@ -118,18 +119,18 @@ TEST_CASE("a replay notices events that retention dropped before it reached them
 }
 
 TEST_CASE("a 100,000-event replay never takes more than a chunk at a time", "[events][replay]") {
-  events::memory_log log("6f1c2a9e", {100'000, 3'600'000});
+  server_log::memory_log log("6f1c2a9e", {100'000, 3'600'000});
   for (int batch = 0; batch < 100; ++batch) {
     std::vector<events::pending_event> events;
     for (int i = 0; i < 1000; ++i) events.push_back(depth_event("acme", "support", batch * 1000 + i));
     REQUIRE(log.append_sync(std::move(events), t0).ok());
   }
   const auto plan = log.plan_resume("0badcafe-1");  // another epoch: replay everything retained
-  REQUIRE(plan.outcome == events::resume_outcome::epoch_changed);
+  REQUIRE(plan.outcome == server_log::resume_outcome::epoch_changed);
   REQUIRE(plan.position == "6f1c2a9e-0");
 
-  events::replay_cursor cursor(log, plan.after_seq, plan.up_to_seq, "acme", {});
-  std::vector<events::stored_event_ptr> step;
+  server_log::replay_cursor cursor(log, plan.after_seq, plan.up_to_seq, "acme", {});
+  std::vector<server_log::stored_event_ptr> step;
   std::uint64_t expected_seq = 1;
   std::size_t largest_step = 0;
   bool in_order = true;
