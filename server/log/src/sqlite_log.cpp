@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -12,6 +11,7 @@
 #include <filesystem>
 #include <limits>
 
+#include "event_rows.hpp"
 #include "globemeet/core/event_id.hpp"
 
 namespace globemeet::server::log {
@@ -21,8 +21,8 @@ namespace fs = std::filesystem;
 
 // Bump when the schema changes; a newer file is refused rather than misread.
 constexpr int schema_version = 1;
-// Rows deleted per retention transaction, so a large trim never holds up commits for long.
-constexpr std::uint64_t delete_chunk_rows = 20'000;
+// Events deleted per retention transaction, so a large trim never holds up commits for long.
+constexpr std::uint64_t delete_chunk_events = 20'000;
 
 struct db_closer {
   void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
@@ -66,29 +66,15 @@ std::string_view column_text(sqlite3_stmt* stmt, int column) {
   return text ? std::string_view(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt, column))) : std::string_view{};
 }
 
-// A row's checksum: SQLite checks its pages' structure, not the bytes of a value, and a frame
-// that a bad disk changed must never reach a client.
-std::int64_t frame_crc(std::uint64_t seq, std::string_view frame) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  const auto seq_bytes = static_cast<std::uint64_t>(seq);
-  crc = crc32(crc, reinterpret_cast<const Bytef*>(&seq_bytes), sizeof seq_bytes);
-  crc = crc32_z(crc, reinterpret_cast<const Bytef*>(frame.data()), frame.size());
-  return static_cast<std::int64_t>(crc);
+std::string_view column_blob(sqlite3_stmt* stmt, int column) {
+  const auto* bytes = static_cast<const char*>(sqlite3_column_blob(stmt, column));
+  return bytes ? std::string_view(bytes, static_cast<std::size_t>(sqlite3_column_bytes(stmt, column))) : std::string_view{};
 }
 
-// One row of `events` as the stored event every receiver shares; null when its checksum fails.
-stored_event_ptr row_event(sqlite3_stmt* stmt, const std::string& epoch) {
-  const auto seq = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 0));
-  const std::string_view frame = column_text(stmt, 4);
-  if (sqlite3_column_int64(stmt, 5) != frame_crc(seq, frame)) return nullptr;
-  auto event = std::make_shared<stored_event>();
-  event->seq = seq;
-  event->id = core::event_id{epoch, event->seq}.str();
-  event->time_ms = sqlite3_column_int64(stmt, 1);
-  event->tenant = std::string(column_text(stmt, 2));
-  event->topic = std::string(column_text(stmt, 3));
-  set_frame(*event, frame);
-  return event;
+// Columns 0-3 of a statement selecting first_seq, event_index, frames, crc.
+rows::row_view row_of(sqlite3_stmt* stmt) {
+  return {static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 0)), column_blob(stmt, 1), column_text(stmt, 2),
+          sqlite3_column_int64(stmt, 3)};
 }
 
 std::optional<std::string> meta_value(sqlite3* db, const char* key, std::string& error) {
@@ -149,17 +135,17 @@ std::uint64_t parse_u64(const std::string& text) {
 
 struct sqlite_log::database {
   db_handle writer;
-  stmt_handle insert;       // (seq, time_ms, tenant, topic, frame)
+  stmt_handle insert;       // one row of event_rows.hpp
   stmt_handle set_head;     // meta head_seq
-  stmt_handle first_young;  // the oldest seq at or after ?1 stamped at or after ?2
-  stmt_handle delete_below; // rows with seq < ?1
+  stmt_handle first_young;  // the first row holding seq >= ?1 whose last event is stamped at or after ?2
+  stmt_handle delete_below; // rows that start below ?1 and end below ?2
   stmt_handle begin, commit, rollback;
 
   // Replays read through their own connection: under WAL it reads the last commit while the
   // writer goes on. Used by one reader at a time.
   mutable std::mutex read_mutex;
   db_handle reader;
-  stmt_handle range;  // seq in [?1, ?2], at most ?3 rows, ascending
+  stmt_handle range;  // the rows holding seqs in [?1, ?2], ascending (?3: the lowest first_seq such a row can have)
 };
 
 core::result<std::unique_ptr<sqlite_log>> sqlite_log::open(sqlite_log_options options, std::string new_epoch,
@@ -202,8 +188,8 @@ core::result<std::unique_ptr<sqlite_log>> sqlite_log::open(sqlite_log_options op
     return fail(error);
   if (!exec(raw,
             "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
-            "CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
-            " tenant TEXT NOT NULL, topic TEXT NOT NULL, frame TEXT NOT NULL, crc INTEGER NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS events(first_seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL,"
+            " last_time_ms INTEGER NOT NULL, event_index BLOB NOT NULL, frames TEXT NOT NULL, crc INTEGER NOT NULL)",
             error))
     return fail("cannot read or create its tables: " + error);
 
@@ -260,17 +246,19 @@ core::result<std::unique_ptr<sqlite_log>> sqlite_log::open(sqlite_log_options op
   }
 
   auto stored_head = meta_value(raw, "head_seq", error);
-  auto max_seq = single_u64(raw, "SELECT max(seq) FROM events", error);
-  auto min_seq = single_u64(raw, "SELECT min(seq) FROM events", error);
+  auto max_seq = single_u64(raw, "SELECT last_seq FROM events ORDER BY first_seq DESC LIMIT 1", error);
+  auto min_seq = single_u64(raw, "SELECT min(first_seq) FROM events", error);
   if (!error.empty()) return fail("cannot read: " + error);
   const std::uint64_t head = std::max(stored_head ? parse_u64(*stored_head) : 0, max_seq.value_or(0));
   if (!set_meta(raw, "clean_shutdown", "0", error)) return fail("cannot write: " + error);
 
   // Prepared once: the writer's statements, and the reader's connection.
-  db->insert = prepare(raw, "INSERT INTO events(seq, time_ms, tenant, topic, frame, crc) VALUES(?, ?, ?, ?, ?, ?)", error);
+  db->insert = prepare(raw, "INSERT INTO events(first_seq, last_seq, last_time_ms, event_index, frames, crc) VALUES(?, ?, ?, ?, ?, ?)",
+                       error);
   db->set_head = prepare(raw, "UPDATE meta SET value = ? WHERE key = 'head_seq'", error);
-  db->first_young = prepare(raw, "SELECT seq FROM events WHERE seq >= ? AND time_ms >= ? ORDER BY seq LIMIT 1", error);
-  db->delete_below = prepare(raw, "DELETE FROM events WHERE seq < ?", error);
+  db->first_young = prepare(raw, "SELECT first_seq, event_index, frames, crc FROM events"
+                                 " WHERE last_seq >= ? AND last_time_ms >= ? ORDER BY first_seq LIMIT 1", error);
+  db->delete_below = prepare(raw, "DELETE FROM events WHERE first_seq < ? AND last_seq < ?", error);
   db->begin = prepare(raw, "BEGIN IMMEDIATE", error);
   db->commit = prepare(raw, "COMMIT", error);
   db->rollback = prepare(raw, "ROLLBACK", error);
@@ -281,8 +269,8 @@ core::result<std::unique_ptr<sqlite_log>> sqlite_log::open(sqlite_log_options op
   db->reader.reset(reader);
   if (read_rc != SQLITE_OK) return fail("cannot open for reading: " + message_of(reader));
   sqlite3_busy_timeout(reader, 1000);
-  db->range = prepare(reader, "SELECT seq, time_ms, tenant, topic, frame, crc FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?",
-                      error);
+  db->range = prepare(reader, "SELECT first_seq, event_index, frames, crc, last_seq FROM events"
+                              " WHERE first_seq >= ?3 AND first_seq <= ?2 AND last_seq >= ?1 ORDER BY first_seq", error);
   if (!error.empty()) return fail(error);
 
   std::unique_ptr<sqlite_log> log(new sqlite_log(std::move(options), *epoch, std::move(db)));
@@ -427,17 +415,17 @@ void sqlite_log::commit_group(std::vector<append_request>& group) {
   sqlite3* db = db_->writer.get();
   bool ok = sqlite3_step(db_->begin.get()) == SQLITE_DONE;
   sqlite3_reset(db_->begin.get());
-  for (std::size_t i = 0; ok && i < records.size(); ++i) {
-    const auto& event = *records[i];
+  const std::vector<rows::encoded_row> encoded = rows::encode(records);
+  for (std::size_t i = 0; ok && i < encoded.size(); ++i) {
+    const rows::encoded_row& row = encoded[i];
     sqlite3_stmt* insert = db_->insert.get();
     const stmt_use use{insert};
-    const std::string_view frame = event.frame();
-    sqlite3_bind_int64(insert, 1, static_cast<sqlite3_int64>(event.seq));
-    sqlite3_bind_int64(insert, 2, event.time_ms);
-    sqlite3_bind_text(insert, 3, event.tenant.data(), static_cast<int>(event.tenant.size()), SQLITE_STATIC);
-    sqlite3_bind_text(insert, 4, event.topic.data(), static_cast<int>(event.topic.size()), SQLITE_STATIC);
-    sqlite3_bind_text(insert, 5, frame.data(), static_cast<int>(frame.size()), SQLITE_STATIC);
-    sqlite3_bind_int64(insert, 6, frame_crc(event.seq, frame));
+    sqlite3_bind_int64(insert, 1, static_cast<sqlite3_int64>(row.first_seq));
+    sqlite3_bind_int64(insert, 2, static_cast<sqlite3_int64>(row.last_seq));
+    sqlite3_bind_int64(insert, 3, row.last_time_ms);
+    sqlite3_bind_blob(insert, 4, row.index.data(), static_cast<int>(row.index.size()), SQLITE_STATIC);
+    sqlite3_bind_text(insert, 5, row.frames.data(), static_cast<int>(row.frames.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(insert, 6, row.crc);
     ok = sqlite3_step(insert) == SQLITE_DONE;
   }
   if (ok) {
@@ -534,8 +522,15 @@ bool sqlite_log::apply_retention(std::int64_t now_ms) {
       sqlite3_bind_int64(db_->first_young.get(), 1, static_cast<sqlite3_int64>(oldest));
       sqlite3_bind_int64(db_->first_young.get(), 2, cutoff);
       const int rc = sqlite3_step(db_->first_young.get());
-      if (rc == SQLITE_ROW) young = static_cast<std::uint64_t>(sqlite3_column_int64(db_->first_young.get(), 0));
-      else if (rc == SQLITE_DONE) young = stored_seq_ + 1;  // every retained event is too old
+      if (rc == SQLITE_ROW) {
+        // The row's last event is young enough; its first young one bounds the range. A damaged
+        // row keeps its place (it is skipped when read, and counted then).
+        const rows::row_view row = row_of(db_->first_young.get());
+        const std::uint64_t first = rows::first_at_or_after(row, cutoff);
+        young = std::max(oldest, first != 0 ? first : row.first_seq);
+      } else if (rc == SQLITE_DONE) {
+        young = stored_seq_ + 1;  // every retained event is too old
+      }
     }
     if (young && *young > oldest) {
       const std::lock_guard lock(mutex_);
@@ -550,9 +545,11 @@ bool sqlite_log::apply_retention(std::int64_t now_ms) {
   }
   if (disk_oldest_ >= oldest) return false;
   // Deletes in chunks, one transaction each, so a commit waits for at most one of them.
-  const std::uint64_t below = std::min(oldest, disk_oldest_ + delete_chunk_rows);
+  // A row that holds `oldest` stays whole: its older events are skipped when read.
+  const std::uint64_t below = std::min(oldest, disk_oldest_ + delete_chunk_events);
   const stmt_use use{db_->delete_below.get()};
   sqlite3_bind_int64(db_->delete_below.get(), 1, static_cast<sqlite3_int64>(below));
+  sqlite3_bind_int64(db_->delete_below.get(), 2, static_cast<sqlite3_int64>(oldest));
   if (sqlite3_step(db_->delete_below.get()) != SQLITE_DONE) {
     const std::lock_guard lock(mutex_);
     unavailable_ = "cannot write " + options_.path + ": " + message_of(db);
@@ -569,15 +566,19 @@ void sqlite_log::read_disk(std::uint64_t first, std::uint64_t last, std::size_t 
   const stmt_use use{range};
   sqlite3_bind_int64(range, 1, static_cast<sqlite3_int64>(first));
   sqlite3_bind_int64(range, 2, static_cast<sqlite3_int64>(last));
-  sqlite3_bind_int64(range, 3, static_cast<sqlite3_int64>(std::min<std::size_t>(max_count, std::numeric_limits<int>::max())));
+  // A row holding `first` starts at most max_row_events - 1 before it: the primary key bounds the scan.
+  sqlite3_bind_int64(range, 3, static_cast<sqlite3_int64>(first > rows::max_row_events ? first - rows::max_row_events : 0));
+  const std::size_t before = out.size();
   int rc = SQLITE_ROW;
-  while ((rc = sqlite3_step(range)) == SQLITE_ROW) {
-    if (auto event = row_event(range, epoch_))
-      out.push_back(std::move(event));
-    else
-      corrupt_rows_.fetch_add(1, std::memory_order_relaxed);  // skipped: never serve changed bytes
+  while (out.size() - before < max_count && (rc = sqlite3_step(range)) == SQLITE_ROW) {
+    const rows::row_view row = row_of(range);
+    if (!rows::decode(row, epoch_, first, last, max_count - (out.size() - before), out)) {
+      // Never serve bytes a bad disk changed: the row's events are skipped and counted.
+      const auto row_last = static_cast<std::uint64_t>(sqlite3_column_int64(range, 4));
+      damaged_events_.fetch_add(std::min(row_last, last) - std::max(row.first_seq, first) + 1, std::memory_order_relaxed);
+    }
   }
-  if (rc != SQLITE_DONE) corrupt_rows_.fetch_add(1, std::memory_order_relaxed);  // an unreadable page ends the read
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) damaged_events_.fetch_add(1, std::memory_order_relaxed);  // an unreadable page ends the read
 }
 
 read_status sqlite_log::read(std::uint64_t after_seq, std::uint64_t up_to_seq, std::size_t max_count,

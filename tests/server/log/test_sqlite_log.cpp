@@ -248,14 +248,37 @@ TEST_CASE("a row whose bytes changed on disk is never served, and is counted", "
   temp_dir dir;
   {
     auto log = open_log(options_for(dir, 1000, 1));
-    REQUIRE(log->append_sync(batch_of(3), t0).ok());
+    for (int i = 1; i <= 3; ++i) REQUIRE(log->append_sync(batch_of(1, i), t0).ok());  // one row each
   }
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(dir.db().c_str(), &db) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(db, "UPDATE events SET frame = replace(frame, '\"depth\":1', '\"depth\":7') WHERE seq = 2", nullptr,
-                       nullptr, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "UPDATE events SET frames = replace(frames, '\"depth\":2', '\"depth\":7') WHERE first_seq = 2",
+                       nullptr, nullptr, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_changes(db) == 1);
   sqlite3_close(db);
   auto log = open_log(options_for(dir, 1000, 1));
   CHECK(read_seqs(*log, 0, 10) == std::vector<std::uint64_t>{1, 3});
   CHECK(log->damaged_events() == 1);
+}
+
+TEST_CASE("a commit of many events is stored as rows of at most 256 and read back whole from any position", "[sqlite_log]") {
+  temp_dir dir;
+  auto log = open_log(options_for(dir, 10'000, 1));
+  REQUIRE(log->append_sync(batch_of(1000), t0).ok());
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(dir.db().c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* count = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "SELECT count(*), max(last_seq - first_seq + 1) FROM events", -1, &count, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(count) == SQLITE_ROW);
+  CHECK(sqlite3_column_int(count, 0) == 4);
+  CHECK(sqlite3_column_int(count, 1) == 256);
+  sqlite3_finalize(count);
+  sqlite3_close(db);
+  for (std::uint64_t after : {0u, 1u, 255u, 256u, 257u, 700u, 998u}) {
+    INFO(after);
+    auto seqs = read_seqs(*log, after, 100);
+    REQUIRE(seqs.size() == 1000 - after);
+    CHECK(seqs.front() == after + 1);
+    CHECK(seqs.back() == 1000);
+  }
 }
