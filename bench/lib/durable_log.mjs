@@ -2,11 +2,10 @@
 // log, in the same run, on the same build: publish ingest, resume replay from disk while a live
 // stream runs, and start-up with a large retained log. Writes bench/results/<stamp>-durable/.
 import http from 'node:http';
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { NICE, ROOT, startServer } from './servers.mjs';
+import { ROOT, runLoadgen, startServer } from './servers.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : fallback; };
@@ -82,22 +81,6 @@ async function ingest(port, token, seconds) {
     request_p50_ms: +q(0.5).toFixed(1), request_p99_ms: +q(0.99).toFixed(1) };
 }
 
-function runLoadgen(argv, timeoutMs = 600_000) {
-  return new Promise((resolve) => {
-    const child = spawn('nice', ['-n', NICE, loadgen, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      const lines = out.split('\n').filter(Boolean).map((l) => { try { return JSON.parse(l); } catch { return null; } }).filter(Boolean);
-      resolve({ lines, code, stderr: err.slice(-500) });
-    });
-  });
-}
-
 // The server's start: from spawn to its "listening" line, with `extraArgs` on `dataDir`.
 async function startupSeconds(dataDir, tag) {
   // A log file of its own per start: the port is read from its first "listening" line.
@@ -138,9 +121,9 @@ for (const config of [
   rmSync(replayData, { recursive: true, force: true });
   const server = await startServer('globemeet', { dir, cpu: 0, serverBinary, tag: `replay-${config.name.split(' ')[0]}`, extraArgs: config.extra });
   try {
-    const res = await runLoadgen(['--target', 'globemeet', '--port', String(server.port), '--server-pid', String(server.pid), '--cpu', '1',
+    const res = await runLoadgen(loadgen, ['--target', 'globemeet', '--port', String(server.port), '--server-pid', String(server.pid), '--cpu', '1',
       '--label', 'replay', ...server.loadgenArgs, '--mode', 'resume', '--connections', '1000', '--rates', '200',
-      '--resume-events', String(behind), '--payload-bytes', '128', '--warmup', '0.3']);
+      '--resume-events', String(behind), '--payload-bytes', '128', '--warmup', '0.3'], 600_000);
     const line = res.lines.at(-1) ?? { error: res.stderr };
     log(`replay ${config.name}: ${Math.round(line.replay_events_per_s ?? 0).toLocaleString('en-US')} events/s, live p99 ${line.during_p99_ms} ms (before: ${line.baseline_p99_ms} ms)`);
     results.replay.push({ log: config.name, ...line });

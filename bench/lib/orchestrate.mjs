@@ -1,11 +1,10 @@
 // bench/run's driver: runs every workload of the plan against every server, one fresh server
 // per run, collects the generator's JSON lines, writes results.jsonl, report.md and the charts.
-import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { plan } from './workloads.mjs';
-import { NICE, ROOT, serverVersion, startServer } from './servers.mjs';
+import { NICE, ROOT, runLoadgen, serverVersion, startServer } from './servers.mjs';
 import { writeReport } from './report.mjs';
 import { hasRsvg } from './charts.mjs';
 
@@ -52,22 +51,6 @@ function machine() {
   };
 }
 
-function runLoadgen(argv, timeoutMs) {
-  return new Promise((resolve) => {
-    const child = spawn('nice', ['-n', NICE, loadgen, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      const lines = out.split('\n').filter(Boolean).map((l) => { try { return JSON.parse(l); } catch { return null; } }).filter(Boolean);
-      resolve({ lines, code, signal, stderr: err });
-    });
-  });
-}
-
 const started = new Date().toISOString().slice(0, 19);
 const info = machine();
 const runs = plan({ quick }).filter((r) => !onlyRuns || onlyRuns.some((o) => r.id.startsWith(o)));
@@ -87,7 +70,7 @@ for (const run of runs) {
       server = await startServer(target, { dir, cpu: 0, serverBinary, tag: run.id });
       const argv = ['--target', target, '--port', String(server.port), '--server-pid', String(server.pid), '--cpu', '1',
         '--label', run.id, ...server.loadgenArgs, ...run.args];
-      const res = await runLoadgen(argv, quick ? 120000 : 600000);
+      const res = await runLoadgen(loadgen, argv, quick ? 120000 : 600000);
       for (const l of res.lines) appendFileSync(path.join(dir, 'results.jsonl'), JSON.stringify(l) + '\n');
       entry.results[target] = { lines: res.lines };
       if (res.lines.length === 0) entry.results[target].error = `generator exited ${res.code ?? res.signal}: ${res.stderr.slice(0, 300)}`;

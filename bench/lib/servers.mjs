@@ -1,5 +1,6 @@
 // Starts each server under test pinned to one core (taskset), on a free loopback port, with
 // stdout and stderr going to a log file in the run's directory; stop() kills exactly that pid.
+// Also runs the generator.
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -116,6 +117,24 @@ export async function startServer(name, { dir, cpu = 0, serverBinary, tag, extra
     return { name, pid: proc.pid, port: Number(m[1]), stop: stopper(proc, exited), loadgenArgs: [] };
   }
   throw new Error(`unknown server ${name}`);
+}
+
+// Runs the generator (`loadgen`, at the benchmark's nice) with `argv`; resolves with its JSON
+// lines once it exits, or is killed after `timeoutMs`.
+export function runLoadgen(loadgen, argv, timeoutMs) {
+  return new Promise((resolve) => {
+    const child = spawn('nice', ['-n', NICE, loadgen, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      const lines = out.split('\n').filter(Boolean).map((l) => { try { return JSON.parse(l); } catch { return null; } }).filter(Boolean);
+      resolve({ lines, code, signal, stderr: err });
+    });
+  });
 }
 
 export async function serverVersion(name, serverBinary) {
