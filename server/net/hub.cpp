@@ -53,9 +53,8 @@ std::size_t hub::tenant_count() const {
   return tenants_.size();
 }
 
-std::optional<core::event_id> hub::head() const {
+core::event_id hub::head() const {
   std::lock_guard lock(mutex_);
-  if (fanned_out_seq_ == 0) return std::nullopt;
   return core::event_id{log_.epoch(), fanned_out_seq_};
 }
 

@@ -67,8 +67,8 @@ class hub {
 
   std::size_t tenant_count() const;
 
-  // The newest event fanned out (what `ready.head` names), or nullopt before the first.
-  std::optional<core::event_id> head() const;
+  // The newest event fanned out (what `ready.head` names); `{epoch}-0` before the first.
+  core::event_id head() const;
 
  private:
   struct receiver {

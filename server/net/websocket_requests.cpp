@@ -107,7 +107,7 @@ void websocket_session::on_authenticated() {
   }
   last_ping_sent_ms_ = steady_now_us() / 1000;
   // Never null: before the first event `{epoch}-0` names the position ahead of it.
-  const core::event_id head = state_.fan_out->head().value_or(core::event_id{state_.log->epoch(), 0});
+  const core::event_id head = state_.fan_out->head();
   send(core::ready_frame{grant_->sub, grant_->tenant, grant_->exp, state_.config.heartbeat_ms, head.str()});
   logger::info("authenticated", {{"conn", id_}, {"sub", grant_->sub}, {"tenant", grant_->tenant}});
 }
