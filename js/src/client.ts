@@ -3,11 +3,11 @@
 // timers, tokens, the user's subscriptions) and performs the actions the session returns
 // (open, send, close, timers, token requests, deliveries, notices), in order.
 import type { EventForPattern } from './catalogue.js';
-import { CoreSession, patternProblem } from './core.js';
+import { CoreSession, coreLoaded, loadCore, patternProblem } from './core.js';
 import type { SessionAction, SessionConfig, SessionStateName, TimerKind } from './core.js';
 import { GlobeMeetCloseError, GlobeMeetError } from './errors.js';
 import {
-  closeCodeForHandshakeStatus, defaultWebSocket, messageText, watchHandshakeStatus,
+  closeCodeForHandshakeStatus, defaultWebSocket, loadDefaultWebSocket, messageText, watchHandshakeStatus,
 } from './websocket.js';
 import type { WebSocketConstructor, WebSocketLike } from './websocket.js';
 
@@ -84,78 +84,146 @@ export type GlobeMeetWSEventName = keyof GlobeMeetWSEventMap;
 /** Ends a subscription; calling it again does nothing. */
 export type Unsubscribe = () => void;
 
-interface Subscription { pattern: string; handler: (event: never) => void }
+interface Subscription { pattern: string; handler: (event: never) => void; handle: number; cancelled: boolean }
 
 const SUBPROTOCOL = 'globemeet-events.v1';
 const maxTimeoutMs = 2 ** 31 - 1;  // the largest delay setTimeout honours
 
 export class GlobeMeetWS {
-  readonly #session: CoreSession;
-  readonly #WebSocket: WebSocketConstructor;
+  /**
+   * Resolves once the wasm core (and, in Node 20, the `ws` package) is loaded. Not needed:
+   * a client made earlier connects as soon as they are. After it, the constructor and
+   * subscribe() check their arguments at once and throw; before it, a bad option or
+   * pattern is reported by events (`error`, `subscription_failed`).
+   */
+  static ready(): Promise<void> {
+    return Promise.all([loadCore(), loadDefaultWebSocket()]).then(() => undefined);
+  }
+
+  #session: CoreSession | undefined;  // created once the core is loaded
+  #WebSocket: WebSocketConstructor | undefined;
   readonly #token: string | undefined;
   readonly #getToken: (() => string | Promise<string>) | undefined;
+  readonly #options: GlobeMeetWSOptions;
+  #pending: Subscription[] = [];  // subscribed before the core was loaded
   readonly #subscriptions = new Map<number, Subscription>();
   readonly #listeners = new Map<GlobeMeetWSEventName, Set<(payload: never) => void>>();
   readonly #sockets = new Map<number, WebSocketLike>();
   readonly #timers = new Map<TimerKind, ReturnType<typeof setTimeout>>();
   #performing = false;
   #closedByUser = false;
+  #ended = false;  // closed before a session existed (close(), or the set-up failed)
 
   constructor(options: GlobeMeetWSOptions) {
     if (options === null || typeof options !== 'object') throw new TypeError('GlobeMeetWS: options are required');
     if (options.token === undefined && options.getToken === undefined) {
       throw new GlobeMeetError('bad_config', 'GlobeMeetWS: pass `token` or `getToken`');
     }
-    const WebSocketImpl = options.WebSocket ?? defaultWebSocket;
+    this.#token = options.token;
+    this.#getToken = options.getToken;
+    this.#options = { ...options };
+    const socket = options.WebSocket !== undefined ? { known: true, WebSocket: options.WebSocket } : defaultWebSocket();
+    if (coreLoaded() && socket.known) {
+      this.#setUp(socket.WebSocket);  // throws for a bad option, as the docs say
+      // Start on the next microtask, so that listeners added right after construction see
+      // the first transitions and the first subscriptions go out with the first `subscribe`.
+      queueMicrotask(() => this.#input((now, random) => this.#session!.start(now, random)));
+      return;
+    }
+    // The core is instantiated on first use (no top-level await in the package): connect once
+    // it is there. Subscriptions made meanwhile wait in #pending.
+    Promise.all([loadCore(), options.WebSocket ?? loadDefaultWebSocket()]).then(
+      ([, WebSocketImpl]) => this.#setUpLater(WebSocketImpl),
+      (e: unknown) => this.#endEarly(new GlobeMeetError('core_unavailable',
+        `GlobeMeetWS: the wasm core could not be loaded: ${e instanceof Error ? e.message : String(e)}`)));
+  }
+
+  #setUp(WebSocketImpl: WebSocketConstructor | undefined): void {
+    const options = this.#options;
     if (WebSocketImpl === undefined) {
       throw new GlobeMeetError('no_websocket',
         'GlobeMeetWS: no WebSocket implementation; install the `ws` package or pass options.WebSocket');
     }
     this.#WebSocket = WebSocketImpl;
-    this.#token = options.token;
-    this.#getToken = options.getToken;
-
     const config: SessionConfig = {
       endpoint: options.endpoint, token_in_header: false, token_provider: options.getToken !== undefined,
     };
     if (options.backoff !== undefined) config.backoff = { ...options.backoff };
+    let session: CoreSession;
     try {
-      this.#session = new CoreSession(config);
+      session = new CoreSession(config);
     } catch (e) {
       const { code, message } = e as { code?: string; message: string };
       throw new GlobeMeetError(code ?? 'bad_config', `GlobeMeetWS: ${message}`);
     }
-    if (options.lastEventId !== undefined && !this.#session.setLastEventId(options.lastEventId)) {
-      this.#session.destroy();
+    if (options.lastEventId !== undefined && !session.setLastEventId(options.lastEventId)) {
+      session.destroy();
       throw new GlobeMeetError('invalid_event_id', `GlobeMeetWS: lastEventId '${options.lastEventId}' is not an event id`);
     }
-    // Start on the next microtask, so that listeners added right after construction see
-    // the first transitions and the first subscriptions go out with the first `subscribe`.
-    queueMicrotask(() => this.#input((now, random) => this.#session.start(now, random)));
+    this.#session = session;
   }
+
+  #setUpLater(WebSocketImpl: WebSocketConstructor | undefined): void {
+    if (this.#ended) return;  // close() came first
+    try {
+      this.#setUp(WebSocketImpl);
+    } catch (e) {
+      return this.#endEarly(e instanceof GlobeMeetError ? e : new GlobeMeetError('bad_config', String(e)));
+    }
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const entry of pending) if (!entry.cancelled) this.#register(entry, false);
+    this.#input((now, random) => this.#session!.start(now, random));
+  }
+
+  // Stops a client that never had a session: its error, then the final GlobeMeetCloseError and
+  // the state `closed`, as for any client that stops for good.
+  #endEarly(error: GlobeMeetError): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#pending = [];
+    this.#finalStatus = { last_event_id: this.#options.lastEventId ?? null, final_code: 0 };
+    this.#emit('error', error);
+    this.#emit('error', new GlobeMeetCloseError(0, error.code, error.message));
+    this.#emit('state', { from: 'idle', to: 'closed', code: 0, reason: error.message });
+  }
+
+  get #stopped(): boolean { return this.#ended || (this.#session?.destroyed ?? false); }
 
   /**
    * Calls `handler` for every event whose topic matches `pattern` (NATS-style: `*` one
-   * segment, `>` the rest). Throws a GlobeMeetError `invalid_topic` for a malformed pattern.
+   * segment, `>` the rest). Throws a GlobeMeetError `invalid_topic` for a malformed pattern
+   * (once the core is loaded; before, it is reported as `subscription_failed`).
    */
   subscribe<P extends string>(pattern: P, handler: (event: EventForPattern<P>) => void): Unsubscribe {
     if (typeof handler !== 'function') throw new TypeError('GlobeMeetWS.subscribe: handler must be a function');
-    if (this.#session.destroyed) throw new GlobeMeetError('closed', 'GlobeMeetWS.subscribe: the client is closed');
+    if (this.#stopped) throw new GlobeMeetError('closed', 'GlobeMeetWS.subscribe: the client is closed');
+    const entry: Subscription = { pattern, handler: handler as (event: never) => void, handle: 0, cancelled: false };
+    if (this.#session === undefined) this.#pending.push(entry);
+    else this.#register(entry, true);
+    return () => {
+      if (entry.cancelled) return;
+      entry.cancelled = true;
+      if (entry.handle === 0 || !this.#subscriptions.delete(entry.handle) || this.#stopped) return;
+      this.#input((now, random) => this.#session!.unsubscribe(now, random, entry.handle));
+    };
+  }
+
+  #register(entry: Subscription, throwing: boolean): void {
+    const { pattern } = entry;
     const problem = patternProblem(String(pattern));
     if (problem !== null) {
-      throw new GlobeMeetError(problem.code, `GlobeMeetWS.subscribe('${pattern}'): ${problem.message}`);
+      const message = `GlobeMeetWS.subscribe('${pattern}'): ${problem.message}`;
+      if (throwing) throw new GlobeMeetError(problem.code, message);
+      entry.cancelled = true;
+      return this.#emit('subscription_failed', { pattern, code: problem.code, message });
     }
-    let handle = 0;
     this.#input((now, random) => {
-      const r = this.#session.subscribe(now, random, pattern);
+      const r = this.#session!.subscribe(now, random, pattern);
       if (!r.ok) throw new GlobeMeetError(r.code, `GlobeMeetWS.subscribe('${pattern}'): ${r.message}`);
-      handle = r.handle;
-      this.#subscriptions.set(handle, { pattern, handler: handler as (event: never) => void });
+      entry.handle = r.handle;
+      this.#subscriptions.set(r.handle, entry);
     });
-    return () => {
-      if (!this.#subscriptions.delete(handle) || this.#session.destroyed) return;
-      this.#input((now, random) => this.#session.unsubscribe(now, random, handle));
-    };
   }
 
   /** Adds a listener; returns the function that removes it. */
@@ -172,26 +240,33 @@ export class GlobeMeetWS {
 
   /** Closes the connection (code 1000) and stops for good: no reconnect, no more events. */
   close(): void {
-    if (this.#session.destroyed || this.#closedByUser) return;
+    if (this.#stopped || this.#closedByUser) return;
     this.#closedByUser = true;
-    this.#input((now, random) => this.#session.stop(now, random));
+    if (this.#session === undefined) {  // the core is still loading: nothing was opened
+      this.#ended = true;
+      this.#pending = [];
+      this.#finalStatus = { last_event_id: this.#options.lastEventId ?? null, final_code: 1000 };
+      this.#emit('state', { from: 'idle', to: 'closed', code: 1000, reason: '' });
+      return;
+    }
+    this.#input((now, random) => this.#session!.stop(now, random));
   }
 
   /**
    * The resume position: the id of the last event delivered, or `{epoch}-0` (the start of the
    * epoch) once subscribed before any event; null before that.
    */
-  get lastEventId(): string | null {
-    return this.#session.destroyed ? this.#finalStatus.last_event_id : this.#session.status().last_event_id;
-  }
+  get lastEventId(): string | null { return this.#status().last_event_id; }
 
-  get state(): ConnectionState {
-    return this.#session.destroyed ? 'closed' : this.#session.status().state;
-  }
+  get state(): ConnectionState { return this.#status().state; }
 
   /** The close code that ended the client once it is closed (1000 after close()), else 0. */
-  get finalCode(): number {
-    return this.#session.destroyed ? this.#finalStatus.final_code : this.#session.status().final_code;
+  get finalCode(): number { return this.#status().final_code; }
+
+  #status(): { state: ConnectionState; last_event_id: string | null; final_code: number } {
+    if (this.#stopped) return { state: 'closed', ...this.#finalStatus };
+    if (this.#session === undefined) return { state: 'idle', last_event_id: this.#options.lastEventId ?? null, final_code: 0 };
+    return this.#session!.status();
   }
 
   #finalStatus = { last_event_id: null as string | null, final_code: 0 };
@@ -199,7 +274,7 @@ export class GlobeMeetWS {
   // ---- inputs ----------------------------------------------------------------------------------
   // Every input goes to the session with the time and a random number, then its actions run.
   #input(feed: (now: number, random: number) => void): void {
-    if (this.#session.destroyed) return;
+    if (this.#session === undefined || this.#session.destroyed) return;
     feed(Date.now(), Math.random());
     this.#perform();
   }
@@ -208,13 +283,13 @@ export class GlobeMeetWS {
     if (this.#performing) return;  // an input from inside a callback: the running loop takes its actions
     this.#performing = true;
     try {
-      for (let actions = this.#session.takeActions(); actions.length > 0; actions = this.#session.takeActions()) {
+      for (let actions = this.#session!.takeActions(); actions.length > 0; actions = this.#session!.takeActions()) {
         for (const action of actions) this.#act(action);
       }
     } finally {
       this.#performing = false;
     }
-    if (this.#session.status().state === 'closed') this.#release();
+    if (this.#session!.status().state === 'closed') this.#release();
   }
 
   #act(action: SessionAction): void {
@@ -238,26 +313,26 @@ export class GlobeMeetWS {
   #open(connection: number, url: string): void {
     let socket: WebSocketLike;
     try {
-      socket = new this.#WebSocket(url, SUBPROTOCOL);
+      socket = new this.#WebSocket!(url, SUBPROTOCOL);
     } catch (e) {
       // A URL the platform refuses: report it like a failed connection, the session decides.
-      queueMicrotask(() => this.#input((now, random) => this.#session.closed(now, random, connection, 1006, String(e))));
+      queueMicrotask(() => this.#input((now, random) => this.#session!.closed(now, random, connection, 1006, String(e))));
       return;
     }
     this.#sockets.set(connection, socket);
     let refusedStatus = 0;
     watchHandshakeStatus(socket, (status) => { refusedStatus = status; });
-    socket.onopen = () => this.#input((now, random) => this.#session.opened(now, random, connection));
+    socket.onopen = () => this.#input((now, random) => this.#session!.opened(now, random, connection));
     socket.onmessage = (event) => {
       const text = messageText(event.data);
-      this.#input((now, random) => this.#session.frame(now, random, connection, text));
+      this.#input((now, random) => this.#session!.frame(now, random, connection, text));
     };
     socket.onerror = () => { /* the close event follows and carries the code */ };
     socket.onclose = (event) => {
       this.#sockets.delete(connection);
       const code = refusedStatus !== 0 ? closeCodeForHandshakeStatus(refusedStatus) : (event.code || 1006);
       const reason = refusedStatus !== 0 ? `handshake refused with HTTP ${refusedStatus}` : event.reason;
-      this.#input((now, random) => this.#session.closed(now, random, connection, code, reason));
+      this.#input((now, random) => this.#session!.closed(now, random, connection, code, reason));
     };
   }
 
@@ -279,7 +354,7 @@ export class GlobeMeetWS {
     const id = setTimeout(() => {
       if (Date.now() < atMs && delay === maxTimeoutMs) return this.#arm(timer, atMs);
       this.#timers.delete(timer);
-      this.#input((now, random) => this.#session.timerFired(now, random, timer));
+      this.#input((now, random) => this.#session!.timerFired(now, random, timer));
     }, delay);
     this.#timers.set(timer, id);
   }
@@ -289,7 +364,7 @@ export class GlobeMeetWS {
     const provider = this.#getToken;
     if (provider === undefined) {
       const token = this.#token as string;
-      queueMicrotask(() => this.#input((now, random) => this.#session.tokenObtained(now, random, token)));
+      queueMicrotask(() => this.#input((now, random) => this.#session!.tokenObtained(now, random, token)));
       return;
     }
     Promise.resolve()
@@ -297,12 +372,12 @@ export class GlobeMeetWS {
       .then(
         (token) => {
           if (typeof token !== 'string') throw new TypeError('getToken() must return a string');
-          this.#input((now, random) => this.#session.tokenObtained(now, random, token));
+          this.#input((now, random) => this.#session!.tokenObtained(now, random, token));
         },
       )
       .catch((e: unknown) => {
         const reason = e instanceof Error ? e.message : String(e);
-        this.#input((now, random) => this.#session.tokenFailed(now, random, reason));
+        this.#input((now, random) => this.#session!.tokenFailed(now, random, reason));
       });
   }
 
@@ -318,7 +393,7 @@ export class GlobeMeetWS {
   #notice(action: Extract<SessionAction, { kind: 'notice' }>): void {
     const pattern = this.#subscriptions.get(action.handle)?.pattern ?? '';
     switch (action.notice) {
-      case 'reconnected': return this.#emit('reconnect', { lastEventId: this.#session.status().last_event_id });
+      case 'reconnected': return this.#emit('reconnect', { lastEventId: this.#session!.status().last_event_id });
       case 'reset': return this.#emit('reset', { reason: action.detail, message: action.message });
       case 'overflow': return this.#emit('overflow', { lastId: action.detail });
       case 'error':
@@ -355,8 +430,8 @@ export class GlobeMeetWS {
   #release(): void {
     for (const id of this.#timers.values()) clearTimeout(id);
     this.#timers.clear();
-    const status = this.#session.status();
+    const status = this.#session!.status();
     this.#finalStatus = { last_event_id: status.last_event_id, final_code: status.final_code };
-    this.#session.destroy();
+    this.#session!.destroy();
   }
 }

@@ -1,12 +1,65 @@
-// The wasm core (platform/wasm) behind typed functions. The module is instantiated once, when
-// this file is first imported (top-level await), so a GlobeMeetWS can be used synchronously.
-// Every buffer allocated here is freed here; the bridge's JSON results are parsed and released
-// at once, so callers see plain values only.
+// The wasm core (platform/wasm) behind typed functions. Nothing happens on import: the module
+// is instantiated on first use (loadCore(), memoized), so the package has no top-level await
+// and every bundler target accepts it. Every buffer allocated here is freed here; the bridge's
+// JSON results are parsed and released at once, so callers see plain values only.
 import createGlobeMeetCore from './globemeet_core.js';
 import type { GlobeMeetCoreModule } from './globemeet_core.js';
+import { wasmLocation } from './wasm_location.js';
 
-const wasm: GlobeMeetCoreModule = await createGlobeMeetCore();
+let wasm: GlobeMeetCoreModule | undefined;
+let loading: Promise<void> | undefined;
 const encoder = new TextEncoder();
+
+/** True once loadCore() has finished: from then on everything here is synchronous. */
+export function coreLoaded(): boolean { return wasm !== undefined; }
+
+/**
+ * Instantiates the core once. Browsers compile the wasm while it downloads
+ * (instantiateStreaming) from its own URL, which bundlers rewrite to the asset they emit;
+ * Node reads it from disk beside this file (its fetch cannot read file: URLs).
+ */
+export function loadCore(): Promise<void> {
+  loading ??= new Promise<GlobeMeetCoreModule>((resolve, reject) => {
+    createGlobeMeetCore({
+      instantiateWasm(imports: WebAssembly.Imports, receive: (instance: WebAssembly.Instance) => void) {
+        // The factory's own promise would never settle if this failed: reject from here.
+        compile(imports).then((result) => receive(result.instance), reject);
+        return {};
+      },
+    }).then(resolve, reject);
+  }).then((module) => { wasm = module; }, (e: unknown) => {
+    loading = undefined;  // a later client tries again
+    throw e;
+  });
+  return loading;
+}
+
+async function compile(imports: WebAssembly.Imports): Promise<WebAssembly.WebAssemblyInstantiatedSource> {
+  const url = wasmLocation();
+  if (url.protocol === 'file:') {
+    const name = 'node:fs/promises';  // a variable, so that bundlers for browsers leave it alone
+    const fs = (await import(/* webpackIgnore: true */ /* @vite-ignore */ name)) as {
+      readFile(path: URL): Promise<Uint8Array<ArrayBuffer>>;
+    };
+    return WebAssembly.instantiate(await fs.readFile(url), imports);
+  }
+  if (typeof WebAssembly.instantiateStreaming === 'function') {
+    try {
+      return await WebAssembly.instantiateStreaming(fetch(url, { credentials: 'same-origin' }), imports);
+    } catch (e) {
+      // A server that does not send application/wasm: compile from the bytes instead.
+      if (!(e instanceof TypeError)) throw e;
+    }
+  }
+  const response = await fetch(url, { credentials: 'same-origin' });
+  if (!response.ok) throw new Error(`GlobeMeet wasm core: ${url.href} answered HTTP ${response.status}`);
+  return WebAssembly.instantiate(await response.arrayBuffer(), imports);
+}
+
+function core(): GlobeMeetCoreModule {
+  if (wasm === undefined) throw new Error('GlobeMeet wasm core used before loadCore() finished');
+  return wasm;
+}
 
 export type TimerKind = 'reconnect' | 'handshake' | 'heartbeat' | 'pong' | 'refresh' | 'stable';
 export type SessionStateName =
@@ -45,6 +98,7 @@ type Failure = { ok: false; code: string; message: string };
 
 // Copies `text` as UTF-8 into wasm memory for the duration of `use(pointer, length)`.
 function withText<T>(text: string, use: (pointer: number, length: number) => T): T {
+  const wasm = core();
   const bytes = encoder.encode(text);
   const pointer = wasm._gm_alloc(bytes.length);
   if (pointer === 0) throw new Error('GlobeMeet wasm core: out of memory');
@@ -59,6 +113,7 @@ function withText<T>(text: string, use: (pointer: number, length: number) => T):
 // Reads a result buffer of the bridge as JSON and frees it.
 function takeJson<T>(pointer: number): T {
   if (pointer === 0) throw new Error('GlobeMeet wasm core: out of memory');
+  const wasm = core();
   try {
     return JSON.parse(wasm.UTF8ToString(pointer)) as T;
   } finally {
@@ -73,7 +128,7 @@ function accepted(result: number, what: string): void {
 /** `null` when `pattern` is a valid subscription pattern, else the core's explanation. */
 export function patternProblem(pattern: string): { code: string; message: string } | null {
   const r = withText(pattern, (p, n) => takeJson<{ valid: true } | { valid: false; code: string; message: string }>(
-    wasm._gm_topic_validate_pattern(p, n)));
+    core()._gm_topic_validate_pattern(p, n)));
   return r.valid ? null : { code: r.code, message: r.message };
 }
 
@@ -84,47 +139,47 @@ export class CoreSession {
   /** Throws a `{code, message}` Error when the core refuses the config. */
   constructor(config: SessionConfig) {
     const created = withText(JSON.stringify(config), (p, n) =>
-      takeJson<{ ok: true; session: number } | Failure>(wasm._gm_session_create(p, n)));
+      takeJson<{ ok: true; session: number } | Failure>(core()._gm_session_create(p, n)));
     if (!created.ok) throw Object.assign(new Error(created.message), { code: created.code });
     this.#handle = created.session;
   }
 
-  start(now: number, random: number): void { accepted(wasm._gm_session_start(this.#live(), now, random), 'start'); }
+  start(now: number, random: number): void { accepted(core()._gm_session_start(this.#live(), now, random), 'start'); }
   tokenObtained(now: number, random: number, token: string): void {
-    withText(token, (p, n) => accepted(wasm._gm_session_token_obtained(this.#live(), now, random, p, n), 'a token'));
+    withText(token, (p, n) => accepted(core()._gm_session_token_obtained(this.#live(), now, random, p, n), 'a token'));
   }
   tokenFailed(now: number, random: number, reason: string): void {
-    withText(reason, (p, n) => accepted(wasm._gm_session_token_failed(this.#live(), now, random, p, n), 'token_failed'));
+    withText(reason, (p, n) => accepted(core()._gm_session_token_failed(this.#live(), now, random, p, n), 'token_failed'));
   }
   opened(now: number, random: number, connection: number): void {
-    accepted(wasm._gm_session_opened(this.#live(), now, random, connection), 'opened');
+    accepted(core()._gm_session_opened(this.#live(), now, random, connection), 'opened');
   }
   frame(now: number, random: number, connection: number, text: string): void {
-    withText(text, (p, n) => accepted(wasm._gm_session_frame(this.#live(), now, random, connection, p, n), 'a frame'));
+    withText(text, (p, n) => accepted(core()._gm_session_frame(this.#live(), now, random, connection, p, n), 'a frame'));
   }
   closed(now: number, random: number, connection: number, code: number, reason: string): void {
     withText(reason, (p, n) =>
-      accepted(wasm._gm_session_closed(this.#live(), now, random, connection, code, p, n), `close code ${code}`));
+      accepted(core()._gm_session_closed(this.#live(), now, random, connection, code, p, n), `close code ${code}`));
   }
   timerFired(now: number, random: number, timer: TimerKind): void {
-    withText(timer, (p, n) => accepted(wasm._gm_session_timer_fired(this.#live(), now, random, p, n), `timer ${timer}`));
+    withText(timer, (p, n) => accepted(core()._gm_session_timer_fired(this.#live(), now, random, p, n), `timer ${timer}`));
   }
   subscribe(now: number, random: number, pattern: string): { ok: true; handle: number } | Failure {
-    return withText(pattern, (p, n) => takeJson(wasm._gm_session_subscribe(this.#live(), now, random, p, n)));
+    return withText(pattern, (p, n) => takeJson(core()._gm_session_subscribe(this.#live(), now, random, p, n)));
   }
   unsubscribe(now: number, random: number, handle: number): void {
-    accepted(wasm._gm_session_unsubscribe(this.#live(), now, random, handle), 'unsubscribe');
+    accepted(core()._gm_session_unsubscribe(this.#live(), now, random, handle), 'unsubscribe');
   }
-  stop(now: number, random: number): void { accepted(wasm._gm_session_stop(this.#live(), now, random), 'stop'); }
+  stop(now: number, random: number): void { accepted(core()._gm_session_stop(this.#live(), now, random), 'stop'); }
   setLastEventId(id: string): boolean {
-    return withText(id, (p, n) => wasm._gm_session_set_last_event_id(this.#live(), p, n) === 1);
+    return withText(id, (p, n) => core()._gm_session_set_last_event_id(this.#live(), p, n) === 1);
   }
-  takeActions(): SessionAction[] { return takeJson(wasm._gm_session_take_actions(this.#live())); }
-  status(): SessionStatus { return takeJson(wasm._gm_session_status(this.#live())); }
+  takeActions(): SessionAction[] { return takeJson(core()._gm_session_take_actions(this.#live())); }
+  status(): SessionStatus { return takeJson(core()._gm_session_status(this.#live())); }
 
   get destroyed(): boolean { return this.#handle === 0; }
   destroy(): void {
-    if (this.#handle !== 0) wasm._gm_session_destroy(this.#handle);
+    if (this.#handle !== 0) core()._gm_session_destroy(this.#handle);
     this.#handle = 0;
   }
 

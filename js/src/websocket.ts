@@ -23,16 +23,39 @@ interface NodeWsEvents {
 async function loadWsPackage(): Promise<WebSocketConstructor | undefined> {
   const name = 'ws';  // a variable, so that bundlers for browsers leave it alone
   try {
-    const loaded = (await import(/* @vite-ignore */ name)) as { default?: unknown; WebSocket?: unknown };
+    const loaded = (await import(/* webpackIgnore: true */ /* @vite-ignore */ name)) as
+      { default?: unknown; WebSocket?: unknown };
     return (loaded.WebSocket ?? loaded.default) as WebSocketConstructor | undefined;
   } catch {
     return undefined;
   }
 }
 
-const platformWebSocket = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-/** The default implementation, or undefined when there is none. */
-export const defaultWebSocket: WebSocketConstructor | undefined = platformWebSocket ?? await loadWsPackage();
+let wsPackage: Promise<WebSocketConstructor | undefined> | undefined;
+let wsPackageLoaded = false;
+
+/**
+ * The default implementation (the platform's, else the `ws` package), or undefined when there
+ * is none; `undefined` too while `ws` is still being loaded (see loadDefaultWebSocket).
+ */
+export function defaultWebSocket(): { known: boolean; WebSocket: WebSocketConstructor | undefined } {
+  const platform = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (platform !== undefined) return { known: true, WebSocket: platform };
+  return { known: wsPackageLoaded, WebSocket: wsLoaded };
+}
+let wsLoaded: WebSocketConstructor | undefined;
+
+/** Loads the `ws` package once where the platform has no WebSocket (Node 20). */
+export function loadDefaultWebSocket(): Promise<WebSocketConstructor | undefined> {
+  const { known, WebSocket } = defaultWebSocket();
+  if (known) return Promise.resolve(WebSocket);
+  wsPackage ??= loadWsPackage().then((loaded) => {
+    wsLoaded = loaded;
+    wsPackageLoaded = true;
+    return loaded;
+  });
+  return wsPackage;
+}
 
 /**
  * Calls `onStatus` with the HTTP status when the server refuses the handshake, where the

@@ -4,7 +4,7 @@
 //
 // The module path comes from GLOBEMEET_WASM, or defaults to the scripts/build output.
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -111,7 +111,9 @@ export async function loadCore(modulePath = wasmModulePath) {
     throw new Error(`wasm core not found at ${modulePath}: run scripts/build (or set GLOBEMEET_WASM)`);
   }
   const createGlobeMeetCore = createRequire(import.meta.url)(modulePath);
-  const m = await createGlobeMeetCore();
+  // The wasm is its own file beside the factory; Node 20's fetch cannot read a file path, so
+  // the bytes are handed over (wasmBinary).
+  const m = await createGlobeMeetCore({ wasmBinary: readFileSync(modulePath.replace(/\.js$/, '.wasm')) });
 
   const text1 = (fn) => (input) => withBytes(m, input, (p, n) => takeJson(m, fn(p, n)));
   const text2 = (fn) => (a, b) => withBytes(m, a, (pa, na) => withBytes(m, b, (pb, nb) => fn(pa, na, pb, nb)));
