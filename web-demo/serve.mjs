@@ -51,6 +51,7 @@ const basicAuth = `Basic ${Buffer.from(`${encodeURIComponent(args['client-id'])}
 const types = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
   '.json': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png',
+  '.wasm': 'application/wasm',  // the SDK's core: browsers compile it streaming only with this type
 };
 // URL path prefix to the directory it is served from.
 const mounts = [['/sdk/', sdkDir], ['/', here]];
