@@ -6,7 +6,7 @@
 // `error` a client emits when it stops for good.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -457,4 +457,45 @@ test('a handshake refused with HTTP 429 is reported as close 4029 and retried', 
   assert.equal(states.find((s) => s.code === 4029).to, 'reconnecting');
   occupant.close();
   await live(ws);
+});
+
+test('before the core is loaded, a bad pattern or option is reported by events, not thrown', async () => {
+  // A fresh process: the core loads on first use (no top-level await), so the constructor and
+  // subscribe() cannot consult it yet; they answer once it is there.
+  const dir = packageSandbox();
+  try {
+    writeFileSync(path.join(dir, 'early.mjs'), `
+import { GlobeMeetWS } from '@globemeet/sdk';
+const seen = [];
+const good = new GlobeMeetWS({ endpoint: 'ws://127.0.0.1:9/v1/events', token: 't' });
+good.subscribe('queue..depth', () => {});
+good.on('subscription_failed', ({ pattern, code }) => seen.push(['subscription_failed', pattern, code]));
+seen.push(['state', good.state]);
+const bad = new GlobeMeetWS({ endpoint: 'http://nope', token: 't' });
+bad.on('error', (e) => seen.push(['error', e.name, e.code]));
+bad.on('state', ({ to }) => seen.push(['bad', to]));
+const closed = new GlobeMeetWS({ endpoint: 'ws://127.0.0.1:9/v1/events', token: 't' });
+closed.close();
+await GlobeMeetWS.ready();
+await new Promise((r) => setTimeout(r, 50));
+good.close();
+seen.push(['closed', closed.state, closed.finalCode, bad.state]);
+let thrown = '';
+try { new GlobeMeetWS({ endpoint: 'http://nope', token: 't' }); } catch (e) { thrown = e.code; }
+seen.push(['after ready', thrown]);
+console.log(JSON.stringify(seen));
+`);
+    const out = execFileSync(process.execPath, ['early.mjs'], { cwd: dir, encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(out), [
+      ['state', 'idle'],
+      ['subscription_failed', 'queue..depth', 'invalid_topic'],
+      ['error', 'GlobeMeetError', 'bad_config'],
+      ['error', 'GlobeMeetCloseError', 'closed'],
+      ['bad', 'closed'],
+      ['closed', 'closed', 1000, 'closed'],
+      ['after ready', 'bad_config'],
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
