@@ -152,7 +152,10 @@ http_response route_http_now(server_state& state, const http_request& request) {
   }
   if (path == "/metrics") {
     if (!get) return method_not_allowed("GET");
-    return text(200, "text/plain; version=0.0.4", state.stats.render());
+    std::string body = state.stats.render();
+    const auto log = state.log->stats();
+    metrics::render_log(body, log.commits, log.appends, log.commit_ns, log.damaged_events);
+    return text(200, "text/plain; version=0.0.4", std::move(body));
   }
   return json_error(404, "not_found", "no route " + std::string(path));
 }

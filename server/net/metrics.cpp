@@ -30,8 +30,7 @@ void metrics::observe_delivery_latencies(const latency_tally& tally) noexcept {
 
 namespace {
 
-template <class Atomic>
-void metric(std::string& out, const char* name, const char* type, const char* help, const Atomic& value) {
+void metric_value(std::string& out, const char* name, const char* type, const char* help, const std::string& value) {
   out += "# HELP ";
   out += name;
   out += ' ';
@@ -43,8 +42,13 @@ void metric(std::string& out, const char* name, const char* type, const char* he
   out += '\n';
   out += name;
   out += ' ';
-  out += std::to_string(value.load(std::memory_order_relaxed));
+  out += value;
   out += '\n';
+}
+
+template <class Atomic>
+void metric(std::string& out, const char* name, const char* type, const char* help, const Atomic& value) {
+  metric_value(out, name, type, help, std::to_string(value.load(std::memory_order_relaxed)));
 }
 
 }  // namespace
@@ -82,6 +86,21 @@ std::string metrics::render() const {
   out += std::string(name) + "_sum " + sum + "\n";
   out += std::string(name) + "_count " + std::to_string(latency_count_.load(std::memory_order_relaxed)) + "\n";
   return out;
+}
+
+void metrics::render_log(std::string& out, std::uint64_t commits, std::uint64_t appends, std::uint64_t commit_ns,
+                         std::uint64_t damaged_events) {
+  char seconds[64];
+  std::snprintf(seconds, sizeof seconds, "%.9f", static_cast<double>(commit_ns) / 1e9);
+  metric_value(out, "globemeet_log_commits_total", "counter",
+               "Durable log commits (one fsync each); every publish that queued meanwhile shares one.", std::to_string(commits));
+  metric_value(out, "globemeet_log_committed_appends_total", "counter",
+               "Publish requests stored by those commits (divided by commits: the group-commit factor).", std::to_string(appends));
+  metric_value(out, "globemeet_log_commit_seconds_total", "counter",
+               "Time spent in durable log commits, fsync included (divided by commits: the mean commit).", seconds);
+  metric_value(out, "globemeet_log_damaged_events_total", "counter",
+               "Stored events that failed their checksum or could not be read, skipped and never served.",
+               std::to_string(damaged_events));
 }
 
 }  // namespace globemeet::server::net

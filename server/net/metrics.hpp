@@ -43,6 +43,9 @@ class metrics {
   void observe_delivery_latencies(const latency_tally& tally) noexcept;
 
   std::string render() const;
+  // The event log's own counters (event_log::stats()), appended after render()'s.
+  static void render_log(std::string& out, std::uint64_t commits, std::uint64_t appends, std::uint64_t commit_ns,
+                         std::uint64_t damaged_events);
 
  private:
   std::array<std::atomic<std::uint64_t>, latency_bounds.size() + 1> latency_buckets_{};  // last: +Inf

@@ -175,7 +175,7 @@ class server {
 
   // One line when the log stops taking appends (a full disk) and one when it takes them again.
   void report_log_health() {
-    if (const std::uint64_t damaged = state_->log->damaged_events(); damaged != damaged_events_) {
+    if (const std::uint64_t damaged = state_->log->stats().damaged_events; damaged != damaged_events_) {
       logger::error("log_damaged", {{"events", damaged},
                                     {"note", "stored events failed their checksum or could not be read; they were "
                                              "skipped, not served. Check the disk; restore a backup"}});

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -413,6 +414,7 @@ void sqlite_log::commit_group(std::vector<append_request>& group) {
   }
 
   sqlite3* db = db_->writer.get();
+  const auto commit_started = std::chrono::steady_clock::now();
   bool ok = sqlite3_step(db_->begin.get()) == SQLITE_DONE;
   sqlite3_reset(db_->begin.get());
   const std::vector<rows::encoded_row> encoded = rows::encode(records);
@@ -454,6 +456,11 @@ void sqlite_log::commit_group(std::vector<append_request>& group) {
     return;
   }
   stored_seq_ = records.back()->seq;
+  commits_.fetch_add(1, std::memory_order_relaxed);
+  appends_.fetch_add(group.size(), std::memory_order_relaxed);
+  commit_ns_.fetch_add(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                      std::chrono::steady_clock::now() - commit_started).count()),
+                       std::memory_order_relaxed);
 
   std::shared_ptr<const append_listener> listener;
   {
@@ -615,6 +622,11 @@ read_status sqlite_log::read(std::uint64_t after_seq, std::uint64_t up_to_seq, s
     if (status.copied >= max_count) return status;
     next = last + 1;  // fewer rows than asked for: the disk part of the range is done
   }
+}
+
+event_log::counters sqlite_log::stats() const {
+  return {commits_.load(std::memory_order_relaxed), appends_.load(std::memory_order_relaxed),
+          commit_ns_.load(std::memory_order_relaxed), damaged_events_.load(std::memory_order_relaxed)};
 }
 
 log_bounds sqlite_log::bounds() const {

@@ -88,9 +88,15 @@ class event_log {
   // once its connections are gone, before the listener's hub goes away.
   virtual void close() {}
 
-  // Stored events that could not be read back intact (a damaged disk) and so were never
-  // served; they are gaps in a replay. The server logs when this grows. Thread-safe.
-  virtual std::uint64_t damaged_events() const { return 0; }
+  // What /metrics reports of the log (all zero for memory_log). Thread-safe.
+  struct counters {
+    std::uint64_t commits = 0;           // durable commits, each holding every append that queued meanwhile
+    std::uint64_t appends = 0;           // append() calls stored by them (appends / commits: the group-commit factor)
+    std::uint64_t commit_ns = 0;         // time spent in those commits, fsync included
+    std::uint64_t damaged_events = 0;    // stored events that could not be read back intact (a damaged
+                                         // disk) and so were never served: gaps in a replay
+  };
+  virtual counters stats() const { return {}; }
 
   // Why the log takes no appends at the moment (a full or read-only disk), or nullopt when it
   // does. What /readyz reports. Thread-safe.

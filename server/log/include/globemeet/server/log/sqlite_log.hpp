@@ -68,8 +68,7 @@ class sqlite_log final : public event_log {
                            std::vector<stored_event_ptr>& out) const override;
   log_bounds bounds() const override;
   void set_listener(append_listener listener) override;
-  // Rows whose checksum failed or whose page could not be read.
-  std::uint64_t damaged_events() const override { return damaged_events_.load(std::memory_order_relaxed); }
+  counters stats() const override;
   // Stores what is queued (completing it), refuses later appends, check-points the write-ahead
   // log and marks a clean shutdown, so the next start needs no recovery.
   void close() override;
@@ -118,6 +117,9 @@ class sqlite_log final : public event_log {
   std::uint64_t disk_oldest_ = 1;    // no row below this is left on disk
   std::int64_t last_time_ms_ = 0;
   std::thread writer_;
+  // For stats(): the writer's, and the readers' (events whose checksum failed or whose page
+  // could not be read).
+  std::atomic<std::uint64_t> commits_{0}, appends_{0}, commit_ns_{0};
   mutable std::atomic<std::uint64_t> damaged_events_{0};
 };
 
