@@ -53,7 +53,15 @@ async function compile(imports: WebAssembly.Imports): Promise<WebAssembly.WebAss
   }
   const response = await fetch(url, { credentials: 'same-origin' });
   if (!response.ok) throw new Error(`GlobeMeet wasm core: ${url.href} answered HTTP ${response.status}`);
-  return WebAssembly.instantiate(await response.arrayBuffer(), imports);
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  if (bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
+    // A development server's HTML fallback, typically: Vite's dev server pre-bundles
+    // dependencies into node_modules/.vite/deps, where the wasm is not.
+    throw new Error(`GlobeMeet wasm core: ${url.href} is not the wasm (${response.headers.get('content-type') ?? 'no type'}); ` +
+      "serve @globemeet/sdk/dist/globemeet_core.wasm there, or with Vite's dev server set " +
+      "optimizeDeps: { exclude: ['@globemeet/sdk'] }");
+  }
+  return WebAssembly.instantiate(bytes, imports);
 }
 
 function core(): GlobeMeetCoreModule {
