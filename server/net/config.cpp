@@ -77,7 +77,7 @@ std::optional<std::string> parse_origins(server_config& c, std::string_view v) {
 
 const std::vector<option>& options() {
   static const std::vector<option> table = {
-      {"listen", "HOST:PORT", "address to listen on; port 0 picks a free port (default 127.0.0.1:8443)", parse_listen},
+      {"listen", "HOST:PORT", "address to listen on; port 0 picks a free port (default 127.0.0.1:8080)", parse_listen},
       {"tls-cert", "FILE", "PEM certificate chain; with --tls-key serves wss:// with TLS 1.3 only",
        string_field(&server_config::tls_cert)},
       {"tls-key", "FILE", "PEM private key for --tls-cert", string_field(&server_config::tls_key)},

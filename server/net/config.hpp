@@ -15,7 +15,7 @@ namespace globemeet::server::net {
 
 struct server_config {
   std::string listen_host = "127.0.0.1";
-  std::uint16_t listen_port = 8443;
+  std::uint16_t listen_port = 8080;
   std::string tls_cert;  // PEM files; both or neither
   std::string tls_key;
   unsigned threads = 1;
