@@ -112,7 +112,9 @@ TEST_CASE("events reach the matching handles; a destroyed Subscription receives 
 
 TEST_CASE("a tool resumes after its own restart from the persisted last_event_id", "[client_live]") {
   live_server server;
-  std::string persisted;
+  // The position goes back in the type it came out in: last_event_id() and
+  // ClientOptions::last_event_id are both std::optional<std::string>.
+  std::optional<std::string> persisted;
   {
     recorder seen;
     globemeet::Client first(options_for(server, server.mint()));
@@ -121,7 +123,8 @@ TEST_CASE("a tool resumes after its own restart from the persisted last_event_id
     wait_live(first);
     const auto ids = server.publish_depth("support", 2);
     REQUIRE(seen.wait_for_count(2) == ids);
-    persisted = first.last_event_id().value();
+    persisted = first.last_event_id();
+    REQUIRE(persisted == ids.back());
     first.stop();
   }
   const auto missed = server.publish_depth("support", 3);
@@ -249,7 +252,14 @@ TEST_CASE("options that cannot work are refused at construction", "[client_live]
   o.token = "t";
   o.last_event_id = "not-an-id";
   CHECK_THROWS_AS(globemeet::Client(o), globemeet::ClientError);
-  o.last_event_id.clear();
+  o.last_event_id.reset();
+  // No position spelled either way is accepted: nullopt, or the empty string of 0.1.
+  CHECK_NOTHROW(globemeet::Client(o));
+  o.last_event_id = "";
+  CHECK_NOTHROW(globemeet::Client(o));
+  o.last_event_id = "6f1c2a9e-0";  // {epoch}-0: before the first event of that epoch
+  CHECK_NOTHROW(globemeet::Client(o));
+  o.last_event_id.reset();
   o.endpoint = "wss://127.0.0.1/v1/events";
   o.ca_file = "/nonexistent/ca.pem";
   CHECK_THROWS_AS(globemeet::Client(o), globemeet::ClientError);

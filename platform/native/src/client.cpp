@@ -78,8 +78,9 @@ struct Subscription::shared_state {
         throw ClientError("bad_options", e.what());
       }
     }
-    if (!options.last_event_id.empty() && !session.set_last_event_id(options.last_event_id))
-      throw ClientError("bad_options", "last_event_id '" + options.last_event_id + "' is not an event id");
+    // An engaged empty string is "none" too: 0.1 spelled no position that way.
+    if (const auto& from = options.last_event_id; from && !from->empty() && !session.set_last_event_id(*from))
+      throw ClientError("bad_options", "last_event_id '" + *from + "' is not an event id");
     for (auto& t : timers) t.emplace(ioc);
   }
 

@@ -80,8 +80,12 @@ struct ClientOptions {
   // TLS (wss://): the peer is always verified against OpenSSL's default trust store, and also
   // against this PEM file when given (e.g. a development CA).
   std::string ca_file;
-  // Resume from this id at the first connection (a tool that persisted last_event_id()).
-  std::string last_event_id;
+  // Where to resume at the first connection: an event id ("{epoch}-{seq}", resume after it) or
+  // "{epoch}-0" (from the first event of that epoch), typically what Client::last_event_id()
+  // returned in a previous run; nullopt: no position, events from now on. The same type as
+  // last_event_id() so a persisted position goes back unchanged. An empty string also means no
+  // position (what 0.1, where this was a std::string, took for none).
+  std::optional<std::string> last_event_id;
 
   // Tuning; defaults follow docs/protocol.md section 9.
   std::chrono::milliseconds backoff_min{500};
@@ -129,7 +133,7 @@ class Subscription {
 class Client {
  public:
   // Throws ClientError ("bad_options") for an endpoint that is not a ws:// or wss:// URL, a
-  // missing token, or an unreadable CA file.
+  // missing token, an unreadable CA file, or a last_event_id that is not a position.
   explicit Client(ClientOptions options);
   ~Client();  // stop()
   Client(const Client&) = delete;
@@ -157,11 +161,12 @@ class Client {
   State state() const;
   std::uint16_t final_code() const;  // 0 until closed
   std::string final_reason() const;
-  // The id of the last event delivered to handlers, to persist and pass back as
-  // ClientOptions::last_event_id (or set_last_event_id before start()). Before the first event
-  // it is `{epoch}-0`, the start of the server's epoch, once the first subscription is applied.
+  // The resume position: the id of the last event delivered to handlers, to persist and pass
+  // back as ClientOptions::last_event_id (or set_last_event_id before start()). Before the first
+  // event it is `{epoch}-0`, the start of the server's epoch, once the first subscription is
+  // applied; nullopt until then (and when given none, until the server names its epoch).
   std::optional<std::string> last_event_id() const;
-  bool set_last_event_id(std::string_view id);  // before start(); false if not an event id
+  bool set_last_event_id(std::string_view id);  // before start(); false if not an event id or `{epoch}-0`
 
  private:
   friend class Subscription;
