@@ -2,13 +2,14 @@
 // server: pub -> sub round trip, resume without loss or duplicate across dropped connections
 // (also before the first event) and overflow, reset after a server restart, a fresh token after
 // a restart with a new signing key, token refresh on a live connection, final close codes, TLS
-// with a development CA, and clean one-line failures.
+// with a development CA, and clean one-line failures (a wrong client secret for `sub` too); pub
+// in batches over one connection, its idle flush and its per-batch errors; one default port.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startServer, makeTempDir, publish, depthEvent, sleep, oauthClient } from './helpers/server.mjs';
+import { startServer, makeTempDir, publish, depthEvent, sleep, oauthClient, serverBinary } from './helpers/server.mjs';
 import { cli, runCli, startProxy } from './helpers/native_cli.mjs';
 
 const devCredentials = (server) => {
@@ -319,6 +320,7 @@ test('bad input: one line, exit 2 for usage, exit 1 for runtime failures, never 
       const res = await cli(args);
       assert.equal(res.code, expectedCode, `${args.join(' ')}: ${res.stderr}`);
       assert.match(res.stderr, message, args.join(' '));
+      assert.equal(res.stderr.trim().split('\n').length, 1, `one line: ${res.stderr}`);
       assert.doesNotMatch(res.stderr, /terminate called|what\(\)|Aborted/);
     }
     for (const command of ['token', 'sub', 'pub']) {
@@ -329,6 +331,92 @@ test('bad input: one line, exit 2 for usage, exit 1 for runtime failures, never 
   } finally {
     await s.stop();
   }
+});
+
+test('pub sends stdin in batches of up to 1,000 events over one connection, ids in input order', async () => {
+  const s = await startServer();
+  const proxy = await startProxy(s.port);
+  try {
+    const publisher = await s.mint({ sub: 'publisher', pub: true });
+    const lines = Array.from({ length: 2500 }, (_, i) => JSON.stringify(depthEvent('support', i)));
+    const before = await metric(s, 'globemeet_http_requests_total');
+    const res = await cli(['pub', '--server', proxy.url, '--token', publisher], { input: `${lines.join('\n')}\n` });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout.length, 2500);
+    const seqs = res.stdout.map((id) => Number(id.split('-')[1]));
+    assert.ok(seqs.every((seq, i) => i === 0 || seq === seqs[i - 1] + 1), 'ids in input order, no gap');
+    // 1,000 + 1,000 + 500 events: three requests (the fourth is this /metrics), one connection.
+    assert.equal(await metric(s, 'globemeet_http_requests_total') - before, 4);
+    assert.equal(proxy.accepted, 1);
+
+    // Under the 1 MiB body limit: five events of about 200 kB fit in a body, the sixth does not.
+    const big = Array.from({ length: 12 }, (_, i) => {
+      const ev = depthEvent('support', i);
+      ev.data.padding = 'x'.repeat(200_000);
+      return JSON.stringify(ev);
+    });
+    const mark = await metric(s, 'globemeet_http_requests_total');
+    const bigRes = await cli(['pub', '--server', s.httpUrl, '--token', publisher], { input: `${big.join('\n')}\n` });
+    assert.equal(bigRes.code, 0, bigRes.stderr);
+    assert.equal(bigRes.stdout.length, 12);
+    assert.equal(await metric(s, 'globemeet_http_requests_total') - mark, 4, '5 + 5 + 2 events, then /metrics');
+  } finally {
+    await proxy.close();
+    await s.stop();
+  }
+});
+
+test('pub sends a partial batch as soon as stdin pauses, so interactive use sees each id', async () => {
+  const s = await startServer();
+  try {
+    const publisher = await s.mint({ sub: 'publisher', pub: true });
+    const pub = runCli(['pub', '--server', s.httpUrl, '--token', publisher], { openStdin: true });
+    pub.write(`${JSON.stringify(depthEvent('support', 1))}\n`);
+    await pub.untilLines(1, 5000);  // stdin is still open: only the idle flush can have sent it
+    pub.write(`${JSON.stringify(depthEvent('support', 2))}\n${JSON.stringify(depthEvent('support', 3))}\n`);
+    await pub.untilLines(3, 5000);
+    assert.equal(pub.exit, undefined, 'still reading stdin');
+    pub.endInput();
+    const { code } = await pub.finished();
+    assert.equal(code, 0, pub.stderr);
+    assert.equal(new Set(pub.lines).size, 3);
+  } finally {
+    await s.stop();
+  }
+});
+
+test('pub reports a refused batch in one line naming its stdin lines and the bad one', async () => {
+  const s = await startServer();
+  try {
+    const publisher = await s.mint({ sub: 'publisher', pub: true });
+    const lines = Array.from({ length: 1500 }, (_, i) => JSON.stringify(depthEvent('support', i)));
+    const bad = depthEvent('support', -1);  // depth must be non-negative
+    lines[1202] = JSON.stringify(bad);      // stdin line 1203, events[202] of the second batch
+    const res = await cli(['pub', '--server', s.httpUrl, '--token', publisher], { input: `${lines.join('\n')}\n` });
+    assert.equal(res.code, 1);
+    assert.equal(res.stdout.length, 1000, 'the first batch was stored and its ids printed');
+    assert.equal(res.stderr.trim().split('\n').length, 1, res.stderr);
+    assert.match(res.stderr, /^globemeet: publish refused for stdin lines 1001-1500 \(500 events\) \(HTTP 400 invalid_event: events\[202\].*; events\[202\] is stdin line 1203\); none of these was published, earlier lines were/);
+
+    const notJson = await cli(['pub', '--server', s.httpUrl, '--token', publisher],
+      { input: `${JSON.stringify(depthEvent('support', 1))}\n{oops\n${JSON.stringify(depthEvent('support', 2))}\n` });
+    assert.equal(notJson.code, 1);
+    assert.equal(notJson.stdout.length, 1, 'the line before the bad one was published');
+    assert.match(notJson.stderr, /^globemeet: stdin line 2 is not a JSON object\n$/);
+  } finally {
+    await s.stop();
+  }
+});
+
+test('one default port: the CLI, the server and scripts/run all use 8080', async () => {
+  const cliHelp = await cli(['sub', '--help']);
+  assert.match(cliHelp.stdout.join('\n'), /default http:\/\/127\.0\.0\.1:8080\)/);
+  const serverHelp = spawnSync(serverBinary(), ['--help'], { encoding: 'utf8' });
+  assert.match(serverHelp.stdout + serverHelp.stderr, /default 127\.0\.0\.1:8080\)/);
+  assert.match(readFileSync('scripts/run', 'utf8'), /port=\$\{GLOBEMEET_PORT:-8080\}/);
+  // Without --server the CLI goes to that address: here a server that is not there, or is.
+  const res = await cli(['pub', '--token', 'x', '--type', 'agent.online', '--subject', 'a', '--timeout', '2']);
+  assert.match(res.stderr, /127\.0\.0\.1:8080|HTTP 401/);
 });
 
 async function waitFor(check, what, timeoutMs = 15000) {

@@ -11,7 +11,7 @@ function(run)
   message(STATUS "${out}")
 endfunction()
 run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix})
-foreach(required include/globemeet/client.hpp include/globemeet/core/client_session.hpp
+foreach(required include/globemeet/client.hpp include/globemeet/token.hpp include/globemeet/core/client_session.hpp
                  lib/cmake/GlobeMeet/GlobeMeetConfig.cmake bin/globemeet)
   if(NOT EXISTS ${prefix}/${required})
     message(FATAL_ERROR "the install lacks ${required}")

@@ -53,8 +53,9 @@ std::string random_secret() {
   return base64url(s);
 }
 
-// Reads stdout lines until the server's {"msg":"listening"} line; returns its port.
-std::uint16_t read_port(int fd) {
+// Reads stdout lines until the server's {"msg":"listening"} line; returns its port. The dev
+// OAuth client, logged before it, goes to `client_id` and `client_secret`.
+std::uint16_t read_port(int fd, std::string& client_id, std::string& client_secret) {
   std::string buffered;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -70,7 +71,12 @@ std::uint16_t read_port(int fd) {
       buffered.erase(0, nl + 1);
       json::error_code ec;
       const auto v = json::parse(line, ec);
-      if (!ec && v.is_object() && v.at("msg") == "listening") return static_cast<std::uint16_t>(v.at("port").to_number<int>());
+      if (ec || !v.is_object()) continue;
+      if (v.at("msg") == "dev_credentials") {
+        client_id = json::value_to<std::string>(v.at("client_id"));
+        client_secret = json::value_to<std::string>(v.at("client_secret"));
+      }
+      if (v.at("msg") == "listening") return static_cast<std::uint16_t>(v.at("port").to_number<int>());
     }
   }
   throw std::runtime_error("globemeet-server did not start");
@@ -105,7 +111,7 @@ live_server::live_server(std::vector<std::string> extra_args) {
   ::close(pipe_fds[1]);
   stdout_fd_ = pipe_fds[0];
   if (rc != 0) throw std::runtime_error(std::string("cannot start ") + GLOBEMEET_SERVER_BINARY);
-  port_ = read_port(stdout_fd_);
+  port_ = read_port(stdout_fd_, client_id_, client_secret_);
 }
 
 live_server::~live_server() {

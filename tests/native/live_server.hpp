@@ -26,6 +26,10 @@ class live_server {
 
   std::uint16_t port() const { return port_; }
   std::string ws_url() const { return "ws://127.0.0.1:" + std::to_string(port_) + "/v1/events"; }
+  std::string http_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // The development OAuth client the server made at start (its `dev_credentials` log line).
+  const std::string& client_id() const { return client_id_; }
+  const std::string& client_secret() const { return client_secret_; }
   std::string mint(const token_claims& claims = {}) const;
   // POST /v1/events with {"events":[...]} of depth events on `queue`; returns the ids.
   std::vector<std::string> publish_depth(const std::string& queue, int count) const;
@@ -36,6 +40,8 @@ class live_server {
   pid_t pid_ = -1;
   int stdout_fd_ = -1;
   std::uint16_t port_ = 0;
+  std::string client_id_;
+  std::string client_secret_;
 };
 
 }  // namespace globemeet::test

@@ -10,12 +10,16 @@
 #include <vector>
 
 #include "endpoint.hpp"
+#include "globemeet/token.hpp"
 
 namespace globemeet::cli {
 
 inline constexpr int exit_ok = 0;
 inline constexpr int exit_failure = 1;
 inline constexpr int exit_usage = 2;
+
+// Where globemeet-server listens when started without --listen (server/net/config.hpp).
+inline constexpr const char* default_server_url = "http://127.0.0.1:8080";
 
 // Bad command-line input: printed with a hint to --help, exit 2.
 struct usage_error : std::runtime_error {
@@ -39,6 +43,8 @@ struct connection_settings {
   // ws:// or wss:// URL of the event socket under the server's base path.
   std::string events_url() const;
   bool has_client_credentials() const { return !client_id.empty(); }
+  // For the library's token helper (globemeet/token.hpp).
+  ClientCredentials credentials() const;
 };
 
 // Walks argv, consuming the shared flags into `settings` and handing every other argument to
@@ -67,7 +73,7 @@ bool take_common_flag(argument_scanner& scanner, const std::string& flag, connec
 void finish_settings(connection_settings& settings);
 extern const char* const common_flags_help;
 
-// OAuth 2.0 client credentials against POST /oauth/token; returns the access token.
+// OAuth 2.0 client credentials (globemeet::fetch_token); returns the access token.
 // Throws runtime_failure with the server's error (bad credentials, unreachable, TLS).
 std::string fetch_token(const connection_settings& settings);
 // The token to use: --token, or one fetched with the client credentials. Throws usage_error

@@ -5,11 +5,14 @@
 #include <cstdio>
 #include <mutex>
 #include <optional>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli_common.hpp"
 #include "globemeet/client.hpp"
+#include "globemeet/token.hpp"
 
 namespace globemeet::cli {
 namespace {
@@ -108,10 +111,27 @@ int run_sub(std::vector<std::string> args) {
   ClientOptions options;
   options.endpoint = settings.events_url();
   options.ca_file = settings.ca_file;
-  options.last_event_id = from;
+  if (!from.empty()) options.last_event_id = from;
   options.handshake_timeout = settings.timeout;
-  if (!settings.token.empty()) options.token = settings.token;
-  else options.token_provider = [settings] { return fetch_token(settings); };
+  if (!settings.token.empty()) {
+    options.token = settings.token;
+  } else {
+    // The first token is fetched here, before any connection: credentials the server refuses
+    // (400/401) will not get better by retrying, and fail like `globemeet token` does, in one
+    // line. Only an unreachable server is left to the client's retries, under --retry.
+    std::optional<std::string> first;
+    try {
+      first = fetch_token(settings.credentials()).access_token;
+    } catch (const TokenError& e) {
+      if (!retry || e.http_status() == 400 || e.http_status() == 401) throw runtime_failure(e.what());
+    }
+    auto first_token = std::make_shared<std::optional<std::string>>(std::move(first));
+    options.token_provider = [first_token, fetch = client_credentials_provider(settings.credentials())] {
+      // The provider runs one call at a time (client.hpp), so the hand-over needs no lock.
+      if (*first_token) return *std::exchange(*first_token, std::nullopt);
+      return fetch();
+    };
+  }
 
   options.on_state = [&](const StateChange& change) {
     if (change.to == State::live) {
@@ -145,6 +165,10 @@ int run_sub(std::vector<std::string> args) {
       std::lock_guard lock(run.mutex);
       run.last_error = e.code + (e.message.empty() ? "" : ": " + e.message);
     }
+    // Before the first connection an error always comes with the state change it causes, and
+    // that line (the failure, or "disconnected (...); reconnecting" under --retry) names it:
+    // printing it here too made two lines of one failure.
+    if (!run.ever_live) return;
     status("error " + e.code + (e.message.empty() ? "" : ": " + e.message));
   };
 

@@ -1,6 +1,7 @@
 // Runs the native `globemeet` CLI (platform/native/cli) for integration tests: collects its
 // stdout lines (event frames for `sub`, ids for `pub`), its stderr status lines and its exit.
-// Also a TCP proxy that can cut every connection, to drop clients on a live server.
+// Also a TCP proxy that can cut every connection, to drop clients on a live server, and that
+// counts the connections it passed.
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
@@ -18,7 +19,9 @@ function cleanEnv(extra) {
 }
 
 export class CliProcess {
-  constructor(args, { env = {}, input } = {}) {
+  // `input`: all of stdin at once. `openStdin`: stdin stays open for write() until endInput(),
+  // to act as an interactive user or a slow producer.
+  constructor(args, { env = {}, input, openStdin = false } = {}) {
     this.proc = spawn(cliBinary(), args, { env: cleanEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
     this.lines = [];
     this.stderr = '';
@@ -43,8 +46,11 @@ export class CliProcess {
     // EPIPE, which must not crash the test run: the exit code and stderr say what happened.
     this.proc.stdin.on('error', (err) => { if (err.code !== 'EPIPE') throw err; });
     if (input !== undefined) this.proc.stdin.end(input);
-    else this.proc.stdin.end();
+    else if (!openStdin) this.proc.stdin.end();
   }
+
+  write(text) { this.proc.stdin.write(text); }
+  endInput() { this.proc.stdin.end(); }
 
   // The parsed JSON of every stdout line so far.
   get events() { return this.lines.map((l) => JSON.parse(l)); }
@@ -106,8 +112,10 @@ export async function cli(args, options = {}) {
 export async function startProxy(port) {
   const pairs = new Set();
   let holding = false;
+  let accepted = 0;
   const server = net.createServer((client) => {
     if (holding) { client.resetAndDestroy(); return; }
+    accepted += 1;
     const upstream = net.connect(port, '127.0.0.1');
     const pair = { client, upstream };
     pairs.add(pair);
@@ -124,6 +132,8 @@ export async function startProxy(port) {
     port: server.address().port,
     url: `http://127.0.0.1:${server.address().port}`,
     get open() { return pairs.size; },
+    // Connections passed through so far (a keep-alive check).
+    get accepted() { return accepted; },
     cutAll() {
       const n = pairs.size;
       for (const { client, upstream } of [...pairs]) { client.resetAndDestroy(); upstream.destroy(); }

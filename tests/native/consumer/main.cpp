@@ -1,9 +1,11 @@
 // Uses the installed client the way an application would, without a server: options, an
-// invalid pattern refused locally, a subscription, start, and a clean stop while reconnecting.
+// invalid pattern refused locally, the token helper, a subscription, start, and a clean stop
+// while reconnecting.
 #include <cstdio>
 #include <string>
 
 #include <globemeet/client.hpp>
+#include <globemeet/token.hpp>
 
 int main(int argc, char** argv) {
   // Nothing listens on port 1: the client keeps trying until stop().
@@ -26,6 +28,17 @@ int main(int argc, char** argv) {
   } catch (const globemeet::ClientError& e) {
     if (e.code() != "invalid_topic") {
       std::printf("FAIL: expected invalid_topic, got %s\n", e.code().c_str());
+      return 1;
+    }
+  }
+  // The token helper is part of the package: nothing listens on port 1, so it fails cleanly.
+  try {
+    globemeet::fetch_token({.server = "http://127.0.0.1:1", .client_id = "id", .client_secret = "secret"});
+    std::puts("FAIL: a token came from nowhere");
+    return 1;
+  } catch (const globemeet::TokenError& e) {
+    if (e.code() != "token_request_failed") {
+      std::printf("FAIL: expected token_request_failed, got %s\n", e.code().c_str());
       return 1;
     }
   }
