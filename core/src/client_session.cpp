@@ -365,21 +365,44 @@ struct client_session::impl {
     arm(timer_kind::heartbeat, std::max(t.now_ms, ping_sent_ms + heartbeat_ms));
   }
 
-  void on(const tick& t, std::string_view text, const event_frame& f) {
-    switch (resume.accept(f.ev.id)) {
+  void on(const tick& t, std::string_view text, const event_frame& f) { on_event(t, text, f.ev.id, f.ev.topic, &f.ev); }
+
+  // One event, from `frame` (`ev` decoded, `text` its JSON) or from `event_received` (no `ev`,
+  // no text: the deliver action then carries only id and topic).
+  void on_event(const tick& t, std::string_view text, std::string_view id, std::string_view topic_name,
+                const event* ev) {
+    // Handles are matched against the topic, so it must be a name; checked before the id is
+    // taken as the last one, so that a refused event leaves the resume position alone (an id
+    // that is not an event id is refused by accept(), which then changes nothing).
+    if (auto bad = topic::validate_name(topic_name)) {
+      notice(notice_kind::error, "bad_frame", "member 'topic': " + bad->message);
+      return;
+    }
+    switch (resume.accept(id)) {
       case resume_state::verdict::deliver: {
-        auto handles = handles_for(f.ev.topic);
-        if (!handles.empty()) actions.emplace_back(deliver_action{std::string(text), f.ev, std::move(handles)});
+        auto handles = handles_for(topic_name);
+        if (handles.empty()) return;
+        deliver_action d;
+        if (ev != nullptr) {
+          d.frame = std::string(text);
+          d.ev = *ev;
+        } else {
+          d.ev.id = std::string(id);
+          d.ev.topic = std::string(topic_name);
+        }
+        d.handles = std::move(handles);
+        actions.emplace_back(std::move(d));
         return;
       }
       case resume_state::verdict::duplicate:
         return;
       case resume_state::verdict::epoch_changed:
-        notice(notice_kind::error, "epoch_changed", "event `" + f.ev.id + "` is from another epoch without a `reset`");
+        notice(notice_kind::error, "epoch_changed",
+               "event `" + std::string(id) + "` is from another epoch without a `reset`");
         drop_connection(t, close_protocol_violation, "event from another epoch without reset");
         return;
       case resume_state::verdict::invalid_id:
-        notice(notice_kind::error, "bad_frame", "event id `" + f.ev.id + "` is not an event id");
+        notice(notice_kind::error, "bad_frame", "event id `" + std::string(id.substr(0, 64)) + "` is not an event id");
         return;
     }
   }
@@ -550,6 +573,18 @@ void client_session::frame(const tick& t, std::uint64_t connection, std::string_
   if (!s.connection_active || connection != s.connection) return;
   if (s.state != session_state::authenticating && s.state != session_state::live) return;
   s.on_frame(t, text);
+}
+
+void client_session::event_received(const tick& t, std::uint64_t connection, std::string_view id,
+                                    std::string_view topic_name) {
+  auto& s = *impl_;
+  if (!s.connection_active || connection != s.connection) return;
+  if (s.state == session_state::authenticating) {
+    s.notice(notice_kind::error, "bad_frame", "unexpected `event` while authenticating");
+    return;
+  }
+  if (s.state != session_state::live) return;
+  s.on_event(t, {}, id, topic_name, nullptr);
 }
 
 void client_session::closed(const tick& t, std::uint64_t connection, std::uint16_t code, std::string_view reason) {

@@ -1409,3 +1409,95 @@ TEST_CASE("only the first subscribe's `head` stands as the position", "[client_s
     CHECK(s.last_event_id() == std::optional<std::string>("a1-12"));
   }
 }
+
+// ---- event_received: an event the adapter parsed itself (issue 11) -----------------------------
+
+TEST_CASE("event_received: id and topic decide; the deliver names the handles without the frame", "[client_session]") {
+  live_session l;
+  REQUIRE(l.s.subscribe({t0, 0.5}, ">").value() == 2);
+  l.s.take_actions();
+  tick t{t0 + 1'000, 0.5};
+  l.s.event_received(t, 1, "a1-5", "queue.support.depth-changed");
+  deliver_action expected;
+  expected.ev.id = "a1-5";
+  expected.ev.topic = "queue.support.depth-changed";
+  expected.handles = {1, 2};
+  CHECK(l.s.take_actions() == actions{expected});
+  CHECK(l.s.last_event_id() == std::optional<std::string>("a1-5"));
+
+  l.s.event_received(t, 1, "a1-7", "agent.a-1.status-changed");  // only `>` matches
+  auto a = l.s.take_actions();
+  REQUIRE(a.size() == 1);
+  CHECK(std::get<deliver_action>(a[0]).handles == std::vector<std::uint64_t>{2});
+
+  // At or before the last id: dropped, the position stays.
+  l.s.event_received(t, 1, "a1-7", "queue.support.depth-changed");
+  l.s.event_received(t, 1, "a1-6", "queue.support.depth-changed");
+  CHECK(l.s.take_actions().empty());
+  // Another connection's event: ignored like its frames.
+  l.s.event_received(t, 2, "a1-9", "queue.support.depth-changed");
+  CHECK(l.s.take_actions().empty());
+  CHECK(l.s.last_event_id() == std::optional<std::string>("a1-7"));
+
+  // What the strict decoder refused, refused here: not an event id ({epoch}-0 is a position,
+  // seq stops at 2^53-1), not a topic name. Each is one bad_frame notice; the position stays.
+  for (const auto& [id, topic_name] : std::vector<std::pair<std::string, std::string>>{
+           {"x", "queue.support.depth-changed"},
+           {"a1-0", "queue.support.depth-changed"},
+           {"a1-9007199254740992", "queue.support.depth-changed"},
+           {"", "queue.support.depth-changed"},
+           {"a1-8", "queue..depth-changed"},
+           {"a1-8", "queue.*.depth-changed"},
+           {"a1-8", ""}}) {
+    INFO(id << " " << topic_name);
+    l.s.event_received(t, 1, id, topic_name);
+    auto out = l.s.take_actions();
+    REQUIRE(out.size() == 1);
+    auto n = std::get<notice_action>(out[0]);
+    CHECK(n.kind == notice_kind::error);
+    CHECK(n.detail == "bad_frame");
+  }
+  CHECK(l.s.last_event_id() == std::optional<std::string>("a1-7"));
+  CHECK(l.s.state() == session_state::live);
+
+  // Another epoch without `reset`: the protocol violation, as from `frame`.
+  l.s.event_received(t, 1, "ffff-1", "queue.support.depth-changed");
+  a = l.s.take_actions();
+  REQUIRE(a.size() >= 2);
+  CHECK(std::get<notice_action>(a[0]).detail == "epoch_changed");
+  CHECK(a[1] == action{close_action{1, close_protocol_violation, "event from another epoch without reset"}});
+  CHECK(l.s.last_event_id() == std::optional<std::string>("a1-7"));
+}
+
+TEST_CASE("event_received before `ready` is a bad_frame; before opened or after stop it is ignored", "[client_session]") {
+  client_session s{config()};
+  tick t{t0, 0.5};
+  REQUIRE(s.subscribe(t, ">").ok());
+  s.event_received(t, 1, "a1-1", "queue.support.depth-changed");  // idle: no connection
+  s.start(t);
+  s.token_obtained(t, make_token(t0 / 1000 + 900, 1));
+  s.take_actions();
+  s.event_received(t, 1, "a1-1", "queue.support.depth-changed");  // connecting: not opened yet
+  CHECK(s.take_actions().empty());
+  s.opened(t, 1);
+  s.take_actions();
+  s.event_received(t, 1, "a1-1", "queue.support.depth-changed");
+  CHECK(s.take_actions() ==
+        actions{notice_action{notice_kind::error, "bad_frame", "unexpected `event` while authenticating", 0}});
+  CHECK_FALSE(s.last_event_id());
+  s.stop(t);
+  s.take_actions();
+  s.event_received(t, 1, "a1-2", "queue.support.depth-changed");
+  CHECK(s.take_actions().empty());
+  CHECK_FALSE(s.last_event_id());
+}
+
+TEST_CASE("frame: an event whose topic is not a topic name is a bad_frame, as with event_received", "[client_session]") {
+  live_session l;
+  tick t{t0 + 1'000, 0.5};
+  l.s.frame(t, 1, codec::encode_event(make_event("a1-5", "queue..depth-changed")));
+  auto a = l.s.take_actions();
+  REQUIRE(a.size() == 1);
+  CHECK(std::get<notice_action>(a[0]).detail == "bad_frame");
+  CHECK_FALSE(l.s.last_event_id());
+}

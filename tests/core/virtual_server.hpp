@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <deque>
 #include <map>
 #include <optional>
@@ -439,6 +440,10 @@ class harness {
   std::deque<double> randoms;             // one per input; when empty: default_random
   double default_random = 0.5;
   std::size_t step_bound = 20'000;
+  // Event frames go to event_received (id and topic, as the npm SDK feeds them after its own
+  // JSON.parse) instead of frame. Default: the environment variable
+  // GLOBEMEET_TEST_EVENTS_AS_INPUT=1, so that every scenario runs both ways (tests/CMakeLists.txt).
+  bool events_as_input = events_as_input_by_default();
   std::vector<logged> log;                // every action, stamped with the time it came out
   std::map<core::timer_kind, std::int64_t> timers;
   int tokens_issued = 0;
@@ -570,10 +575,28 @@ class harness {
     auto& n = std::get<virtual_server::to_client>(in);
     switch (n.what) {
       case virtual_server::to_client::kind::opened: session.opened(tick(), n.connection); break;
-      case virtual_server::to_client::kind::frame: session.frame(tick(), n.connection, n.text); break;
+      case virtual_server::to_client::kind::frame: feed_frame(n.connection, n.text); break;
       case virtual_server::to_client::kind::closed: session.closed(tick(), n.connection, n.code, n.reason); break;
     }
     return true;
+  }
+
+  static bool events_as_input_by_default() {
+    const char* v = std::getenv("GLOBEMEET_TEST_EVENTS_AS_INPUT");
+    return v != nullptr && std::string_view(v) == "1";
+  }
+
+  void feed_frame(std::uint64_t connection, const std::string& text) {
+    if (events_as_input) {
+      auto decoded = core::codec::decode_server(text);
+      if (decoded) {
+        if (auto* e = std::get_if<core::event_frame>(&decoded.value())) {
+          session.event_received(tick(), connection, e->ev.id, e->ev.topic);
+          return;
+        }
+      }
+    }
+    session.frame(tick(), connection, text);
   }
 
   std::optional<std::int64_t> next_deadline() const {

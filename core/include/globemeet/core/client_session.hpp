@@ -6,8 +6,8 @@
 // browser: WebSocket through wasm) feeds it inputs, each stamped with the current time and a
 // random number in [0, 1), and then performs the actions it returns, in order:
 //
-//   inputs:  start, token_obtained / token_failed, opened, frame, closed, timer_fired,
-//            subscribe / unsubscribe (the user), stop
+//   inputs:  start, token_obtained / token_failed, opened, frame, event_received, closed,
+//            timer_fired, subscribe / unsubscribe (the user), stop
 //   actions: open (a connection), send (a text frame), close (the connection), arm_timer /
 //            cancel_timer, request_token (call the token provider), deliver (an event to
 //            handlers), state_changed, notice (reconnect, reset, overflow, error, revoked)
@@ -157,8 +157,11 @@ struct request_token_action {
   friend bool operator==(const request_token_action&, const request_token_action&) = default;
 };
 struct deliver_action {
-  std::string frame;                        // the event frame's JSON text, as received
-  event ev;                                 // its decoded envelope
+  // After `frame`: the event frame's JSON text, as received, and its decoded envelope. After
+  // `event_received`: `frame` is empty and `ev` holds only id and topic; the adapter, which
+  // parsed the frame itself, hands the user the event it fed in (this very input's event).
+  std::string frame;
+  event ev;
   std::vector<std::uint64_t> handles;       // the subscriptions whose pattern matches
   friend bool operator==(const deliver_action&, const deliver_action&) = default;
 };
@@ -208,6 +211,16 @@ class client_session {
   void token_failed(const tick& t, std::string_view reason);
   void opened(const tick& t, std::uint64_t connection);
   void frame(const tick& t, std::uint64_t connection, std::string_view text);
+  // An `event` frame the adapter parsed and checked itself (an object with op "event",
+  // specversion "1.0", string members id, source, type, subject, time, topic, tenant, an object
+  // `data`, datacontenttype absent or "application/json"): only `id` and `topic` decide. The
+  // session does what `frame` does with the event, without its JSON: an id that is not an event
+  // id (`{epoch}-{seq}`, seq >= 1) or a topic that is not a topic name is `bad_frame`, an event
+  // before `ready` is `bad_frame`, an id at or before the last delivered one is dropped, another
+  // epoch without `reset` closes with 1008, and the deliver action (empty `frame`) names the
+  // matching handles. Every other frame, and any event the adapter could not check, goes to
+  // `frame`, whose strict decoder gives the precise bad_frame.
+  void event_received(const tick& t, std::uint64_t connection, std::string_view id, std::string_view topic);
   void closed(const tick& t, std::uint64_t connection, std::uint16_t code, std::string_view reason);
   void timer_fired(const tick& t, timer_kind timer);
   // Returns a handle (never 0) or the `invalid_topic` error; the pattern is validated locally.
