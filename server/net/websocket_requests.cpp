@@ -17,7 +17,18 @@ namespace {
 constexpr std::size_t max_patterns_per_connection = 256;
 constexpr std::size_t max_patterns_per_subscribe = 64;
 constexpr unsigned max_requests_per_second = 100;
+// A replay step queues up to replay_step_bytes (never more than half the queue's limit) for the
+// writer's next send, then waits for that send. One chunk of 256 events per loop turn, as
+// before, let every live fan-out turn (1,000 small sends) hold the replay to 256 events. Larger
+// steps also let live events share turns (fewer, fuller sends), at some live latency: per step,
+// 512 KiB replayed 0.7 M events/s with live p99 +1-2 ms, 1 MiB 1.1 M and +2-4 ms, 2 MiB
+// 1.5 M and +5-9 ms (memory log, 200 live events/s to 1,000 subscribers).
+constexpr std::size_t replay_step_bytes = 1 << 20;
+// A step reads the log in chunks of this many events (one log read and one queue push each).
 constexpr std::size_t replay_chunk_events = 256;
+// A step examines at most this many events (about 1 ms from disk), so a replay whose patterns
+// match little still yields to other work.
+constexpr std::size_t replay_step_events = 2048;
 
 // The `req` of a frame the codec refused, when the frame is still a JSON object with a string
 // `req` of 1 to 64 bytes: the error then names the request it answers.
@@ -244,16 +255,26 @@ void websocket_session::subscribe(const core::subscribe_frame& frame) {
 
 void websocket_session::replay_step() {
   if (!replay_ || close_sent_ || socket_closed_) return;
-  // Keep a long replay from filling the queue: send up to half of the queue's byte limit,
-  // then continue once the writer caught up. The rest of a chunk waits in replay_->chunk.
-  const std::size_t fill_limit = state_.config.max_queue_bytes / 2;
+  // What does not fit waits in replay_->chunk; batch_written() calls again once the writer
+  // sent what this step queued.
+  const std::size_t fill_limit = std::min(replay_step_bytes, state_.config.max_queue_bytes / 2);
+  std::size_t queued = queue_.queued_bytes();
+  const std::uint64_t step_start = replay_->cursor->position();
   const std::int64_t now_us = steady_now_us();
   for (;;) {
-    while (replay_->next_in_chunk < replay_->chunk.size()) {
-      send_event(replay_->chunk[replay_->next_in_chunk++], now_us);
-      ++replay_->count;
-      state_.stats.replayed.fetch_add(1, std::memory_order_relaxed);
-      if (queue_.queued_bytes() > fill_limit) {
+    auto& chunk = replay_->chunk;
+    if (replay_->next_in_chunk < chunk.size()) {
+      // The events that fit, at least one, queued under one lock.
+      const std::size_t first = replay_->next_in_chunk;
+      std::size_t end = first;
+      do queued += chunk[end++]->websocket_frame.size();
+      while (end < chunk.size() && queued + chunk[end]->websocket_frame.size() <= fill_limit);
+      const event_run run(chunk.data() + first, end - first);
+      send_events(std::span<const event_run>(&run, 1), now_us);
+      replay_->next_in_chunk = end;
+      replay_->count += run.size();
+      state_.stats.replayed.fetch_add(run.size(), std::memory_order_relaxed);
+      if (end < chunk.size() || queued >= fill_limit) {
         replay_waiting_for_writes_ = true;
         return;
       }
@@ -262,17 +283,18 @@ void websocket_session::replay_step() {
       finish_replay();
       return;
     }
-    replay_->chunk.clear();
+    if (replay_->cursor->position() - step_start >= replay_step_events) break;
+    chunk.clear();
     replay_->next_in_chunk = 0;
-    replay_->cursor_done = !replay_->cursor->next(replay_->chunk, replay_chunk_events);
+    replay_->cursor_done = !replay_->cursor->next(chunk, replay_chunk_events);
     if (replay_->cursor->lost_events()) {
       // Retention overtook the replay: like an overflow, the client resumes from what it has.
       overflow(0);
       return;
     }
-    if (!replay_->chunk.empty()) break;
   }
-  // One chunk per turn, so the connection's other work (and other connections) interleave.
+  // A step's worth examined without filling the queue: continue in a later turn, so the
+  // connection's other work (and other connections) interleave.
   boost::asio::post(stream_.get_executor(), [self = shared_from_this()] { self->replay_step(); });
 }
 
