@@ -24,8 +24,11 @@ constexpr unsigned max_requests_per_second = 100;
 // 512 KiB replayed 0.7 M events/s with live p99 +1-2 ms, 1 MiB 1.1 M and +2-4 ms, 2 MiB
 // 1.5 M and +5-9 ms (memory log, 200 live events/s to 1,000 subscribers).
 constexpr std::size_t replay_step_bytes = 1 << 20;
-// A step reads the log in chunks of this many events (one log read and one queue push each).
-constexpr std::size_t replay_chunk_events = 256;
+// A step reads the log in chunks of at most this many events and about this many bytes: a disk
+// log decodes what it reads into new memory. 512 rather than 256 reads each disk row (up to
+// 256 events) about once instead of twice: +15% from disk.
+constexpr std::size_t replay_chunk_events = 512;
+constexpr std::size_t replay_chunk_bytes = 512 * 1024;
 // A step examines at most this many events (about 1 ms from disk), so a replay whose patterns
 // match little still yields to other work.
 constexpr std::size_t replay_step_events = 2048;
@@ -286,7 +289,7 @@ void websocket_session::replay_step() {
     if (replay_->cursor->position() - step_start >= replay_step_events) break;
     chunk.clear();
     replay_->next_in_chunk = 0;
-    replay_->cursor_done = !replay_->cursor->next(chunk, replay_chunk_events);
+    replay_->cursor_done = !replay_->cursor->next(chunk, replay_chunk_events, replay_chunk_bytes);
     if (replay_->cursor->lost_events()) {
       // Retention overtook the replay: like an overflow, the client resumes from what it has.
       overflow(0);

@@ -1,6 +1,7 @@
 #include "globemeet/server/log/replay_cursor.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace globemeet::server::log {
 
@@ -13,9 +14,12 @@ replay_cursor::replay_cursor(const event_log& log, std::uint64_t after_seq, std:
       accept_(std::move(accept)),
       done_(after_seq >= up_to_seq) {}
 
-bool replay_cursor::next(std::vector<stored_event_ptr>& out, std::size_t chunk) {
+bool replay_cursor::next(std::vector<stored_event_ptr>& out, std::size_t max_events, std::size_t max_bytes) {
   if (done_) return false;
-  chunk = std::max<std::size_t>(chunk, 1);
+  std::size_t chunk = std::max<std::size_t>(max_events, 1);
+  if (max_bytes != std::numeric_limits<std::size_t>::max()) {
+    chunk = std::min(chunk, largest_frame_ == 0 ? first_read_events : std::max<std::size_t>(max_bytes / largest_frame_, 1));
+  }
   scratch_.clear();
   const read_status status = log_.read(position_, up_to_, chunk, scratch_);
   // Seqs of the range below the oldest retained one were trimmed before the cursor got there.
@@ -27,7 +31,9 @@ bool replay_cursor::next(std::vector<stored_event_ptr>& out, std::size_t chunk) 
   } else {
     position_ = scratch_.back()->seq;
   }
+  largest_frame_ = 0;
   for (stored_event_ptr& event : scratch_) {
+    largest_frame_ = std::max(largest_frame_, event->websocket_frame.size());
     if (event->tenant == tenant_ && (!accept_ || accept_(event->topic))) out.push_back(std::move(event));
   }
   scratch_.clear();

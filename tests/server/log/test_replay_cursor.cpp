@@ -146,3 +146,37 @@ TEST_CASE("a 100,000-event replay never takes more than a chunk at a time", "[ev
   CHECK(largest_step == 512);
   CHECK_FALSE(cursor.lost_events());
 }
+
+TEST_CASE("a byte bound sizes each read from the largest frame of the previous one", "[events][replay]") {
+  server_log::memory_log log("6f1c2a9e", {});
+  append_many(log, 40);  // frames of a few hundred bytes
+  for (int i = 0; i < 30; ++i) {  // then frames of about 10 KB
+    auto event = depth_event("acme", "support", 40 + i);
+    event.data_json.insert(event.data_json.size() - 1, R"(,"pad":")" + std::string(10'000, 'x') + "\"");
+    REQUIRE(log.append_sync(one(std::move(event)), t0).ok());
+  }
+  constexpr std::size_t max_bytes = 4096;
+  server_log::replay_cursor cursor(log, 0, 70, "acme", {});
+  std::vector<server_log::stored_event_ptr> replayed;
+  std::vector<std::uint64_t> examined;  // per read
+  std::size_t expected = server_log::replay_cursor::first_read_events;
+  bool more = true;
+  while (more) {
+    const std::uint64_t before = cursor.position();
+    more = cursor.next(replayed, 512, max_bytes);
+    examined.push_back(cursor.position() - before);
+    CHECK(examined.back() == std::min<std::uint64_t>(expected, 70 - before));
+    std::vector<server_log::stored_event_ptr> read;
+    log.read(before, cursor.position(), 512, read);
+    std::size_t largest = 0;
+    for (const auto& event : read) largest = std::max(largest, event->websocket_frame.size());
+    expected = std::max<std::size_t>(max_bytes / largest, 1);
+  }
+  CHECK(examined.front() == 16);
+  CHECK(examined.back() == 1);  // after a 10 KB frame: one event per read
+  CHECK(examined.size() > 20);
+  std::vector<std::uint64_t> acme;
+  for (std::uint64_t seq = 1; seq <= 70; ++seq)
+    if (seq % 2 == 1 || seq > 40) acme.push_back(seq);
+  CHECK(seqs_of(replayed) == acme);
+}
