@@ -382,16 +382,9 @@ struct client_session::impl {
       case resume_state::verdict::deliver: {
         auto handles = handles_for(topic_name);
         if (handles.empty()) return;
-        deliver_action d;
-        if (ev != nullptr) {
-          d.frame = std::string(text);
-          d.ev = *ev;
-        } else {
-          d.ev.id = std::string(id);
-          d.ev.topic = std::string(topic_name);
-        }
-        d.handles = std::move(handles);
-        actions.emplace_back(std::move(d));
+        actions.emplace_back(deliver_action{
+            std::string(text), ev != nullptr ? *ev : event{std::string(id), {}, {}, {}, {}, std::string(topic_name), {}, {}},
+            std::move(handles)});
         return;
       }
       case resume_state::verdict::duplicate:
@@ -678,6 +671,7 @@ void client_session::stop(const tick&) {
 }
 
 std::vector<action> client_session::take_actions() { return std::exchange(impl_->actions, {}); }
+const std::vector<action>& client_session::pending_actions() const noexcept { return impl_->actions; }
 
 session_state client_session::state() const noexcept { return impl_->state; }
 

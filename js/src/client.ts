@@ -6,6 +6,8 @@ import type { EventForPattern } from './catalogue.js';
 import { CoreSession, coreLoaded, loadCore, patternProblem } from './core.js';
 import type { SessionAction, SessionConfig, SessionStateName, TimerKind } from './core.js';
 import { GlobeMeetCloseError, GlobeMeetError } from './errors.js';
+import { parseEventFrame } from './event_frame.js';
+import type { EventEnvelope } from './event_frame.js';
 import {
   closeCodeForHandshakeStatus, defaultWebSocket, loadDefaultWebSocket, messageText, watchHandshakeStatus,
 } from './websocket.js';
@@ -87,6 +89,7 @@ export type Unsubscribe = () => void;
 interface Subscription { pattern: string; handler: (event: never) => void; handle: number; cancelled: boolean }
 
 const SUBPROTOCOL = 'globemeet-events.v1';
+let received: EventEnvelope | undefined;  // the event whose `event` input's actions are being performed
 const maxTimeoutMs = 2 ** 31 - 1;  // the largest delay setTimeout honours
 
 export class GlobeMeetWS {
@@ -303,7 +306,11 @@ export class GlobeMeetWS {
         this.#timers.delete(action.timer);
         return;
       case 'request_token': return this.#requestToken();
-      case 'deliver': return this.#deliver(action.frame, action.handles);
+      case 'deliver':
+        // An empty frame: the event that went in as id and topic (see onmessage).
+        if (action.frame !== '') return this.#deliver(JSON.parse(action.frame) as EventEnvelope, action.handles);
+        if (received?.id === action.id) return this.#deliver(received, action.handles);
+        return;
       case 'state_changed':
         return this.#emit('state', { from: action.from, to: action.to, code: action.code, reason: action.reason });
       case 'notice': return this.#notice(action);
@@ -325,7 +332,21 @@ export class GlobeMeetWS {
     socket.onopen = () => this.#input((now, random) => this.#session!.opened(now, random, connection));
     socket.onmessage = (event) => {
       const text = messageText(event.data);
-      this.#input((now, random) => this.#session!.frame(now, random, connection, text));
+      // An event frame is parsed once, here; the core gets its id and topic and, in the common
+      // case, answers with the handles to call and no JSON at all.
+      const parsed = this.#performing ? undefined : parseEventFrame(text);
+      const session = this.#session!;
+      if (parsed === undefined || session.destroyed) {
+        return this.#input((now, random) => session.frame(now, random, connection, text));
+      }
+      const n = session.event(Date.now(), Math.random(), connection, parsed.id, parsed.topic);
+      if (n >= 0) return this.#deliver(parsed, session.handles(n));
+      received = parsed;
+      try {
+        this.#perform();
+      } finally {
+        received = undefined;
+      }
     };
     socket.onerror = () => { /* the close event follows and carries the code */ };
     socket.onclose = (event) => {
@@ -381,12 +402,12 @@ export class GlobeMeetWS {
       });
   }
 
-  #deliver(frame: string, handles: number[]): void {
+  // One event object, shared by every matching handler.
+  #deliver(event: EventEnvelope, handles: number[]): void {
     if (this.#closedByUser) return;
-    const event = JSON.parse(frame) as never;  // once, shared by every matching handler
-    for (const handle of handles) {
-      const subscription = this.#subscriptions.get(handle);
-      if (subscription !== undefined) this.#call(subscription.handler, event);
+    for (let i = 0; i < handles.length; i++) {
+      const subscription = this.#subscriptions.get(handles[i]!);
+      if (subscription !== undefined) this.#call(subscription.handler, event as never);
     }
   }
 

@@ -140,6 +140,15 @@ export function patternProblem(pattern: string): { code: string; message: string
   return r.valid ? null : { code: r.code, message: r.message };
 }
 
+// A scratch area in wasm memory for the id and topic of each event (no allocation per event).
+let scratch = 0;
+let scratchSize = 0;
+
+// Writes `text` as UTF-8 at `at`; the byte count.
+function writeUtf8(wasm: GlobeMeetCoreModule, text: string, at: number, room: number): number {
+  return encoder.encodeInto(text, wasm.HEAPU8.subarray(at, at + room)).written;
+}
+
 /** One core::client_session in wasm memory; destroy() releases it. */
 export class CoreSession {
   #handle: number;
@@ -164,6 +173,37 @@ export class CoreSession {
   }
   frame(now: number, random: number, connection: number, text: string): void {
     withText(text, (p, n) => accepted(core()._gm_session_frame(this.#live(), now, random, connection, p, n), 'a frame'));
+  }
+  /**
+   * An `event` frame the caller parsed and checked (client_session::event_received): only id
+   * and topic cross. Returns n >= 0 handles to deliver to (read them with handles(n)) when that
+   * was all, or -1 when there are other actions: take them with takeActions() (a `deliver`
+   * there has an empty `frame` and means this event).
+   */
+  event(now: number, random: number, connection: number, id: string, topic: string): number {
+    const wasm = core();
+    const need = 3 * (id.length + topic.length);
+    if (need > scratchSize) {
+      if (scratch !== 0) wasm._gm_free(scratch);
+      scratchSize = Math.max(1024, need);
+      scratch = wasm._gm_alloc(scratchSize);
+      if (scratch === 0) { scratchSize = 0; throw new Error('GlobeMeet wasm core: out of memory'); }
+    }
+    const idBytes = writeUtf8(wasm, id, scratch, scratchSize);
+    const topicBytes = writeUtf8(wasm, topic, scratch + idBytes, scratchSize - idBytes);
+    const n = wasm._gm_session_event(this.#live(), now, random, connection, scratch, idBytes,
+      scratch + idBytes, topicBytes);
+    if (n === -2) throw new TypeError('GlobeMeet wasm core refused an event');
+    return n;
+  }
+  /** The `n` handles of the deliver the last event() returned (a copy: handlers may grow the memory). */
+  handles(n: number): number[] {
+    const wasm = core();
+    const at = wasm._gm_session_handles(this.#live()) / 8;
+    const heap = new Float64Array(wasm.HEAPU8.buffer);
+    const out = new Array<number>(n);
+    for (let i = 0; i < n; i++) out[i] = heap[at + i]!;
+    return out;
   }
   closed(now: number, random: number, connection: number, code: number, reason: string): void {
     withText(reason, (p, n) =>

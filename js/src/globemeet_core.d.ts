@@ -12,6 +12,9 @@ export interface GlobeMeetCoreModule {
   _gm_session_token_failed(session: number, nowMs: number, random: number, reason: number, size: number): number;
   _gm_session_opened(session: number, nowMs: number, random: number, connection: number): number;
   _gm_session_frame(session: number, nowMs: number, random: number, connection: number, text: number, size: number): number;
+  _gm_session_event(session: number, nowMs: number, random: number, connection: number, id: number, idSize: number,
+    topic: number, topicSize: number): number;
+  _gm_session_handles(session: number): number;
   _gm_session_closed(session: number, nowMs: number, random: number, connection: number, code: number,
     reason: number, size: number): number;
   _gm_session_timer_fired(session: number, nowMs: number, random: number, timer: number, size: number): number;

@@ -16,6 +16,9 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
 
 #include <emscripten/emscripten.h>
 
@@ -86,6 +89,7 @@ char* decoded(const core::result<Frame>& frame) noexcept {
 // The session as the JavaScript side holds it: an opaque pointer.
 struct gm_session {
   core::client_session session;
+  std::vector<double> handles;     // the handles of gm_session_event's deliver action
 };
 
 extern "C" {
@@ -137,9 +141,6 @@ EMSCRIPTEN_KEEPALIVE double gm_backoff_delay(double min_ms, double max_ms, doubl
 
 // ---- codec -----------------------------------------------------------------------------------
 // {"ok":true,"canonical":<encode(decode(text))>} or {"ok":false,"code":..,"message":..}
-EMSCRIPTEN_KEEPALIVE char* gm_codec_decode_client(const char* frame, std::size_t size) noexcept {
-  return decoded(core::codec::decode_client(text(frame, size)));
-}
 EMSCRIPTEN_KEEPALIVE char* gm_codec_decode_server(const char* frame, std::size_t size) noexcept {
   return decoded(core::codec::decode_server(text(frame, size)));
 }
@@ -154,7 +155,7 @@ EMSCRIPTEN_KEEPALIVE char* gm_codec_check_strict_json(const char* json, std::siz
 EMSCRIPTEN_KEEPALIVE char* gm_session_create(const char* config_json, std::size_t size) noexcept {
   auto config = globemeet::wasm::parse_session_config(text(config_json, size));
   if (!config) return hand_over(error_json("ok", config.err()));
-  auto* s = new gm_session{core::client_session(std::move(config.value()))};
+  auto* s = new gm_session{core::client_session(std::move(config.value())), {}};
   std::string out;
   json_text::object_writer(out)
       .boolean("ok", true)
@@ -227,6 +228,28 @@ EMSCRIPTEN_KEEPALIVE int gm_session_stop(gm_session* s, double now_ms, double ra
   if (s == nullptr) return 0;
   s->session.stop(to_tick(now_ms, random));
   return 1;
+}
+// An `event` frame that JavaScript parsed and checked (client_session::event_received): only its
+// id and topic cross. The common outcomes need no JSON: 0 when nothing is to be done (no match,
+// a duplicate), n > 0 when the one action is a deliver to n handles, now at gm_session_handles.
+// -1 when there are other actions (a notice, a close...): take them with gm_session_take_actions
+// (the deliver, if any, has an empty "frame"). -2 without a session.
+EMSCRIPTEN_KEEPALIVE int gm_session_event(gm_session* s, double now_ms, double random, double connection,
+                                          const char* id, std::size_t id_size, const char* topic,
+                                          std::size_t topic_size) noexcept {
+  if (s == nullptr) return -2;
+  s->session.event_received(to_tick(now_ms, random), to_uint64(connection), text(id, id_size), text(topic, topic_size));
+  const auto& actions = s->session.pending_actions();
+  if (actions.empty()) return 0;
+  const auto* d = actions.size() == 1 ? std::get_if<core::deliver_action>(&actions.front()) : nullptr;
+  if (d == nullptr) return -1;  // left for gm_session_take_actions
+  s->handles.assign(d->handles.begin(), d->handles.end());
+  s->session.take_actions();
+  return static_cast<int>(s->handles.size());
+}
+// The handles of the last deliver gm_session_event returned, as doubles (valid until the next call).
+EMSCRIPTEN_KEEPALIVE const double* gm_session_handles(gm_session* s) noexcept {
+  return s == nullptr ? nullptr : s->handles.data();
 }
 // 1 when `id` is an event id and the session has not started, else 0.
 EMSCRIPTEN_KEEPALIVE int gm_session_set_last_event_id(gm_session* s, const char* id, std::size_t size) noexcept {

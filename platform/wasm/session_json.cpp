@@ -120,19 +120,8 @@ void append_action(std::string& out, const core::deliver_action& a) {
   }
   handles.push_back(']');
   json_text::object_writer w(out);
-  w.string("kind", "deliver")
-      .string("frame", a.frame)
-      .raw("handles", handles)
-      .string("id", a.ev.id)
-      .string("topic", a.ev.topic)
-      .string("type", a.ev.type)
-      .string("source", a.ev.source)
-      .string("subject", a.ev.subject)
-      .string("time", a.ev.time)
-      .string("tenant", a.ev.tenant)
-      // data_json is compact JSON the codec produced from a strictly parsed object.
-      .raw("data", a.ev.data_json.empty() ? std::string_view("{}") : std::string_view(a.ev.data_json))
-      .close();
+  // The SDK parses `frame` itself; the envelope's other members are not repeated here.
+  w.string("kind", "deliver").string("frame", a.frame).raw("handles", handles).string("id", a.ev.id).string("topic", a.ev.topic).close();
 }
 void append_action(std::string& out, const core::state_changed_action& a) {
   json_text::object_writer w(out);

@@ -91,6 +91,17 @@ class WasmSession {
     return withBytes(this.#m, id, (p, n) => this.#m._gm_session_set_last_event_id(this.#live(), p, n) === 1);
   }
   // The actions since the last call, in order (shapes: platform/wasm/README.md).
+  // An event frame parsed by the caller: only id and topic cross (gm_session_event). Returns the
+  // bridge's answer: n >= 0 (then `handles` holds the n handles) or -1 (take the actions).
+  event(nowMs, random, connection, id, topic) {
+    return withBytes(this.#m, id, (ip, il) => withBytes(this.#m, topic, (tp, tl) => {
+      const n = this.#m._gm_session_event(this.#live(), nowMs, random, connection, ip, il, tp, tl);
+      if (n === -2) throw new TypeError('wasm session refused an event');
+      const at = this.#m._gm_session_handles(this.#live()) / 8;
+      const heap = new Float64Array(this.#m.HEAPU8.buffer);
+      return { n, handles: n > 0 ? Array.from(heap.subarray(at, at + n)) : [] };
+    }));
+  }
   takeActions() { return takeJson(this.#m, this.#m._gm_session_take_actions(this.#live())); }
   // {state, last_event_id, final_code}
   status() { return takeJson(this.#m, this.#m._gm_session_status(this.#live())); }
@@ -133,7 +144,9 @@ export async function loadCore(modulePath = wasmModulePath) {
     },
     codec: {
       // {ok:true, canonical} (the canonical re-encoding) or {ok:false, code, message}
-      decodeClient: text1(m._gm_codec_decode_client),
+      // The shipped module has no client-frame decoder (issue 11: the SDK never decodes a client
+      // frame, and the bundle stays under 100 KB); the client vectors run natively (core.vectors).
+      decodeClient: m._gm_codec_decode_client ? text1(m._gm_codec_decode_client) : undefined,
       decodeServer: text1(m._gm_codec_decode_server),
       checkStrictJson: (input, maxBytes) =>
         withBytes(m, input, (p, n) => takeJson(m, m._gm_codec_check_strict_json(p, n, maxBytes))),

@@ -95,10 +95,7 @@ test('a browser-style session connects, subscribes, delivers an event and arms a
 
     s.frame(t0 + 50, random, 1, eventFrame);
     assert.deepEqual(oneOf(s.takeActions(), 'deliver'), {
-      kind: 'deliver', frame: eventFrame, handles: [handle], id: '6f1c2a9e-1043',
-      topic: 'queue.support.depth-changed', type: 'queue.depth-changed',
-      source: '/tenants/acme/queues/support', subject: 'support', time: '2026-11-27T18:02:11.204Z',
-      tenant: 'acme', data: { queue_id: 'support', depth: 7, longest_wait_seconds: 42 },
+      kind: 'deliver', frame: eventFrame, handles: [handle], id: '6f1c2a9e-1043', topic: 'queue.support.depth-changed',
     });
     assert.equal(s.status().last_event_id, '6f1c2a9e-1043');
 
@@ -186,4 +183,57 @@ test('the bridge refuses bad configs and bad arguments without touching the sess
   const gone = core.createSession({ endpoint });
   gone.destroy();
   assert.throws(() => gone.start(t0, random), /after destroy/);
+});
+
+// The SDK's event path (issue 11): the frame is parsed in JavaScript and only its id and topic
+// cross; the common answers (deliver to n handles, nothing) come back as a number, the rest
+// through takeActions, where a deliver has an empty `frame`.
+test('an event fed as id and topic: handles as a number, duplicates and bad ids and topics refused as before', () => {
+  withSession({ endpoint, token_in_header: false }, (s) => {
+    const queue = s.subscribe(t0, random, 'queue.support.*').handle;
+    const all = s.subscribe(t0, random, '>').handle;
+    s.start(t0, random);
+    s.tokenObtained(t0, random, token);
+    s.takeActions();
+    // Before `ready` an event is out of place, as a frame would be.
+    s.opened(t0, random, 1);
+    s.takeActions();
+    assert.deepEqual(s.event(t0, random, 1, '6f1c2a9e-1', 'queue.support.depth-changed'), { n: -1, handles: [] });
+    assert.deepEqual(oneOf(s.takeActions(), 'notice'), {
+      kind: 'notice', notice: 'error', detail: 'bad_frame', message: 'unexpected `event` while authenticating',
+      handle: 0, close_code: 0, close_reason: '',
+    });
+    s.frame(t0, random, 1, JSON.stringify({ op: 'ready', sub: 's', tenant: 'acme', exp: expSeconds, heartbeat_ms: 20_000 }));
+    s.takeActions();
+
+    assert.deepEqual(s.event(t0 + 1, random, 1, '6f1c2a9e-1043', 'queue.support.depth-changed'), { n: 2, handles: [queue, all] });
+    assert.deepEqual(s.event(t0 + 1, random, 1, '6f1c2a9e-1044', 'agent.a-1.status-changed'), { n: 1, handles: [all] });
+    assert.equal(s.status().last_event_id, '6f1c2a9e-1044');
+    assert.deepEqual(s.event(t0 + 2, random, 1, '6f1c2a9e-1044', 'agent.a-1.status-changed').n, 0, 'a duplicate');
+    assert.deepEqual(s.event(t0 + 2, random, 1, '6f1c2a9e-900', 'agent.a-1.status-changed').n, 0, 'an older id');
+    assert.deepEqual(s.event(t0 + 2, random, 2, '6f1c2a9e-2000', 'agent.a-1.status-changed').n, 0, 'another connection');
+    assert.deepEqual(s.takeActions(), []);
+
+    for (const [id, topic, words] of [
+      ['6f1c2a9e-0', 'queue.support.depth-changed', 'not an event id'],
+      ['x', 'queue.support.depth-changed', 'not an event id'],
+      ['6f1c2a9e-9007199254740992', 'queue.support.depth-changed', 'not an event id'],
+      ['6f1c2a9e-2000', 'queue..x', "member 'topic'"],
+      ['6f1c2a9e-2000', 'queue.*.x', "member 'topic'"],
+      ['6f1c2a9e-2000', '', "member 'topic'"],
+    ]) {
+      assert.equal(s.event(t0 + 3, random, 1, id, topic).n, -1, `${id} ${topic}`);
+      const notice = oneOf(s.takeActions(), 'notice');
+      assert.equal(notice.detail, 'bad_frame');
+      assert.ok(notice.message.includes(words), notice.message);
+    }
+    assert.equal(s.status().last_event_id, '6f1c2a9e-1044', 'a refused event leaves the position alone');
+
+    // Another epoch without `reset`: the notice, the close and the reconnect come as actions.
+    assert.equal(s.event(t0 + 4, random, 1, 'ffff-1', 'queue.support.depth-changed').n, -1);
+    const actions = s.takeActions();
+    assert.equal(oneOf(actions, 'notice').detail, 'epoch_changed');
+    assert.deepEqual(oneOf(actions, 'close'), { kind: 'close', connection: 1, code: 1008, reason: 'event from another epoch without reset' });
+    assert.equal(s.status().last_event_id, '6f1c2a9e-1044');
+  });
 });

@@ -229,6 +229,8 @@ class client_session {
   void stop(const tick& t);  // close normally and stay closed
 
   std::vector<action> take_actions();
+  // The actions take_actions() would return, left in place (an adapter's fast path looks first).
+  const std::vector<action>& pending_actions() const noexcept;
 
   session_state state() const noexcept;
   std::optional<std::string> last_event_id() const;
