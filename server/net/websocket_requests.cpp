@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 
 #include "logger.hpp"
 #include "websocket_session.hpp"
@@ -24,14 +25,19 @@ constexpr unsigned max_requests_per_second = 100;
 // 512 KiB replayed 0.7 M events/s with live p99 +1-2 ms, 1 MiB 1.1 M and +2-4 ms, 2 MiB
 // 1.5 M and +5-9 ms (memory log, 200 live events/s to 1,000 subscribers).
 constexpr std::size_t replay_step_bytes = 1 << 20;
+// A step examines at most this many events (about 1 ms from disk), so a replay whose patterns
+// match little still yields to other work.
+constexpr std::size_t replay_step_events = 2048;
+// Replays in progress share both, down to 1/16 each (64 KiB, 128 events): with many resuming
+// clients at once (a reconnect after a restart) a loop turn stays about as long as one replay's
+// step until 16 run, and each step stays below the old 256-event chunk beyond.
+constexpr std::size_t replay_share_divisor_max = 16;
+std::atomic<std::size_t> replays_in_progress{0};
 // A step reads the log in chunks of at most this many events and about this many bytes: a disk
 // log decodes what it reads into new memory. 512 rather than 256 reads each disk row (up to
 // 256 events) about once instead of twice: +15% from disk.
 constexpr std::size_t replay_chunk_events = 512;
 constexpr std::size_t replay_chunk_bytes = 512 * 1024;
-// A step examines at most this many events (about 1 ms from disk), so a replay whose patterns
-// match little still yields to other work.
-constexpr std::size_t replay_step_events = 2048;
 
 // The `req` of a frame the codec refused, when the frame is still a JSON object with a string
 // `req` of 1 to 64 bytes: the error then names the request it answers.
@@ -256,11 +262,17 @@ void websocket_session::subscribe(const core::subscribe_frame& frame) {
   replay_step();
 }
 
+websocket_session::replay_job::replay_job() { replays_in_progress.fetch_add(1, std::memory_order_relaxed); }
+websocket_session::replay_job::~replay_job() { replays_in_progress.fetch_sub(1, std::memory_order_relaxed); }
+
 void websocket_session::replay_step() {
   if (!replay_ || close_sent_ || socket_closed_) return;
   // What does not fit waits in replay_->chunk; batch_written() calls again once the writer
   // sent what this step queued.
-  const std::size_t fill_limit = std::min(replay_step_bytes, state_.config.max_queue_bytes / 2);
+  const std::size_t sharers =
+      std::clamp<std::size_t>(replays_in_progress.load(std::memory_order_relaxed), 1, replay_share_divisor_max);
+  const std::size_t fill_limit = std::min(replay_step_bytes / sharers, state_.config.max_queue_bytes / 2);
+  const std::size_t examine_limit = replay_step_events / sharers;
   std::size_t queued = queue_.queued_bytes();
   const std::uint64_t step_start = replay_->cursor->position();
   const std::int64_t now_us = steady_now_us();
@@ -286,7 +298,7 @@ void websocket_session::replay_step() {
       finish_replay();
       return;
     }
-    if (replay_->cursor->position() - step_start >= replay_step_events) break;
+    if (replay_->cursor->position() - step_start >= examine_limit) break;
     chunk.clear();
     replay_->next_in_chunk = 0;
     replay_->cursor_done = !replay_->cursor->next(chunk, replay_chunk_events, replay_chunk_bytes);

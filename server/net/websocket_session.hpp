@@ -155,6 +155,11 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
     std::vector<log::stored_event_ptr> chunk;  // read from the cursor, not yet all queued
     std::size_t next_in_chunk = 0;  // chunk[next_in_chunk..] are still to send
     bool cursor_done = false;       // the cursor has nothing after chunk
+    // Count the replays in progress (websocket_requests.cpp), which share the step size.
+    replay_job();
+    ~replay_job();
+    replay_job(const replay_job&) = delete;
+    replay_job& operator=(const replay_job&) = delete;
   };
   std::unique_ptr<replay_job> replay_;
   bool replay_waiting_for_writes_ = false;
