@@ -143,10 +143,16 @@ export function patternProblem(pattern: string): { code: string; message: string
 // A scratch area in wasm memory for the id and topic of each event (no allocation per event).
 let scratch = 0;
 let scratchSize = 0;
+let doubles: Float64Array | undefined;  // over wasm memory; made again when the memory grows
 
-// Writes `text` as UTF-8 at `at`; the byte count.
-function writeUtf8(wasm: GlobeMeetCoreModule, text: string, at: number, room: number): number {
-  return encoder.encodeInto(text, wasm.HEAPU8.subarray(at, at + room)).written;
+// Writes `text` as UTF-8 at `at`, ASCII (ids, topic names) byte by byte; the byte count.
+function writeUtf8(heap: Uint8Array, text: string, at: number, room: number): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f) return encoder.encodeInto(text, heap.subarray(at, at + room)).written;
+    heap[at + i] = c;
+  }
+  return text.length;
 }
 
 /** One core::client_session in wasm memory; destroy() releases it. */
@@ -189,8 +195,9 @@ export class CoreSession {
       scratch = wasm._gm_alloc(scratchSize);
       if (scratch === 0) { scratchSize = 0; throw new Error('GlobeMeet wasm core: out of memory'); }
     }
-    const idBytes = writeUtf8(wasm, id, scratch, scratchSize);
-    const topicBytes = writeUtf8(wasm, topic, scratch + idBytes, scratchSize - idBytes);
+    const heap = wasm.HEAPU8;
+    const idBytes = writeUtf8(heap, id, scratch, scratchSize);
+    const topicBytes = writeUtf8(heap, topic, scratch + idBytes, scratchSize - idBytes);
     const n = wasm._gm_session_event(this.#live(), now, random, connection, scratch, idBytes,
       scratch + idBytes, topicBytes);
     if (n === -2) throw new TypeError('GlobeMeet wasm core refused an event');
@@ -200,9 +207,9 @@ export class CoreSession {
   handles(n: number): number[] {
     const wasm = core();
     const at = wasm._gm_session_handles(this.#live()) / 8;
-    const heap = new Float64Array(wasm.HEAPU8.buffer);
+    if (doubles?.buffer !== wasm.HEAPU8.buffer) doubles = new Float64Array(wasm.HEAPU8.buffer);
     const out = new Array<number>(n);
-    for (let i = 0; i < n; i++) out[i] = heap[at + i]!;
+    for (let i = 0; i < n; i++) out[i] = doubles[at + i]!;
     return out;
   }
   closed(now: number, random: number, connection: number, code: number, reason: string): void {
