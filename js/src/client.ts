@@ -237,6 +237,22 @@ export class GlobeMeetWS {
     return () => this.off(name, listener);
   }
 
+  /**
+   * Adds a listener for the next `name` only; returns the function that removes it before then.
+   * Without a listener, returns a promise of the next `name`'s payload.
+   */
+  once<K extends GlobeMeetWSEventName>(name: K, listener: (payload: GlobeMeetWSEventMap[K]) => void): () => void;
+  once<K extends GlobeMeetWSEventName>(name: K): Promise<GlobeMeetWSEventMap[K]>;
+  once<K extends GlobeMeetWSEventName>(name: K, listener?: (payload: GlobeMeetWSEventMap[K]) => void):
+    (() => void) | Promise<GlobeMeetWSEventMap[K]> {
+    if (listener === undefined) return new Promise((resolve) => { this.once(name, resolve); });
+    const remove = this.on(name, (payload) => {
+      remove();
+      listener(payload);
+    });
+    return remove;
+  }
+
   off<K extends GlobeMeetWSEventName>(name: K, listener: (payload: GlobeMeetWSEventMap[K]) => void): void {
     this.#listeners.get(name)?.delete(listener as (payload: never) => void);
   }

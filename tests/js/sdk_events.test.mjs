@@ -185,3 +185,20 @@ test('a handler may subscribe, unsubscribe and close from inside an event', asyn
   assert.equal(ws.lastEventId, 'e1-4');
   assert.equal(typeof stop, 'function');
 });
+
+test('once: a listener called for the next notification only, or a promise of it', async () => {
+  const { url } = await scriptedServer(() => {});
+  const ws = new GlobeMeetWS({ endpoint: url, token });
+  cleanups.push(() => ws.close());
+  const seen = [];
+  ws.once('state', (s) => seen.push(s.to));
+  const cancelled = ws.once('state', () => seen.push('never'));
+  cancelled();
+  const live = new Promise((resolve) => ws.on('state', (s) => { if (s.to === 'live') resolve(); }));
+  await live;
+  assert.deepEqual(seen, ['fetching_token'], 'the first change only; a cancelled once never fires');
+  const closed = ws.once('state');
+  assert.ok(closed instanceof Promise);
+  ws.close();
+  assert.deepEqual(await closed, { from: 'live', to: 'closed', code: 1000, reason: 'stopped by the client' });
+});

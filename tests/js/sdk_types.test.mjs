@@ -64,6 +64,9 @@ ws.on('error', (e) => {
 });
 ws.on('reset', ({ reason }) => console.log(reason));
 ws.on('subscription_failed', ({ pattern, code }) => console.log(pattern, code));
+const cancelOnce: () => void = ws.once('overflow', ({ lastId }) => { const l: string = lastId; void l; });
+cancelOnce();
+void ws.once('reset').then((r) => { const reason: string = r.reason; void reason; });
 const providerClient = new GlobeMeetWS({
   endpoint: 'wss://host/v1/events', getToken: async () => 'jwt', lastEventId: '6f1c2a9e-1042',
   backoff: { min_ms: 250, max_ms: 10000, factor: 2 },
@@ -78,6 +81,7 @@ providerClient.close();
 test('misuse does not compile', () => {
   for (const [source, error] of [
     ["ws.subscribe('queue.support.depth-changed', (event) => event.data.nonexistent);", /nonexistent/],
+    ["ws.once('overflow', ({ reason }) => reason);", /reason/],
     ["ws.subscribe('queue.*.depth-changed', (event) => event.data.agent_id);", /agent_id/],
     ["ws.subscribe('session.support.connected', (event) => { const n: number = event.data.agent_id; void n; });", /not assignable/],
     ["ws.on('reconnected', () => {});", /reconnected/],
