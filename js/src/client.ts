@@ -50,6 +50,12 @@ export interface GlobeMeetWSOptions {
   backoff?: BackoffOptions;
   /** WebSocket implementation; default: globalThis.WebSocket, else the `ws` package. */
   WebSocket?: WebSocketConstructor;
+  /**
+   * Told every step the client takes below the events: connections opened and closed, frames
+   * sent (their `op` only: never a token), timers, token requests, state changes, notices. Not
+   * called per event. E.g. `debug: (line) => console.debug(line)`.
+   */
+  debug?: (line: string) => void;
 }
 
 /** A state transition; `code` is the close code that caused it (0 if none). */
@@ -89,6 +95,14 @@ export type Unsubscribe = () => void;
 interface Subscription { pattern: string; handler: (event: never) => void; handle: number; cancelled: boolean }
 
 const SUBPROTOCOL = 'globemeet-events.v1';
+// One line for the `debug` option, without secrets: an `open` loses its authorization, a `send`
+// shows only its op.
+function describe(action: SessionAction): string {
+  if (action.kind === 'send') return `send ${/"op":"(\w+)"/.exec(action.text)?.[1] ?? '?'} on connection ${action.connection}`;
+  if (action.kind === 'open') return `open connection ${action.connection} to ${action.url}`;
+  const { kind, ...rest } = action;
+  return `${kind} ${JSON.stringify(rest)}`;
+}
 let received: EventEnvelope | undefined;  // the event whose `event` input's actions are being performed
 const maxTimeoutMs = 2 ** 31 - 1;  // the largest delay setTimeout honours
 
@@ -312,6 +326,8 @@ export class GlobeMeetWS {
   }
 
   #act(action: SessionAction): void {
+    const debug = this.#options.debug;
+    if (typeof debug === 'function' && action.kind !== 'deliver') debug(`GlobeMeetWS: ${describe(action)}`);
     switch (action.kind) {
       case 'open': return this.#open(action.connection, action.url);
       case 'send': return this.#sockets.get(action.connection)?.send(action.text);

@@ -202,3 +202,21 @@ test('once: a listener called for the next notification only, or a promise of it
   ws.close();
   assert.deepEqual(await closed, { from: 'live', to: 'closed', code: 1000, reason: 'stopped by the client' });
 });
+
+test('the debug option is told each step below the events, never a token, never an event', async () => {
+  const { url } = await scriptedServer((socket) => socket.send(JSON.stringify(event('e1-1'))));
+  const lines = [];
+  const ws = new GlobeMeetWS({ endpoint: url, token, debug: (line) => lines.push(line) });
+  cleanups.push(() => ws.close());
+  const got = await new Promise((resolve) => ws.subscribe('>', resolve));
+  assert.equal(got.id, 'e1-1');
+  ws.close();
+  const text = lines.join('\n');
+  for (const step of ['request_token', `open connection 1 to ${url}`, 'send auth on connection 1', 'send subscribe on connection 1',
+    'state_changed {"from":"authenticating","to":"live"', 'arm_timer {"timer":"heartbeat"', 'close {"connection":1,"code":1000']) {
+    assert.ok(text.includes(step), `${step} in\n${text}`);
+  }
+  assert.ok(!text.includes(token), 'no token');
+  assert.ok(!text.includes('e1-1'), 'no event');
+  assert.ok(lines.every((l) => l.startsWith('GlobeMeetWS: ')));
+});

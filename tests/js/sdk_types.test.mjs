@@ -69,7 +69,7 @@ cancelOnce();
 void ws.once('reset').then((r) => { const reason: string = r.reason; void reason; });
 const providerClient = new GlobeMeetWS({
   endpoint: 'wss://host/v1/events', getToken: async () => 'jwt', lastEventId: '6f1c2a9e-1042',
-  backoff: { min_ms: 250, max_ms: 10000, factor: 2 },
+  backoff: { min_ms: 250, max_ms: 10000, factor: 2 }, debug: (line: string) => console.debug(line),
 });
 const last: string | null = providerClient.lastEventId;
 void last;
@@ -82,6 +82,7 @@ test('misuse does not compile', () => {
   for (const [source, error] of [
     ["ws.subscribe('queue.support.depth-changed', (event) => event.data.nonexistent);", /nonexistent/],
     ["ws.once('overflow', ({ reason }) => reason);", /reason/],
+    ["new GlobeMeetWS({ endpoint: 'wss://h/v1/events', token: 't', debug: true });", /'\(line: string\) => void'/],
     ["ws.subscribe('queue.*.depth-changed', (event) => event.data.agent_id);", /agent_id/],
     ["ws.subscribe('session.support.connected', (event) => { const n: number = event.data.agent_id; void n; });", /not assignable/],
     ["ws.on('reconnected', () => {});", /reconnected/],
