@@ -208,8 +208,11 @@ core::result<std::unique_ptr<sqlite_log>> sqlite_log::open(sqlite_log_options op
   // SQLite's recovery drops it. Check-pointing now says how much was kept, and the structure
   // check refuses a damaged file instead of serving from it.
   if (found.unclean || wal_bytes > 0) {
+    // A passive check-point counts the frames recovery kept (a truncating one reports 0 once
+    // it has emptied the file); the truncating one then starts the write-ahead log afresh.
     int wal_frames = 0, checkpointed = 0;
-    if (sqlite3_wal_checkpoint_v2(raw, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &wal_frames, &checkpointed) != SQLITE_OK)
+    if (sqlite3_wal_checkpoint_v2(raw, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &checkpointed) != SQLITE_OK ||
+        sqlite3_wal_checkpoint_v2(raw, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr) != SQLITE_OK)
       return fail("cannot recover its write-ahead log: " + message_of(raw));
     auto page_size = single_u64(raw, "PRAGMA page_size", error);
     const std::uint64_t kept = wal_frames > 0 ? 32 + static_cast<std::uint64_t>(wal_frames) * (24 + page_size.value_or(4096)) : 0;

@@ -287,3 +287,31 @@ TEST_CASE("a commit of many events is stored as rows of at most 256 and read bac
     CHECK(seqs.back() == 1000);
   }
 }
+
+TEST_CASE("after a crash, complete commits in the write-ahead file are kept and a torn tail is counted", "[sqlite_log]") {
+  temp_dir dir, intact, torn;
+  {
+    auto log = open_log(options_for(dir));
+    for (int i = 0; i < 4; ++i) REQUIRE(log->append_sync(batch_of(50), t0).ok());
+    // What a crash now would leave: the database file and its write-ahead file, as they are.
+    for (const auto* copy : {&intact, &torn}) {
+      fs::copy_file(dir.db(), copy->db());
+      fs::copy_file(dir.db() + "-wal", copy->db() + "-wal");
+    }
+  }
+  const auto wal_size = fs::file_size(torn.db() + "-wal");
+  fs::resize_file(torn.db() + "-wal", wal_size - 100);  // the last commit's last frame torn
+
+  open_report report;
+  open_log(options_for(intact), &report);
+  CHECK(report.unclean);
+  CHECK(report.wal_bytes_dropped == 0);
+  CHECK(report.head_seq == 200);
+
+  auto log = open_log(options_for(torn), &report);
+  CHECK(report.unclean);
+  CHECK(report.wal_bytes_dropped > 0);
+  CHECK(report.wal_bytes_dropped < wal_size / 2);
+  CHECK(report.head_seq == 150);  // the torn commit was never acknowledged; the three before it are whole
+  CHECK(read_seqs(*log, 0, 1000).size() == 150);
+}
