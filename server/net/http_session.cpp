@@ -1,5 +1,6 @@
 #include "http_session.hpp"
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
@@ -90,9 +91,10 @@ class http_session : public std::enable_shared_from_this<http_session> {
     }
     http_request request{req.method_string(), req.target(), header(req, http::field::authorization),
                          header(req, http::field::content_type), req.body()};
-    // The answer may come from the log's thread: back to this connection's executor to send.
+    // Most answers come at once, on this connection's executor, and are sent inline; a durable
+    // log answers from its own thread, and dispatch then hands the send back to the executor.
     route_http(state_, request, [self = shared_from_this(), keep_alive = req.keep_alive()](http_response response) {
-      asio::post(self->stream_.get_executor(), [self, keep_alive, response = std::move(response)]() mutable {
+      asio::dispatch(self->stream_.get_executor(), [self, keep_alive, response = std::move(response)]() mutable {
         self->send(std::move(response), keep_alive);
       });
     });
