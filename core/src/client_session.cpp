@@ -66,6 +66,17 @@ const char* to_string(timer_kind k) noexcept {
   return "unknown";
 }
 
+const char* to_string(token_reason r) noexcept {
+  switch (r) {
+    case token_reason::connect: return "connect";
+    case token_reason::refresh: return "refresh";
+    case token_reason::expiring: return "expiring";
+    case token_reason::expired: return "expired";
+    case token_reason::refused: return "refused";
+  }
+  return "unknown";
+}
+
 const char* to_string(notice_kind k) noexcept {
   switch (k) {
     case notice_kind::reconnected: return "reconnected";
@@ -75,6 +86,7 @@ const char* to_string(notice_kind k) noexcept {
     case notice_kind::subscription_failed: return "subscription_failed";
     case notice_kind::revoked: return "revoked";
     case notice_kind::token_expiring: return "token_expiring";
+    case notice_kind::subscribed: return "subscribed";
   }
   return "unknown";
 }
@@ -113,6 +125,9 @@ struct client_session::impl {
   std::optional<std::string> token;
   std::optional<std::int64_t> token_exp_ms;  // from the JWT; nullopt for an opaque token
   bool token_requested = false;
+  // Why the next connection's token is fetched: a token the server turned down says so until a
+  // fresh one arrives, through any retries of a failing provider.
+  token_reason connect_reason = token_reason::connect;
   unsigned expired_tokens_in_a_row = 0;
   bool refused_token_replaced = false;  // after a 4401, until a connection reaches `ready`
 
@@ -132,6 +147,7 @@ struct client_session::impl {
   std::uint64_t connection = 0;
   bool connection_active = false;
   std::set<std::string> connection_patterns;  // subscribed or requested on this connection
+  std::set<std::string> confirmed_patterns;   // those the server answered with `subscribed`
   bool resume_refused = false;                // the server said `resume_not_allowed`: no more `from`
   std::string head_req;                       // the connection's first subscribe, sent without `from`
   std::map<std::string, pending_request> pending;
@@ -159,10 +175,10 @@ struct client_session::impl {
   }
   std::string request_id() { return std::to_string(next_req++); }
   void send(const client_frame& f) { actions.emplace_back(send_action{connection, codec::encode(f)}); }
-  void request_token() {
+  void request_token(token_reason reason) {
     if (token_requested) return;
     token_requested = true;
-    actions.emplace_back(request_token_action{});
+    actions.emplace_back(request_token_action{reason});
   }
   bool token_usable(std::int64_t now_ms) const {
     return token && (!token_exp_ms || *token_exp_ms - config.refresh_before_ms > now_ms);
@@ -180,13 +196,14 @@ struct client_session::impl {
       return;
     }
     set_state(session_state::fetching_token, 0, "a token is needed");
-    request_token();
+    request_token(connect_reason);
   }
 
   void open_connection(const tick& t) {
     ++connection;
     connection_active = true;
     connection_patterns.clear();
+    confirmed_patterns.clear();
     resume_refused = false;
     head_req.clear();
     pending.clear();
@@ -207,6 +224,7 @@ struct client_session::impl {
       cancel(k);
     connection_active = false;
     connection_patterns.clear();
+    confirmed_patterns.clear();
     pending.clear();
     ping_req.clear();
   }
@@ -337,6 +355,13 @@ struct client_session::impl {
     // arrives that is the position to resume from, so an outage before it loses nothing. Only
     // the first subscribe qualifies: a later `head` may lie beyond a replay still under way.
     if (f.req == head_req && !resume.last() && f.head) resume.set_last(*f.head);
+    for (const auto& pattern : f.topics) {
+      // A pattern unsubscribed meanwhile, or one the connection no longer asks for, has no one to tell.
+      if (connection_patterns.count(pattern) == 0 || !confirmed_patterns.insert(pattern).second) continue;
+      auto it = pattern_handles.find(pattern);
+      if (it == pattern_handles.end()) continue;
+      for (auto handle : it->second) notice(notice_kind::subscribed, pattern, "subscribed to `" + pattern + "`", handle);
+    }
   }
   void on(const tick&, std::string_view, const replayed_frame&) {}
 
@@ -344,6 +369,7 @@ struct client_session::impl {
     if (!f.req.empty()) pending.erase(f.req);
     for (const auto& pattern : f.topics) {
       connection_patterns.erase(pattern);
+      confirmed_patterns.erase(pattern);
       // Anything but the client's own request takes the pattern away from the user.
       if (f.reason != "requested")
         drop_pattern(pattern, notice_kind::revoked, f.reason, "the server removed `" + pattern + "`");
@@ -419,7 +445,7 @@ struct client_session::impl {
   void on(const tick&, std::string_view, const expiring_frame& f) {
     notice(notice_kind::token_expiring, "",
            "the token expires at " + std::to_string(f.exp) + " (grace " + std::to_string(f.grace_ms) + " ms)");
-    request_token();
+    request_token(token_reason::expiring);
   }
 
   void on(const tick&, std::string_view, const closing_frame& f) {
@@ -517,6 +543,7 @@ void client_session::token_obtained(const tick& t, std::string token) {
       return;
     }
     s.expired_tokens_in_a_row = 0;
+    s.connect_reason = token_reason::connect;
     s.token = std::move(token);
     s.token_exp_ms = exp_ms;
     s.open_connection(t);
@@ -596,6 +623,7 @@ void client_session::closed(const tick& t, std::uint64_t connection, std::uint16
   if (code == close_token_expired || ask_for_new_token) {
     s.token.reset();
     s.token_exp_ms.reset();
+    s.connect_reason = ask_for_new_token ? token_reason::refused : token_reason::expired;
   }
   s.reconnect_later(t, code, std::string(reason));
 }
@@ -623,7 +651,7 @@ void client_session::timer_fired(const tick& t, timer_kind timer) {
       if (s.state == session_state::live) s.drop_connection(t, close_heartbeat_timeout, "no pong within heartbeat_ms");
       return;
     case timer_kind::refresh:
-      if (s.state == session_state::live) s.request_token();
+      if (s.state == session_state::live) s.request_token(token_reason::refresh);
       return;
     case timer_kind::stable:
       if (s.state == session_state::live) s.attempt = 0;
@@ -641,6 +669,8 @@ result<std::uint64_t> client_session::subscribe(const tick&, std::string_view pa
   handles.push_back(handle);
   if (handles.size() == 1 && s.state == session_state::live && s.connection_patterns.count(key) == 0)
     s.send_subscribe({key});
+  else if (s.state == session_state::live && s.confirmed_patterns.count(key) != 0)
+    s.notice(notice_kind::subscribed, key, "subscribed to `" + key + "`", handle);
   return handle;
 }
 
@@ -654,6 +684,7 @@ void client_session::unsubscribe(const tick&, std::uint64_t handle) {
   handles.erase(std::remove(handles.begin(), handles.end(), handle), handles.end());
   if (!handles.empty()) return;
   s.pattern_handles.erase(pattern);
+  s.confirmed_patterns.erase(pattern);
   if (s.state != session_state::live || s.connection_patterns.erase(pattern) == 0) return;
   unsubscribe_frame f{s.request_id(), {pattern}};
   s.pending[f.req] = impl::pending_request{impl::pending_request::kind::unsubscribe, f.topics};

@@ -108,9 +108,9 @@ void append_action(std::string& out, const core::cancel_timer_action& a) {
   json_text::object_writer w(out);
   w.string("kind", "cancel_timer").string("timer", core::to_string(a.timer)).close();
 }
-void append_action(std::string& out, const core::request_token_action&) {
+void append_action(std::string& out, const core::request_token_action& a) {
   json_text::object_writer w(out);
-  w.string("kind", "request_token").close();
+  w.string("kind", "request_token").string("reason", core::to_string(a.reason)).close();
 }
 void append_action(std::string& out, const core::deliver_action& a) {
   std::string handles = "[";

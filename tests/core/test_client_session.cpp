@@ -98,8 +98,12 @@ TEST_CASE("happy path: token, open, ready, one subscribe, events to the matching
                 arm_timer_action{timer_kind::refresh, exp_s * 1000 - 60'000},
                 arm_timer_action{timer_kind::stable, t1.now_ms + 10'000}});
 
+  // Each handle learns that its pattern is in force, in the order the server listed them.
   s.frame(t1, 1, frame_text(subscribed_frame{"1", {"agent.>", "queue.*.depth-changed", "queue.support.*"}, std::string("a1-4")}));
-  CHECK(s.take_actions().empty());
+  CHECK(s.take_actions() ==
+        actions{notice_action{notice_kind::subscribed, "agent.>", "subscribed to `agent.>`", 3},
+                notice_action{notice_kind::subscribed, "queue.*.depth-changed", "subscribed to `queue.*.depth-changed`", 2},
+                notice_action{notice_kind::subscribed, "queue.support.*", "subscribed to `queue.support.*`", 1}});
 
   auto ev = make_event("a1-5", "queue.support.depth-changed");
   auto text = codec::encode_event(ev);
@@ -302,7 +306,7 @@ TEST_CASE("refresh on a live connection: only a newer token is sent; failures re
   live_session l;
   tick t{l.exp_s * 1000 - 60'000, 0.5};
   l.s.timer_fired(t, timer_kind::refresh);
-  CHECK(l.s.take_actions() == actions{request_token_action{}});
+  CHECK(l.s.take_actions() == actions{request_token_action{token_reason::refresh}});
 
   SECTION("a newer token is sent as `refresh`; `refreshed` re-arms the timer from the new exp") {
     auto newer = make_token(l.exp_s + 840, 2);
@@ -326,7 +330,7 @@ TEST_CASE("refresh on a live connection: only a newer token is sent; failures re
     tick t2{t.now_ms + 250, 0.5};
     l.s.timer_fired(t2, timer_kind::refresh);
     l.s.token_failed(t2, "down");
-    CHECK(l.s.take_actions() == actions{request_token_action{},
+    CHECK(l.s.take_actions() == actions{request_token_action{token_reason::refresh},
                                         notice_action{notice_kind::error, "token_unavailable", "down", 0},
                                         arm_timer_action{timer_kind::refresh, t2.now_ms + 500}});
     CHECK(l.s.state() == session_state::live);
@@ -388,6 +392,7 @@ TEST_CASE("happy path against the virtual server", "[client_session]") {
   REQUIRE(h.session.state() == session_state::live);
   REQUIRE(h.received<subscribe_frame>().size() == 1);  // one subscribe with every pattern
   CHECK(h.received<subscribe_frame>()[0] == subscribe_frame{"1", {"agent.>", "queue.*.depth-changed"}, std::nullopt});
+  CHECK(h.subscribed_handles() == std::vector<std::uint64_t>{agent, queue});
 
   auto m = h.mark();
   h.server.publish("queue.support.depth-changed");
@@ -507,6 +512,7 @@ TEST_CASE("`expiring` asks for a token at once and the refresh follows", "[clien
   auto n = h.notices();
   REQUIRE(n.size() == 1);
   CHECK(n[0].kind == notice_kind::token_expiring);
+  CHECK(h.token_reasons == std::vector<token_reason>{token_reason::connect, token_reason::expiring});
   auto refreshes = h.received<refresh_frame>();
   REQUIRE(refreshes.size() == 1);
   h.run_for(200'000);
@@ -605,6 +611,7 @@ TEST_CASE("4001 drops the token: the next connection uses a fresh one", "[client
   CHECK(h.tokens_issued == 2);
   REQUIRE(h.server.opens.size() == 2);
   CHECK(h.server.opens[1].authorization != h.server.opens[0].authorization);
+  CHECK(h.token_reasons == std::vector<token_reason>{token_reason::connect, token_reason::expired});
 
   // Any other reconnect-class close keeps the token that still has time left.
   h.server.drop_all(1006, "network");
@@ -1145,6 +1152,7 @@ TEST_CASE("4401 after a key change: a provider is asked for a fresh token once a
   for (const auto& [at, s] : h.all<state_changed_action>()) refusals += s.code == 4401;
   CHECK(refusals == 1);
   CHECK(closed_notices(h).empty());
+  CHECK(h.token_reasons == std::vector<token_reason>{token_reason::connect, token_reason::refused});
   auto after = h.server.publish("queue.support.depth-changed");
   h.run_for(0);
   CHECK(h.delivered_ids() == std::vector<std::string>{before, during, after});
@@ -1500,4 +1508,52 @@ TEST_CASE("frame: an event whose topic is not a topic name is a bad_frame, as wi
   REQUIRE(a.size() == 1);
   CHECK(std::get<notice_action>(a[0]).detail == "bad_frame");
   CHECK_FALSE(l.s.last_event_id());
+}
+
+TEST_CASE("`subscribed` per handle: on every connection, at once for a pattern already in force, never after unsubscribe",
+          "[client_session]") {
+  harness h;
+  auto first = h.subscribe("queue.>");
+  h.start();
+  CHECK(h.subscribed_handles() == std::vector<std::uint64_t>{first});
+
+  // A second handle on a pattern the connection holds is told at once: no frame goes out.
+  auto m = h.mark();
+  auto before = h.received<subscribe_frame>().size();
+  auto second = h.subscribe("queue.>");
+  CHECK(h.subscribed_handles(m) == std::vector<std::uint64_t>{second});
+  CHECK(h.received<subscribe_frame>().size() == before);
+
+  // After a reconnect both are told again, once the server applied the pattern anew.
+  m = h.mark();
+  h.server.drop_all(1006, "network");
+  h.run_for(5'000);
+  REQUIRE(h.session.state() == session_state::live);
+  CHECK(h.subscribed_handles(m) == std::vector<std::uint64_t>{first, second});
+
+  // A new pattern on a live connection: told when its `subscribed` comes; an unsubscribed
+  // handle is not told, even when the answer was already on its way.
+  m = h.mark();
+  auto agent = h.subscribe("agent.>");
+  auto gone = h.session.subscribe(h.tick(), "session.>").value();
+  h.session.unsubscribe(h.tick(), gone);  // before the server's answer is read
+  h.run_for(0);
+  CHECK(h.subscribed_handles(m) == std::vector<std::uint64_t>{agent});
+}
+
+TEST_CASE("a token refresh says why: the refresh timer, then retries keep the reason", "[client_session]") {
+  auto cfg = harness::default_config();
+  cfg.token_provider = true;
+  cfg.refresh_before_ms = 120'000;  // ahead of the server's `expiring` (60 s before exp)
+  harness h(cfg);
+  h.subscribe("queue.>");
+  h.start();
+  auto exp_ms = (t0 / 1000 + 900) * 1000;
+  h.provider_down_until_ms = exp_ms - 120'000 + 1'000;  // the first refresh attempts fail
+  h.run_until(exp_ms - 120'000 + 5'000);
+  REQUIRE(h.token_reasons.size() >= 3);
+  CHECK(h.token_reasons.front() == token_reason::connect);
+  for (std::size_t i = 1; i < h.token_reasons.size(); ++i) CHECK(h.token_reasons[i] == token_reason::refresh);
+  CHECK(h.received<refresh_frame>().size() == 1);
+  CHECK(h.session.state() == session_state::live);
 }

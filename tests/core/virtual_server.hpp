@@ -447,6 +447,7 @@ class harness {
   std::vector<logged> log;                // every action, stamped with the time it came out
   std::map<core::timer_kind, std::int64_t> timers;
   int tokens_issued = 0;
+  std::vector<core::token_reason> token_reasons;  // why each request_token was made, in order
 
   core::tick tick() {
     double r = default_random;
@@ -508,9 +509,18 @@ class harness {
     for (const auto& [at, d] : all<core::deliver_action>(from)) out.push_back(d.ev.id);
     return out;
   }
+  // Notices other than `subscribed`, which every (re)connection emits per handle as routine.
   std::vector<core::notice_action> notices(std::size_t from = 0) const {
     std::vector<core::notice_action> out;
-    for (const auto& [at, n] : all<core::notice_action>(from)) out.push_back(n);
+    for (const auto& [at, n] : all<core::notice_action>(from))
+      if (n.kind != core::notice_kind::subscribed) out.push_back(n);
+    return out;
+  }
+  // The handles told `subscribed`, in order.
+  std::vector<std::uint64_t> subscribed_handles(std::size_t from = 0) const {
+    std::vector<std::uint64_t> out;
+    for (const auto& [at, n] : all<core::notice_action>(from))
+      if (n.kind == core::notice_kind::subscribed) out.push_back(n.handle);
     return out;
   }
   // The client frames of one kind the server received, in order.
@@ -547,7 +557,10 @@ class harness {
     else if (auto* c = std::get_if<core::close_action>(&a)) server.on_close(*c);
     else if (auto* arm = std::get_if<core::arm_timer_action>(&a)) timers[arm->timer] = arm->at_ms;
     else if (auto* cancel = std::get_if<core::cancel_timer_action>(&a)) timers.erase(cancel->timer);
-    else if (std::holds_alternative<core::request_token_action>(a)) answer_token_request();
+    else if (auto* r = std::get_if<core::request_token_action>(&a)) {
+      token_reasons.push_back(r->reason);
+      answer_token_request();
+    }
   }
 
   void answer_token_request() {
@@ -638,7 +651,9 @@ inline std::string describe(const core::action& a) {
       return std::string("arm{") + core::to_string(t.timer) + ", " + to_string(t.at_ms - virtual_epoch_ms) + "}";
     }
     std::string operator()(const core::cancel_timer_action& t) const { return std::string("cancel{") + core::to_string(t.timer) + "}"; }
-    std::string operator()(const core::request_token_action&) const { return "request_token"; }
+    std::string operator()(const core::request_token_action& a) const {
+      return std::string("request_token ") + core::to_string(a.reason);
+    }
     std::string operator()(const core::deliver_action& d) const {
       std::string hs;
       for (auto h : d.handles) hs += " " + to_string(h);

@@ -34,6 +34,9 @@ namespace asio = boost::asio;
 namespace core = globemeet::core;
 
 const char* to_string(State state) noexcept { return core::to_string(static_cast<core::session_state>(state)); }
+const char* to_string(TokenReason reason) noexcept { return core::to_string(static_cast<core::token_reason>(reason)); }
+static_assert(static_cast<int>(TokenReason::refused) == static_cast<int>(core::token_reason::refused),
+              "TokenReason mirrors core::token_reason");
 
 static_assert(static_cast<int>(State::closed) == static_cast<int>(core::session_state::closed),
               "State mirrors core::session_state");
@@ -192,7 +195,7 @@ struct Subscription::shared_state {
     timers[kind]->cancel();
   }
 
-  void perform(core::request_token_action&) {
+  void perform(core::request_token_action& a) {
     if (!options.token_provider) {
       asio::post(ioc, [this] {
         input([this](core::client_session& s, const core::tick& t) { s.token_obtained(t, options.token); });
@@ -202,10 +205,10 @@ struct Subscription::shared_state {
     // The provider may block (an HTTP request): it runs on its own thread. The session never
     // has two requests outstanding, so the previous thread has posted its answer already.
     if (token_thread.joinable()) token_thread.join();
-    token_thread = std::thread([this] {
+    token_thread = std::thread([this, reason = static_cast<TokenReason>(a.reason)] {
       std::string token, failure;
       try {
-        token = options.token_provider();
+        token = options.token_provider(reason);
         if (token.empty()) failure = "the token provider returned an empty token";
       } catch (const std::exception& e) {
         failure = e.what();
@@ -273,6 +276,9 @@ struct Subscription::shared_state {
       }
       case core::notice_kind::token_expiring:
         break;  // the session already asked for a new token
+      case core::notice_kind::subscribed:
+        if (options.on_subscribed) guarded("on_subscribed", [&] { options.on_subscribed(a.detail); });
+        break;
     }
   }
 

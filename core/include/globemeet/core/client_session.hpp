@@ -9,8 +9,9 @@
 //   inputs:  start, token_obtained / token_failed, opened, frame, event_received, closed,
 //            timer_fired, subscribe / unsubscribe (the user), stop
 //   actions: open (a connection), send (a text frame), close (the connection), arm_timer /
-//            cancel_timer, request_token (call the token provider), deliver (an event to
-//            handlers), state_changed, notice (reconnect, reset, overflow, error, revoked)
+//            cancel_timer, request_token (call the token provider, saying why), deliver (an
+//            event to handlers), state_changed, notice (reconnect, reset, overflow, error,
+//            revoked, subscribed)
 //
 // Every connection has a number. An input about a connection that the session has already
 // given up on (a late frame, a close after a client-side timeout) is ignored, so the adapter
@@ -33,12 +34,15 @@
 // subscription_failed and are dropped and the rest is asked for again; too_many_subscriptions
 // fails every pattern of the request; resume_not_allowed is retried without `from`.
 // `notice reconnected` comes at `ready` (resume is under way); a `reset` from the server comes
-// later as `notice reset`.
+// later as `notice reset`. Each handle gets `notice subscribed` when the server's `subscribed`
+// covers its pattern, on every connection (a handle added to a pattern the connection already
+// holds gets it at once); a handle is "subscribing" from a connection's loss until then.
 //
 // Tokens
 // ------
-// `request_token` asks the adapter's token provider; the adapter answers every request with
-// exactly one token_obtained or token_failed (the session never has two requests outstanding).
+// `request_token` asks the adapter's token provider, with a token_reason; the adapter answers
+// every request with exactly one token_obtained or token_failed (the session never has two
+// requests outstanding). A request retried after a failure keeps its reason.
 // A token is used for a new connection unless its JWT `exp` minus refresh_before_ms has passed.
 // * token_failed while fetching: notice error `token_unavailable`, then reconnecting with
 //   backoff; a provider that is down is retried for as long as it takes.
@@ -153,7 +157,18 @@ struct cancel_timer_action {
   timer_kind timer{};
   friend bool operator==(const cancel_timer_action&, const cancel_timer_action&) = default;
 };
+// Why the session asks for a token, so a provider can tell a routine refresh from a token the
+// server turned down (and, say, skip its cache or re-authenticate the user).
+enum class token_reason {
+  connect,    // a connection needs a token and the session holds none it can use
+  refresh,    // the connection's token nears `exp` (refresh_before_ms), or a refresh is retried
+  expiring,   // the server warned with `expiring`
+  expired,    // the server closed with 4001: the token it had has expired
+  refused,    // the server closed with 4401: the token was refused (e.g. a new signing key)
+};
+const char* to_string(token_reason r) noexcept;
 struct request_token_action {
+  token_reason reason = token_reason::connect;
   friend bool operator==(const request_token_action&, const request_token_action&) = default;
 };
 struct deliver_action {
@@ -182,6 +197,8 @@ enum class notice_kind {
   subscription_failed, // a pattern was refused (`handle` says which): `detail` is the code
   revoked,             // the server removed a pattern (`handle`): permission_revoked
   token_expiring,      // the server warned that the token is about to expire
+  subscribed,          // the server applied the pattern of `handle` on this connection (again
+                       // after every reconnect): `detail` is the pattern
 };
 const char* to_string(notice_kind k) noexcept;
 struct notice_action {

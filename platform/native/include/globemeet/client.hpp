@@ -21,6 +21,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 namespace globemeet {
 
@@ -68,15 +70,51 @@ class ClientError : public std::runtime_error {
   std::string code_;
 };
 
+// Why the client asks its token provider (mirrors core::token_reason).
+enum class TokenReason {
+  connect,    // a connection needs a token and the client holds none it can use
+  refresh,    // the current token nears `exp`, or a failed refresh is retried
+  expiring,   // the server warned with `expiring`
+  expired,    // the server closed with 4001: its token had expired
+  refused,    // the server closed with 4401: the token was refused (e.g. a new signing key)
+};
+const char* to_string(TokenReason reason) noexcept;
+
+// A token provider: any callable returning the JWT, taking the TokenReason or nothing.
+class TokenProvider {
+ public:
+  TokenProvider() = default;
+  TokenProvider(std::nullptr_t) {}
+  template <class F, std::enable_if_t<std::is_invocable_r_v<std::string, F&, TokenReason>, int> = 0>
+  TokenProvider(F f) {
+    if constexpr (std::is_constructible_v<bool, F&>)
+      if (!f) return;  // an empty std::function or null pointer: no provider
+    fn_ = std::move(f);
+  }
+  template <class F, std::enable_if_t<!std::is_invocable_r_v<std::string, F&, TokenReason> &&
+                                          std::is_invocable_r_v<std::string, F&>,
+                                      int> = 0>
+  TokenProvider(F f) {
+    if constexpr (std::is_constructible_v<bool, F&>)
+      if (!f) return;
+    fn_ = [f = std::move(f)](TokenReason) mutable -> std::string { return f(); };
+  }
+  explicit operator bool() const noexcept { return static_cast<bool>(fn_); }
+  std::string operator()(TokenReason reason) const { return fn_(reason); }
+
+ private:
+  std::function<std::string(TokenReason)> fn_;
+};
+
 struct ClientOptions {
   std::string endpoint;  // ws://host:port/v1/events or wss://host/v1/events
   // Either a static token or a provider. The provider returns a fresh JWT; it signals failure by
   // throwing (any std::exception; the client retries with backoff). It is called on a helper
   // thread, one call at a time: before a token expires, and once more when the server refuses
   // the current one with 4401 (e.g. it restarted with a new signing key). With a static token,
-  // 4401 is final at once.
+  // 4401 is final at once. It may take a TokenReason to learn why it is called.
   std::string token;
-  std::function<std::string()> token_provider;
+  TokenProvider token_provider;
   // TLS (wss://): the peer is always verified against OpenSSL's default trust store, and also
   // against this PEM file when given (e.g. a development CA).
   std::string ca_file;
@@ -98,6 +136,8 @@ struct ClientOptions {
   std::function<void()> on_reconnect;                        // live again after a reconnect
   std::function<void(const std::string& last_id)> on_overflow;  // dropped for lagging; resuming
   std::function<void(const std::string& reason)> on_reset;      // resume was impossible: events were lost
+  // The server applied a subscription's pattern, on each connection (after every reconnect too).
+  std::function<void(const std::string& pattern)> on_subscribed;
   std::function<void(const Error&)> on_error;
 };
 
