@@ -1,0 +1,82 @@
+// Connecting, subscribing and delivering (sections 1, 2, 4, 5).
+import { accept, connect, ev, expect, live, send, subscribed } from './lib.mjs';
+
+export default [
+  {
+    id: 'connect_ready_subscribe',
+    title: 'connect, authenticate, ready, one subscribe naming every pattern, live',
+    protocol: '1.1, 2.1, 9',
+    steps: [
+      connect({ subscribe: [['s1', 'queue.q1.depth-changed'], ['s2', 'agent.*.busy']] }),
+      accept({ token: '$jwt:t1' }),
+      ...subscribed(['queue.q1.depth-changed', 'agent.*.busy']),
+      expect({ obs: 'state', to: 'live' }),
+      send(ev('c0-1', 'queue.q1.depth-changed')),
+      send(ev('c0-2', 'agent.a-1.busy')),
+      expect({ obs: 'event', sub: 's1', id: 'c0-1', topic: 'queue.q1.depth-changed', type: 'queue.depth-changed' }),
+      expect({ obs: 'event', sub: 's2', id: 'c0-2', topic: 'agent.a-1.busy', type: 'agent.busy' }),
+      { events: { s1: ['c0-1'], s2: ['c0-2'] } },
+    ],
+  },
+  {
+    id: 'order_once_overlapping',
+    title: 'events in server order, once per handler, when several patterns match; gaps in seq are no loss',
+    protocol: '3, 5',
+    steps: [
+      ...live({ subscribe: [['s1', 'queue.>'], ['s2', 'queue.q1.*'], ['s3', 'queue.*.depth-changed']] }),
+      send(ev('c0-1', 'queue.q1.depth-changed')),
+      send(ev('c0-4', 'queue.q2.depth-changed')),
+      send(ev('c0-9', 'queue.q1.abandoned')),
+      send(ev('c0-10', 'queue.q1.depth-changed')),
+      expect({ obs: 'event', sub: 's3', id: 'c0-10' }),
+      { wait_ms: 200 },
+      { events: { s1: ['c0-1', 'c0-4', 'c0-9', 'c0-10'], s2: ['c0-1', 'c0-9', 'c0-10'], s3: ['c0-1', 'c0-4', 'c0-10'] } },
+    ],
+  },
+  {
+    id: 'duplicate_dropped_live',
+    title: 'an event id at or before the last delivered one is dropped',
+    protocol: '9',
+    steps: [
+      ...live(),
+      send(ev('c0-5')), send(ev('c0-5')), send(ev('c0-3')), send(ev('c0-6')),
+      expect({ obs: 'event', id: 'c0-6' }),
+      { wait_ms: 200 },
+      { events: { s1: ['c0-5', 'c0-6'] } },
+    ],
+  },
+  {
+    id: 'subscribe_unsubscribe_live',
+    title: 'a pattern added on a live connection has no `from`; unsubscribe sends `unsubscribe` and stops delivery',
+    protocol: '2.1, 5.1',
+    steps: [
+      ...live(),
+      send(ev('c0-1')),
+      expect({ obs: 'event', sub: 's1', id: 'c0-1' }),
+      { driver: { cmd: 'subscribe', sub: 's2', pattern: 'agent.>' } },
+      { expect_frame: { op: 'subscribe', topics: ['agent.>'], from: null } },
+      send({ op: 'subscribed', req: '$req', topics: ['agent.>'], head: 'c0-1' }),
+      send(ev('c0-2', 'agent.a-1.busy')),
+      expect({ obs: 'event', sub: 's2', id: 'c0-2' }),
+      { driver: { cmd: 'unsubscribe', sub: 's2' } },
+      { expect_frame: { op: 'unsubscribe', topics: ['agent.>'] } },
+      send({ op: 'unsubscribed', req: '$req', topics: ['agent.>'], reason: 'requested' }),
+      send(ev('c0-3', 'agent.a-1.busy')),
+      send(ev('c0-4')),
+      expect({ obs: 'event', sub: 's1', id: 'c0-4' }),
+      { wait_ms: 200 },
+      { events: { s1: ['c0-1', 'c0-4'], s2: ['c0-2'] } },
+    ],
+  },
+  {
+    id: 'invalid_pattern_local',
+    title: 'an invalid pattern is refused at once, before any I/O (invalid_topic)',
+    protocol: '4',
+    steps: [
+      ...live(),
+      { driver: { cmd: 'subscribe', sub: 's2', pattern: 'queue..depth' } },
+      expect({ obs: 'subscribe_error', sub: 's2', code: 'invalid_topic' }),
+      { no_frame: { op: 'subscribe' }, for_ms: 300 },
+    ],
+  },
+];

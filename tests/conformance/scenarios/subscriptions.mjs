@@ -1,0 +1,63 @@
+// Per-subscription outcomes (sections 2.3, 4, 6.1): a pattern the server refuses is reported for
+// that subscription only and the rest asked for again; a revoked pattern stops delivery.
+import { accept, connect, ev, expect, live, send, subscribed } from './lib.mjs';
+
+const refused = (code) => ({
+  id: `subscribe_${code}`,
+  title: `${code} from the server: reported for that subscription, the rest subscribed again`,
+  protocol: '2.3, 4',
+  steps: [
+    connect({ subscribe: [['s1', 'queue.>'], ['s2', 'agent.>']] }),
+    accept(),
+    { expect_frame: { op: 'subscribe' } },
+    send({ op: 'error', req: '$req', code, topic: 'agent.>', message: `scripted ${code}` }),
+    expect({ obs: 'subscription_failed', sub: 's2', code }),
+    ...subscribed(['queue.>']),
+    send(ev('c0-1')),
+    send(ev('c0-2', 'agent.a-1.busy')),  // a server bug; s2 is gone either way
+    send(ev('c0-3')),
+    expect({ obs: 'event', sub: 's1', id: 'c0-3' }),
+    { events: { s1: ['c0-1', 'c0-3'], s2: [] } },
+    { no_obs: { obs: 'subscription_failed', sub: 's1' }, for_ms: 100 },
+  ],
+});
+
+export default [
+  refused('forbidden_topic'),
+  refused('invalid_topic'),
+  {
+    id: 'subscribe_too_many',
+    title: 'too_many_subscriptions fails every pattern of that request',
+    protocol: '2.3, 10',
+    steps: [
+      ...live(),
+      { driver: { cmd: 'subscribe', sub: 's2', pattern: 'agent.>' } },
+      { expect_frame: { op: 'subscribe', topics: ['agent.>'] } },
+      send({ op: 'error', req: '$req', code: 'too_many_subscriptions', message: 'more than 256 patterns' }),
+      expect({ obs: 'subscription_failed', sub: 's2', code: 'too_many_subscriptions' }),
+      send(ev('c0-1')),
+      expect({ obs: 'event', sub: 's1', id: 'c0-1' }),
+    ],
+  },
+  {
+    id: 'permission_revoked',
+    title: '`unsubscribed` permission_revoked: reported for that subscription, no more of its events',
+    protocol: '2.2, 6.1',
+    steps: [
+      ...live({ subscribe: [['s1', 'queue.>'], ['s2', 'agent.>']] }),
+      send(ev('c0-1', 'agent.a-1.busy')),
+      expect({ obs: 'event', sub: 's2', id: 'c0-1' }),
+      send({ op: 'unsubscribed', topics: ['agent.>'], reason: 'permission_revoked' }),
+      expect({ obs: 'revoked', sub: 's2' }),
+      send(ev('c0-2', 'agent.a-1.busy')),
+      send(ev('c0-3')),
+      expect({ obs: 'event', sub: 's1', id: 'c0-3' }),
+      { events: { s1: ['c0-3'], s2: ['c0-1'] } },
+      // A reconnect does not bring the revoked pattern back.
+      { cut: true },
+      accept(),
+      ...subscribed(['queue.>'], { from: 'c0-3' }),
+      expect({ obs: 'reconnect' }),
+    ],
+  },
+];
