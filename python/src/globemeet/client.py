@@ -1,0 +1,651 @@
+"""GlobeMeetWS: the asyncio adapter over the sans-I/O session (session.py). It makes no
+protocol decisions: it feeds the session its inputs (sockets opening, frames, closes, timers,
+tokens, the user's subscriptions) and performs the actions the session returns, in order.
+
+Delivery is in order and applies backpressure: an async handler (or a full `events()` queue)
+is awaited before the next frame is read, so a consumer that falls behind slows the socket,
+and the server, not memory, decides (`overflow`, then a reconnect that resumes)."""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar, Union, overload
+
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+
+from globemeet import _codec
+from globemeet._backoff import BackoffPolicy
+from globemeet._event import Event, EventData
+from globemeet.catalogue import CATALOGUE, GlobeMeetEvent
+from globemeet.errors import GlobeMeetError
+from globemeet.session import (
+    SUBPROTOCOL, Action, ArmTimer, CancelTimer, ClientSession, Close, Deliver, Notice, NoticeKind,
+    Open, RequestToken, Send, SessionConfig, State, StateChanged, Timer,
+)
+
+_log = logging.getLogger("globemeet")
+
+# ---- what listeners receive ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """A state transition; `code` is the close code that caused it (0 if none)."""
+    from_state: str
+    to_state: str
+    code: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Reconnected:
+    """Live again after a reconnect; resume from `last_event_id` is under way."""
+    last_event_id: str | None
+
+
+@dataclass(frozen=True)
+class Reset:
+    """The server could not resume (retention_exceeded, epoch_changed, future_id): events were lost."""
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Overflow:
+    """The server dropped the connection because the client fell behind; it resumes."""
+    last_id: str
+
+
+@dataclass(frozen=True)
+class Revoked:
+    """The server removed a subscription (the token no longer permits its pattern)."""
+    pattern: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SubscriptionFailed:
+    """The server refused a subscription (forbidden_topic, invalid_topic, too_many_subscriptions)."""
+    pattern: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class TokenExpiring:
+    """The server warned that the token expires soon; a refresh is under way."""
+    message: str
+
+
+EventName = Literal["state", "reconnect", "reset", "overflow", "error", "revoked",
+                    "subscription_failed", "token_expiring"]
+_EVENT_NAMES = frozenset(EventName.__args__)  # type: ignore[attr-defined]
+P = TypeVar("P")
+Listener = Callable[[P], Union[None, Awaitable[None], object]]
+Handler = Callable[[GlobeMeetEvent], Union[None, Awaitable[None], object]]
+TokenProvider = Callable[[str], Union[Awaitable[str], str]]
+
+
+class Subscription:
+    """One `subscribe()`: ends with unsubscribe() (again: no effect). `await subscribed()`
+    waits until the server confirmed the pattern on the current connection."""
+
+    __slots__ = ("pattern", "_handler", "_handle", "_client", "_active", "_confirmed")
+
+    def __init__(self, client: GlobeMeetWS, pattern: str, handler: Handler, handle: int) -> None:
+        self.pattern = pattern
+        self._handler = handler
+        self._handle = handle
+        self._client = client
+        self._active = True
+        self._confirmed = asyncio.Event()
+
+    @property
+    def active(self) -> bool:
+        return self._active
+
+    def unsubscribe(self) -> None:
+        if self._active:
+            self._active = False
+            self._client._unsubscribe(self)
+
+    async def subscribed(self) -> None:
+        await self._confirmed.wait()
+
+
+class _Connection:
+    __slots__ = ("number", "task", "ws", "outbox", "writer", "refused_status")
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+        self.task: asyncio.Task[None] | None = None
+        self.ws: ClientConnection | None = None
+        self.outbox: asyncio.Queue[str | tuple[int, str]] = asyncio.Queue()
+        self.writer: asyncio.Task[None] | None = None
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _close_code_for_status(status: int) -> int:
+    # The session's contract: HTTP refusals become close codes.
+    if status == 401:
+        return 4401
+    if status == 403:
+        return 4403
+    if status == 429:
+        return 4029
+    if 400 <= status < 500:
+        return 4400
+    return 1011
+
+
+class GlobeMeetWS:
+    """A GlobeMeet event socket that reconnects, resumes and refreshes its token by itself.
+
+    Use as `async with GlobeMeetWS(endpoint=..., token=...) as ws:` (or `await ws.start()` and
+    `await ws.close()`). Pass `token` (a fixed JWT) or `get_token` (an async provider called
+    with the reason: connect, refresh, expiring, expired, refused), not both."""
+
+    def __init__(self, *, endpoint: str, token: str | None = None,
+                 get_token: TokenProvider | None = None, last_event_id: str | None = None,
+                 backoff: BackoffPolicy | None = None, handshake_timeout_ms: int = 10_000,
+                 refresh_before_ms: int = 60_000, events_queue_size: int = 1024) -> None:
+        if (token is None) == (get_token is None):
+            raise GlobeMeetError("bad_config", "GlobeMeetWS: pass `token` or `get_token` (exactly one)")
+        if token is not None and (not isinstance(token, str) or not token):
+            raise GlobeMeetError("bad_config", "GlobeMeetWS: `token` must be a non-empty string")
+        if not isinstance(endpoint, str) or not endpoint.startswith(("ws://", "wss://")):
+            raise GlobeMeetError("bad_config", f"GlobeMeetWS: endpoint {endpoint!r} is not a ws:// or wss:// URL")
+        if handshake_timeout_ms <= 0 or refresh_before_ms < 0 or events_queue_size < 1:
+            raise GlobeMeetError("bad_config", "GlobeMeetWS: timeouts and sizes must be positive")
+        self._token = token
+        self._get_token = get_token
+        self._queue_size = events_queue_size
+        self._session = ClientSession(SessionConfig(
+            endpoint=endpoint, token_in_header=True, token_provider=get_token is not None,
+            backoff=backoff or BackoffPolicy(), handshake_timeout_ms=handshake_timeout_ms,
+            refresh_before_ms=refresh_before_ms))
+        if last_event_id is not None and not self._session.set_last_event_id(last_event_id):
+            raise GlobeMeetError("invalid_event_id", f"GlobeMeetWS: last_event_id {last_event_id!r} is not an event id")
+        self._subscriptions: dict[int, Subscription] = {}
+        self._listeners: dict[str, list[Callable[[Any], object]]] = {}
+        self._connections: dict[int, _Connection] = {}
+        self._timers: dict[Timer, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._queue: deque[Action] = deque()
+        self._performing = False
+        self._awaiting: list[Awaitable[Any]] = []
+        self._received: dict[str, Any] | None = None
+        self._closed_event: asyncio.Event | None = None
+        self._final_error: GlobeMeetError | None = None
+        self._user_closed = False
+        self._started = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._rng = random.Random()
+
+    # ---- life cycle ----------------------------------------------------------------------
+    async def __aenter__(self) -> GlobeMeetWS:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Connects (and keeps connecting). Subscriptions made before go out in the first `subscribe`."""
+        if self._started:
+            return
+        self._started = True
+        self._loop = asyncio.get_running_loop()
+        self._closed_event = asyncio.Event()
+        self._feed(self._session.start(_now_ms(), self._rng.random()))
+
+    async def close(self) -> None:
+        """Closes the connection (1000) and stops for good; returns once no task, socket or
+        timer is left."""
+        self._user_closed = True
+        if self._started and self._session.state is not State.CLOSED:
+            self._feed(self._session.stop(_now_ms(), self._rng.random()))
+        await self._release()
+
+    async def wait_closed(self) -> None:
+        """Waits until the client is closed. Raises the final GlobeMeetError (code `closed`)
+        when it stopped for good other than by close()."""
+        if not self._started:
+            raise GlobeMeetError("bad_config", "GlobeMeetWS.wait_closed: the client was not started")
+        assert self._closed_event is not None
+        await self._closed_event.wait()
+        if self._final_error is not None and not self._user_closed:
+            raise self._final_error
+
+    @property
+    def state(self) -> str:
+        """idle, fetching_token, connecting, authenticating, live, reconnecting or closed."""
+        return self._session.state.value
+
+    @property
+    def last_event_id(self) -> str | None:
+        """The resume position: the id of the last event delivered, or `{epoch}-0` once
+        subscribed before any event; None before that. Pass it back as `last_event_id=`."""
+        return self._session.last_event_id
+
+    @property
+    def final_code(self) -> int:
+        """The close code that ended the client once closed (1000 after close()), else 0."""
+        return self._session.final_code
+
+    # ---- subscriptions -------------------------------------------------------------------
+    def subscribe(self, pattern: str, handler: Handler) -> Subscription:
+        """Calls `handler` (plain function or coroutine function) for every event whose topic
+        matches `pattern` (`*` one segment, `>` the rest). A malformed pattern raises
+        GlobeMeetError `invalid_topic` at once."""
+        if not callable(handler):
+            raise GlobeMeetError("bad_config", "GlobeMeetWS.subscribe: handler must be callable")
+        if self._session.state is State.CLOSED:
+            raise GlobeMeetError("closed", "GlobeMeetWS.subscribe: the client is closed")
+        if not isinstance(pattern, str):
+            raise GlobeMeetError("invalid_topic", f"GlobeMeetWS.subscribe: pattern must be a string, got {type(pattern).__name__}")
+        try:
+            handle = self._session.subscribe(_now_ms(), self._rng.random(), pattern)
+        except ValueError as e:
+            raise GlobeMeetError("invalid_topic", f"GlobeMeetWS.subscribe({pattern!r}): {e}") from None
+        sub = Subscription(self, pattern, handler, handle)
+        self._subscriptions[handle] = sub
+        self._feed(self._session.take_actions())
+        return sub
+
+    def _unsubscribe(self, sub: Subscription) -> None:
+        if self._subscriptions.pop(sub._handle, None) is None or self._session.state is State.CLOSED:
+            return
+        self._feed(self._session.unsubscribe(_now_ms(), self._rng.random(), sub._handle))
+
+    async def events(self, pattern: str) -> AsyncIterator[GlobeMeetEvent]:
+        """Iterates over the events matching `pattern`, in order. Ends when the client is
+        closed by close(); raises the final GlobeMeetError if it stopped for good otherwise.
+        Leaving the loop ends the subscription."""
+        queue: asyncio.Queue[GlobeMeetEvent | None] = asyncio.Queue(self._queue_size)
+
+        def put(event: GlobeMeetEvent) -> Awaitable[None] | None:
+            try:
+                queue.put_nowait(event)
+                return None
+            except asyncio.QueueFull:
+                return queue.put(event)  # awaited by the reader: backpressure
+
+        sub = self.subscribe(pattern, put)
+        remove = self.on("state", lambda c: queue.put_nowait(None) if c.to_state == "closed" and queue.empty() else None)
+        try:
+            while True:
+                if self._session.state is State.CLOSED and queue.empty():
+                    break
+                event = await queue.get()
+                if event is None:
+                    continue
+                yield event
+        finally:
+            remove()
+            sub.unsubscribe()
+        if self._final_error is not None and not self._user_closed:
+            raise self._final_error
+
+    # ---- listeners -----------------------------------------------------------------------
+    @overload
+    def on(self, name: Literal["state"], listener: Listener[StateChange]) -> Callable[[], None]: ...
+    @overload
+    def on(self, name: Literal["reconnect"], listener: Listener[Reconnected]) -> Callable[[], None]: ...
+    @overload
+    def on(self, name: Literal["reset"], listener: Listener[Reset]) -> Callable[[], None]: ...
+    @overload
+    def on(self, name: Literal["overflow"], listener: Listener[Overflow]) -> Callable[[], None]: ...
+    @overload
+    def on(self, name: Literal["error"], listener: Listener[GlobeMeetError]) -> Callable[[], None]: ...
+    @overload
+    def on(self, name: Literal["revoked"], listener: Listener[Revoked]) -> Callable[[], None]: ...
+    @overload
+    def on(self, name: Literal["subscription_failed"], listener: Listener[SubscriptionFailed]) -> Callable[[], None]: ...
+    @overload
+    def on(self, name: Literal["token_expiring"], listener: Listener[TokenExpiring]) -> Callable[[], None]: ...
+
+    def on(self, name: str, listener: Callable[[Any], object]) -> Callable[[], None]:
+        """Adds a listener (plain function or coroutine function); returns its remover."""
+        if name not in _EVENT_NAMES:
+            raise GlobeMeetError("bad_config", f"GlobeMeetWS.on: unknown event {name!r}")
+        listeners = self._listeners.setdefault(name, [])
+        listeners.append(listener)
+
+        def remove() -> None:
+            if listener in listeners:
+                listeners.remove(listener)
+        return remove
+
+    # ---- performing actions --------------------------------------------------------------
+    def _feed(self, actions: list[Action]) -> None:
+        if not actions:
+            return
+        self._queue.extend(actions)
+        if self._performing:
+            return  # an input from inside a callback: the running loop takes its actions
+        self._performing = True
+        try:
+            while self._queue:
+                self._act(self._queue.popleft())
+        finally:
+            self._performing = False
+        if self._session.state is State.CLOSED:
+            self._on_closed()
+
+    def _act(self, action: Action) -> None:
+        if isinstance(action, Deliver):
+            raw = action.event if action.event is not None else self._received
+            if raw is not None and raw.get("id") == action.id:
+                self._deliver(raw, action.handles)
+        elif isinstance(action, Send):
+            conn = self._connections.get(action.connection)
+            if conn is not None:
+                conn.outbox.put_nowait(action.text)
+        elif isinstance(action, ArmTimer):
+            self._arm(action.timer, action.at_ms)
+        elif isinstance(action, CancelTimer):
+            handle = self._timers.pop(action.timer, None)
+            if handle is not None:
+                handle.cancel()
+        elif isinstance(action, StateChanged):
+            self._emit("state", StateChange(action.from_state.value, action.to_state.value, action.code, action.reason))
+        elif isinstance(action, Notice):
+            self._notice(action)
+        elif isinstance(action, Open):
+            self._open(action)
+        elif isinstance(action, Close):
+            self._close_connection(action.connection, action.code, action.reason)
+        elif isinstance(action, RequestToken):
+            self._request_token(action.reason.value)
+
+    def _input(self, feed: Callable[[int, float], list[Action]]) -> None:
+        if self._session.state is State.CLOSED and not self._queue:
+            return
+        self._feed(feed(_now_ms(), self._rng.random()))
+
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # ---- timers --------------------------------------------------------------------------
+    def _arm(self, timer: Timer, at_ms: int) -> None:
+        assert self._loop is not None
+        old = self._timers.pop(timer, None)
+        if old is not None:
+            old.cancel()
+        delay = max(0, at_ms - _now_ms()) / 1000
+        self._timers[timer] = self._loop.call_later(delay, self._fire, timer, at_ms)
+
+    def _fire(self, timer: Timer, at_ms: int) -> None:
+        if _now_ms() < at_ms:  # the loop's clock ran ahead of the wall clock: wait the rest
+            self._arm(timer, at_ms)
+            return
+        self._timers.pop(timer, None)
+        self._input(lambda now, r: self._session.timer_fired(now, r, timer))
+
+    # ---- tokens --------------------------------------------------------------------------
+    def _request_token(self, reason: str) -> None:
+        # The session never has two requests outstanding; each gets exactly one answer.
+        if self._get_token is None:
+            token = self._token
+            assert token is not None and self._loop is not None
+            self._loop.call_soon(self._input, lambda now, r: self._session.token_obtained(now, r, token))
+            return
+        self._spawn(self._ask_provider(self._get_token, reason))
+
+    async def _ask_provider(self, provider: TokenProvider, reason: str) -> None:
+        try:
+            result = provider(reason)
+            token = await result if inspect.isawaitable(result) else result
+            if not isinstance(token, str) or not token:
+                raise TypeError("get_token must return a non-empty string")
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # the provider's failure is the session's input
+            message = str(e) or type(e).__name__
+            self._input(lambda now, r: self._session.token_failed(now, r, message))
+            return
+        self._input(lambda now, r: self._session.token_obtained(now, r, token))
+
+    # ---- connections ---------------------------------------------------------------------
+    def _open(self, action: Open) -> None:
+        conn = _Connection(action.connection)
+        self._connections[action.connection] = conn
+        conn.task = self._spawn(self._run(conn, action))
+
+    async def _run(self, conn: _Connection, action: Open) -> None:
+        headers = {"Authorization": action.authorization} if action.authorization else {}
+        if action.last_event_id:
+            headers["Last-Event-ID"] = action.last_event_id
+        code, reason = 1006, ""
+        try:
+            try:
+                ws = await connect(action.url, subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+                                   additional_headers=headers, open_timeout=None, ping_interval=None,
+                                   close_timeout=2, compression=None, proxy=None,
+                                   max_size=_codec.MAX_SERVER_FRAME_BYTES, user_agent_header="globemeet-python")
+            except websockets.exceptions.InvalidStatus as e:
+                status = e.response.status_code
+                code, reason = _close_code_for_status(status), f"handshake refused with HTTP {status}"
+                return
+            except (OSError, websockets.exceptions.WebSocketException, asyncio.TimeoutError) as e:
+                code, reason = 1006, f"connection failed: {e}"
+                return
+            conn.ws = ws
+            conn.writer = self._spawn(self._write(conn, ws))
+            self._input(lambda now, r: self._session.opened(now, r, conn.number))
+            await self._read(conn, ws)
+            code = ws.close_code if ws.close_code is not None else 1006
+            reason = ws.close_reason or ""
+        finally:
+            self._connections.pop(conn.number, None)
+            if conn.writer is not None and not conn.writer.done():
+                conn.writer.cancel()
+            if conn.ws is not None:
+                await _abort(conn.ws)
+            self._input(lambda now, r: self._session.closed(now, r, conn.number, code, reason))
+
+    async def _read(self, conn: _Connection, ws: ClientConnection) -> None:
+        session = self._session
+        loads = json.loads
+        check = _codec.check_event_envelope
+        number = conn.number
+        try:
+            async for message in ws:
+                parsed: Any = None
+                if isinstance(message, str) and not self._performing:
+                    try:
+                        parsed = loads(message)
+                    except ValueError:
+                        parsed = None
+                if parsed is not None and check(parsed):
+                    # The hot path: an event parsed once; the session needs only id and topic.
+                    handles = session.event_fast(number, parsed["id"], parsed["topic"])
+                    if handles is not None:
+                        if handles:
+                            self._deliver(parsed, handles)
+                    else:
+                        self._received = parsed
+                        try:
+                            self._input(lambda now, r: session.event_received(now, r, number, parsed["id"], parsed["topic"]))
+                        finally:
+                            self._received = None
+                else:
+                    self._input(lambda now, r: session.frame(now, r, number, message))
+                if self._awaiting:
+                    await self._drain_awaiting()
+        except websockets.exceptions.ConnectionClosed:
+            pass
+
+    async def _drain_awaiting(self) -> None:
+        pending, self._awaiting = self._awaiting, []
+        for awaitable in pending:
+            try:
+                await awaitable
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                self._handler_failed(e)
+
+    async def _write(self, conn: _Connection, ws: ClientConnection) -> None:
+        try:
+            while True:
+                item = await conn.outbox.get()
+                if isinstance(item, tuple):
+                    await ws.close(item[0], item[1])
+                    return
+                await ws.send(item)
+        except websockets.exceptions.ConnectionClosed:
+            pass
+
+    def _close_connection(self, number: int, code: int, reason: str) -> None:
+        conn = self._connections.get(number)
+        if conn is None:
+            return
+        if conn.ws is None:
+            if conn.task is not None:
+                conn.task.cancel()  # the handshake is still under way: abort it
+            return
+        conn.outbox.put_nowait((code, reason))
+
+    # ---- deliveries and notices -----------------------------------------------------------
+    def _deliver(self, raw: dict[str, Any], handles: tuple[int, ...]) -> None:
+        if self._user_closed:
+            return
+        kinds = CATALOGUE.get(raw["type"])
+        if kinds is None:
+            event: GlobeMeetEvent = Event(raw, EventData(raw["data"]))
+        else:
+            event = kinds[0](raw, kinds[1](raw["data"]))
+        subs = self._subscriptions
+        for handle in handles:
+            sub = subs.get(handle)
+            if sub is None:
+                continue
+            try:
+                result = sub._handler(event)
+            except Exception as e:
+                self._handler_failed(e)
+                continue
+            if result is not None and inspect.isawaitable(result):
+                self._awaiting.append(result)
+
+    def _handler_failed(self, e: BaseException) -> None:
+        error = GlobeMeetError("handler_error", f"a handler raised {type(e).__name__}: {e}")
+        error.__cause__ = e
+        self._emit("error", error)
+
+    def _notice(self, action: Notice) -> None:
+        kind = action.kind
+        sub = self._subscriptions.get(action.handle)
+        pattern = sub.pattern if sub is not None else ""
+        if kind is NoticeKind.RECONNECTED:
+            self._emit("reconnect", Reconnected(self._session.last_event_id))
+        elif kind is NoticeKind.RESET:
+            self._emit("reset", Reset(action.detail, action.message))
+        elif kind is NoticeKind.OVERFLOW:
+            self._emit("overflow", Overflow(action.detail))
+        elif kind is NoticeKind.ERROR:
+            if action.detail == "closed":
+                self._final_error = GlobeMeetError("closed", action.message, close_code=action.close_code,
+                                                   reason=action.close_reason)
+                self._emit("error", self._final_error)
+            else:
+                self._emit("error", GlobeMeetError(action.detail, action.message))
+        elif kind is NoticeKind.TOKEN_EXPIRING:
+            self._emit("token_expiring", TokenExpiring(action.message))
+        elif kind is NoticeKind.SUBSCRIBED:
+            if sub is not None:
+                sub._confirmed.set()
+        elif kind is NoticeKind.SUBSCRIPTION_FAILED:
+            if sub is not None:
+                sub._active = False
+                del self._subscriptions[action.handle]
+            self._emit("subscription_failed", SubscriptionFailed(pattern, action.detail, action.message))
+        elif kind is NoticeKind.REVOKED:
+            if sub is not None:
+                sub._active = False
+                del self._subscriptions[action.handle]
+            self._emit("revoked", Revoked(pattern, action.detail))
+
+    def _emit(self, name: str, payload: Any) -> None:
+        for listener in list(self._listeners.get(name, ())):
+            try:
+                result = listener(payload)
+                if result is not None and inspect.isawaitable(result):
+                    self._spawn(self._await_listener(name, result))
+            except Exception as e:
+                if name == "error":
+                    _log.exception("an `error` listener raised")  # reporting it again would loop
+                else:
+                    self._handler_failed(e)
+
+    async def _await_listener(self, name: str, awaitable: Awaitable[Any]) -> None:
+        try:
+            await awaitable
+        except Exception as e:
+            if name == "error":
+                _log.exception("an `error` listener raised")
+            else:
+                self._handler_failed(e)
+
+    # ---- ending --------------------------------------------------------------------------
+    def _on_closed(self) -> None:
+        # Closed for good: every timer goes now; sockets and tasks in _release().
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        for sub in self._subscriptions.values():
+            sub._active = False
+        if self._closed_event is not None:
+            self._closed_event.set()
+        if self._loop is not None and not self._user_closed:
+            self._spawn(self._release())
+
+    async def _release(self) -> None:
+        current = asyncio.current_task()
+        # Connections first: their close handshakes end their readers and writers.
+        deadline = 3.0
+        conns = [c.task for c in list(self._connections.values()) if c.task is not None and c.task is not current]
+        if conns:
+            _, pending = await asyncio.wait(conns, timeout=deadline)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+        others = [t for t in list(self._tasks) if t is not current and not t.done()]
+        for task in others:
+            task.cancel()
+        if others:
+            await asyncio.gather(*others, return_exceptions=True)
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+
+
+async def _abort(ws: ClientConnection) -> None:
+    # Make sure the transport is gone (a closed connection has nothing left to do).
+    try:
+        await asyncio.wait_for(ws.wait_closed(), 2)
+    except (asyncio.TimeoutError, Exception):
+        ws.transport.abort()
+
+
+__all__ = [
+    "GlobeMeetWS", "Subscription", "StateChange", "Reconnected", "Reset", "Overflow", "Revoked",
+    "SubscriptionFailed", "TokenExpiring", "EventName", "Handler", "TokenProvider",
+]
