@@ -197,9 +197,32 @@ function needConn(ctx) {
   return ctx.conn;
 }
 
-// What holds in every scenario: an event reaches a subscription at most once; the driver
-// understood every command; nothing unparsable came out.
+const CLIENT_OPS = new Set(['auth', 'subscribe', 'unsubscribe', 'refresh', 'ping']);
+
+// What holds in every scenario: every handshake offers the subprotocol and keeps the token out
+// of the URL (section 1); every client frame is a JSON object with a client op and a `req` of 1
+// to 64 characters if any (section 2); an event reaches a subscription at most once; the driver
+// understood every command and printed only JSON.
 function checkInvariants(ctx) {
+  for (const a of ctx.server.attempts.all) {
+    const offered = (a.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+    if (!offered.includes('globemeet-events.v1')) fail(`attempt ${a.n} did not offer globemeet-events.v1`);
+    if (a.url !== '/v1/events') fail(`attempt ${a.n} asked for ${a.url}: nothing belongs in the URL but the path`);
+  }
+  for (const c of ctx.server.connections.filter(Boolean)) {
+    for (const f of c.frames.all) {
+      const v = f.value;
+      if (f.binary || v === null || typeof v !== 'object' || Array.isArray(v) || !CLIENT_OPS.has(v.op)) fail(`connection ${c.n}: the client sent ${f.text}`);
+      if (v.req !== undefined && (typeof v.req !== 'string' || [...v.req].length < 1 || [...v.req].length > 64)) fail(`bad req in ${f.text}`);
+    }
+  }
+  // State changes form one chain: each starts where the one before ended (idle at first).
+  let state = 'idle';
+  for (const { value } of ctx.driver.observations.all) {
+    if (value.obs !== 'state') continue;
+    if (value.from !== state) fail(`state change ${value.from} -> ${value.to} after the client was ${state}`);
+    state = value.to;
+  }
   const seen = new Set();
   for (const { value } of ctx.driver.observations.all) {
     if (value.obs === 'driver_error' || value.obs === 'unparsable') fail(`driver: ${JSON.stringify(value)}`);

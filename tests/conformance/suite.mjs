@@ -5,14 +5,20 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { drivers as allDrivers } from './drivers.mjs';
 import { runScenario } from './harness.mjs';
+import { liveScenario, runLive } from './live.mjs';
 
 export async function loadScenarios() {
   const dir = path.join(import.meta.dirname, 'scenarios');
   const scenarios = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.mjs') && f !== 'lib.mjs').sort()) {
+  // The table reads in this order; a new file goes after these.
+  const order = ['delivery', 'resume', 'close_codes', 'resets', 'handshake', 'tokens', 'liveness', 'subscriptions', 'malformed', 'close_states'];
+  const rank = (f) => { const i = order.indexOf(f.replace(/\.mjs$/, '')); return i < 0 ? order.length : i; };
+  const files = readdirSync(dir).filter((f) => f.endsWith('.mjs') && f !== 'lib.mjs').sort().sort((a, b) => rank(a) - rank(b));
+  for (const file of files) {
     const { default: list } = await import(pathToFileURL(path.join(dir, file)).href);
     for (const s of list) scenarios.push({ ...s, file });
   }
+  scenarios.push({ ...liveScenario, live: true, file: 'live.mjs' });
   const ids = new Set();
   for (const s of scenarios) {
     if (ids.has(s.id)) throw new Error(`scenario id ${s.id} twice`);
@@ -34,7 +40,7 @@ export async function runSuite({ drivers, scenarios, parallel = 6, onResult = ()
   async function worker() {
     while (next < jobs.length) {
       const [s, d] = jobs[next++];
-      const r = await runScenario(s, d);
+      const r = s.live ? await runLive(d) : await runScenario(s, d);
       r.title = s.title;
       r.protocol = s.protocol;
       results.push(r);
