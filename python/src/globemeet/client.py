@@ -541,7 +541,9 @@ class GlobeMeetWS:
             except Exception as e:
                 self._handler_failed(e)
                 continue
-            if result is not None and inspect.isawaitable(result):
+            if result is not None and inspect.iscoroutine(result):
+                # A coroutine handler runs to its end before the next frame is read (order,
+                # backpressure). A Task or Future it returns is already running: not awaited.
                 self._awaiting.append(result)
 
     def _handler_failed(self, e: BaseException) -> None:
@@ -586,7 +588,7 @@ class GlobeMeetWS:
         for listener in list(self._listeners.get(name, ())):
             try:
                 result = listener(payload)
-                if result is not None and inspect.isawaitable(result):
+                if result is not None and inspect.iscoroutine(result):
                     self._spawn(self._await_listener(name, result))
             except Exception as e:
                 if name == "error":
@@ -617,16 +619,24 @@ class GlobeMeetWS:
             self._spawn(self._release())
 
     async def _release(self) -> None:
+        # Called by close() (maybe from a handler the reader is running, i.e. inside a
+        # connection's own task) and after the session closed for good: sockets are closed
+        # here, so that no task waits on another that waits on it.
         current = asyncio.current_task()
-        # Connections first: their close handshakes end their readers and writers.
-        deadline = 3.0
-        conns = [c.task for c in list(self._connections.values()) if c.task is not None and c.task is not current]
-        if conns:
-            _, pending = await asyncio.wait(conns, timeout=deadline)
-            for task in pending:
+        conns = list(self._connections.values())
+        for conn in conns:
+            if conn.ws is not None:
+                try:
+                    await asyncio.wait_for(conn.ws.close(1000, "client stopped"), 3)
+                except Exception:
+                    conn.ws.transport.abort()
+            elif conn.task is not None and conn.task is not current:
+                conn.task.cancel()  # a handshake under way
+        readers = [c.task for c in conns if c.task is not None and c.task is not current and not c.task.done()]
+        if readers:
+            _, late = await asyncio.wait(readers, timeout=3)
+            for task in late:
                 task.cancel()
-            if pending:
-                await asyncio.gather(*pending, return_exceptions=True)
         others = [t for t in list(self._tasks) if t is not current and not t.done()]
         for task in others:
             task.cancel()
@@ -639,9 +649,11 @@ class GlobeMeetWS:
 
 async def _abort(ws: ClientConnection) -> None:
     # Make sure the transport is gone (a closed connection has nothing left to do).
+    if ws.transport.is_closing():
+        return
     try:
-        await asyncio.wait_for(ws.wait_closed(), 2)
-    except (asyncio.TimeoutError, Exception):
+        await asyncio.wait_for(ws.close(), 2)
+    except Exception:
         ws.transport.abort()
 
 

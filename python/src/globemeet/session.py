@@ -345,7 +345,7 @@ class ClientSession:
         self._reconnect_later(now_ms, random01, code, reason)
 
     def _finish(self, code: int, reason: str) -> None:
-        for k in list(self._armed):
+        for k in [t for t in Timer if t in self._armed]:
             self._cancel(k)
         self._connection_active = False
         self._final_code = code
@@ -353,7 +353,7 @@ class ClientSession:
 
     def _give_up(self, code: int, reason: str) -> None:
         # Ends the session for a reason the user did not choose, and says so.
-        for k in list(self._armed):
+        for k in [t for t in Timer if t in self._armed]:
             self._cancel(k)
         message = f"stopped for good after close {code}"
         if reason:
@@ -763,6 +763,21 @@ class ClientSession:
         req = self._request_id()
         self._pending[req] = _Pending("unsubscribe", [pattern])
         self._send(_codec.encode_unsubscribe(req, [pattern]))
+        return self.take_actions()
+
+    def disconnect(self, now_ms: int, random01: float) -> list[Action]:
+        """Close normally and wait in `idle` until start() again; subscriptions, the resume
+        position and the token are kept, so the next start() resumes where this stopped."""
+        if self._state in (State.CLOSED, State.IDLE):
+            return self.take_actions()
+        if self._connection_active:
+            self._actions.append(Close(self._connection, CLOSE_NORMAL, "client disconnected"))
+            self._leave_connection()
+        for k in [t for t in Timer if t in self._armed]:
+            self._cancel(k)
+        self._attempt = 0  # the user chose the pause: the next start() is not a retry
+        self._closing_delay_ms = None
+        self._set_state(State.IDLE, CLOSE_NORMAL, "disconnected by the client")
         return self.take_actions()
 
     def stop(self, now_ms: int, random01: float) -> list[Action]:

@@ -1,0 +1,201 @@
+"""The sans-I/O session in virtual time: each test steps the machine with explicit times and
+random numbers and compares whole actions, as tests/core does for core/client_session."""
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+
+import pytest
+
+from globemeet.session import (
+    ArmTimer, CancelTimer, ClientSession, Close, Deliver, Notice, NoticeKind, Open, RequestToken, Send,
+    SessionConfig, State, StateChanged, Timer, TokenReason, is_final_close_code,
+)
+
+T0 = 1_800_000_000_000  # virtual Unix time, ms
+EXP = T0 // 1000 + 900
+
+
+def jwt(exp: int) -> str:
+    payload = base64.urlsafe_b64encode(json.dumps({"exp": exp}).encode()).rstrip(b"=").decode()
+    return f"eyJhbGciOiJIUzI1NiJ9.{payload}.c2ln"
+
+
+def ready(exp: int = EXP, head: str = "e1-0", heartbeat_ms: int = 20_000) -> str:
+    return json.dumps({"op": "ready", "sub": "s", "tenant": "acme", "exp": exp, "heartbeat_ms": heartbeat_ms, "head": head})
+
+
+def event(eid: str, topic: str = "queue.q1.depth-changed") -> str:
+    return json.dumps({"op": "event", "specversion": "1.0", "id": eid, "source": "/tenants/acme/queues/q1",
+                       "type": "queue.depth-changed", "subject": "q1", "time": "2026-11-27T18:02:11.204Z",
+                       "topic": topic, "tenant": "acme", "data": {"queue_id": "q1", "depth": 1, "longest_wait_seconds": 0}})
+
+
+def sends(actions: Sequence[object]) -> list[dict[str, object]]:
+    return [json.loads(a.text) for a in actions if isinstance(a, Send)]
+
+
+def notices(actions: Sequence[object]) -> list[Notice]:
+    return [a for a in actions if isinstance(a, Notice)]
+
+
+def live_session(provider: bool = False, pattern: str = "queue.>") -> tuple[ClientSession, int]:
+    s = ClientSession(SessionConfig(endpoint="ws://h/v1/events", token_provider=provider))
+    s.subscribe(T0, 0.5, pattern)
+    acts = s.start(T0, 0.5)
+    assert acts == [StateChanged(State.IDLE, State.FETCHING_TOKEN, 0, "a token is needed"),
+                    RequestToken(TokenReason.CONNECT)]
+    acts = s.token_obtained(T0, 0.5, jwt(EXP))
+    assert acts[1] == Open(1, "ws://h/v1/events", "globemeet-events.v1", "Bearer " + jwt(EXP), "")
+    s.opened(T0, 0.5, 1)
+    acts = s.frame(T0, 0.5, 1, ready())
+    assert sends(acts) == [{"op": "subscribe", "req": "1", "topics": [pattern]}]
+    acts = s.frame(T0, 0.5, 1, json.dumps({"op": "subscribed", "req": "1", "topics": [pattern], "head": "e1-0"}))
+    assert acts == [Notice(NoticeKind.SUBSCRIBED, pattern, f"subscribed to `{pattern}`", 1)]
+    return s, 1
+
+
+def test_head_of_first_subscribe_is_the_resume_position_and_resume_uses_it() -> None:
+    s, conn = live_session()
+    assert s.last_event_id == "e1-0"
+    acts = s.closed(T0 + 5, 0.5, conn, 1006, "")
+    assert acts[-1] == ArmTimer(Timer.RECONNECT, T0 + 5 + 250)  # full jitter: 0.5 * (500 + 1)
+    acts = s.timer_fired(T0 + 255, 0.5, Timer.RECONNECT)
+    assert any(isinstance(a, Open) and a.last_event_id == "e1-0" for a in acts)
+    s.opened(T0 + 256, 0.5, 2)
+    acts = s.frame(T0 + 257, 0.5, 2, ready())
+    assert sends(acts) == [{"op": "subscribe", "req": "2", "topics": ["queue.>"], "from": "e1-0"}]
+    assert notices(acts)[-1].kind is NoticeKind.RECONNECTED
+
+
+def test_events_delivered_once_in_order_duplicates_dropped() -> None:
+    s, conn = live_session()
+    acts = s.frame(T0, 0.5, conn, event("e1-3"))
+    assert [a.id for a in acts if isinstance(a, Deliver)] == ["e1-3"]
+    assert s.frame(T0, 0.5, conn, event("e1-3")) == []
+    assert s.frame(T0, 0.5, conn, event("e1-2")) == []
+    assert s.event_fast(conn, "e1-4", "queue.q1.depth-changed") == (1,)
+    assert s.event_fast(conn, "e1-4", "queue.q1.depth-changed") == ()
+    assert s.event_fast(conn, "e1-5", "agent.a.busy") == ()  # nobody subscribed
+    assert s.last_event_id == "e1-5"
+
+
+def test_event_from_another_epoch_without_reset_closes_1008_and_keeps_the_old_id() -> None:
+    s, conn = live_session()
+    s.frame(T0, 0.5, conn, event("e1-3"))
+    assert s.event_fast(conn, "f2-1", "queue.q1.depth-changed") is None
+    acts = s.event_received(T0, 0.5, conn, "f2-1", "queue.q1.depth-changed")
+    assert notices(acts)[0].detail == "epoch_changed"
+    assert Close(conn, 1008, "event from another epoch without reset") in acts
+    assert s.last_event_id == "e1-3" and s.state is State.RECONNECTING
+
+
+def test_reset_moves_the_position() -> None:
+    s, conn = live_session()
+    acts = s.frame(T0, 0.5, conn, json.dumps({"op": "reset", "reason": "epoch_changed", "from": "e1-0", "position": "f2-0"}))
+    assert notices(acts)[0].kind is NoticeKind.RESET and notices(acts)[0].detail == "epoch_changed"
+    assert s.last_event_id == "f2-0"
+    assert [a.id for a in s.frame(T0, 0.5, conn, event("f2-1")) if isinstance(a, Deliver)] == ["f2-1"]
+
+
+@pytest.mark.parametrize("code,final", [(1000, True), (1001, False), (1002, True), (1003, True), (1006, False),
+                                        (1007, True), (1008, True), (1009, True), (1011, False), (1012, False),
+                                        (4000, False), (4001, False), (4003, False), (4029, False), (4099, False),
+                                        (4400, True), (4401, True), (4403, True), (4499, True), (3000, False)])
+def test_close_code_classes(code: int, final: bool) -> None:
+    assert is_final_close_code(code) == final
+    s, conn = live_session()
+    acts = s.closed(T0, 0.5, conn, code, "why")
+    if final:
+        assert notices(acts)[-1] == Notice(NoticeKind.ERROR, "closed", f"stopped for good after close {code}: why", 0, code, "why")
+        assert s.state is State.CLOSED and s.final_code == code
+    else:
+        assert s.state is State.RECONNECTING
+
+
+def test_4401_asks_a_provider_once_then_gives_up() -> None:
+    s, conn = live_session(provider=True)
+    s.closed(T0, 0.0, conn, 4401, "bad signature")
+    acts = s.timer_fired(T0, 0.0, Timer.RECONNECT)
+    assert RequestToken(TokenReason.REFUSED) in acts
+    s.token_obtained(T0, 0.0, jwt(EXP))
+    acts = s.closed(T0, 0.0, 2, 4401, "bad signature")
+    assert s.state is State.CLOSED and notices(acts)[-1].close_code == 4401
+
+
+def test_fixed_token_stops_at_4401() -> None:
+    s, conn = live_session(provider=False)
+    s.closed(T0, 0.0, conn, 4401, "")
+    assert s.state is State.CLOSED
+
+
+def test_token_reasons_refresh_expiring_expired() -> None:
+    s, conn = live_session(provider=True)
+    # The refresh timer is armed 60 s before exp.
+    acts = s.timer_fired(EXP * 1000 - 60_000, 0.5, Timer.REFRESH)
+    assert acts == [RequestToken(TokenReason.REFRESH)]
+    acts = s.token_obtained(EXP * 1000 - 60_000, 0.5, jwt(EXP + 900))
+    assert sends(acts) == [{"op": "refresh", "req": "2", "token": jwt(EXP + 900)}]
+    s.frame(T0, 0.5, conn, json.dumps({"op": "refreshed", "req": "2", "exp": EXP + 900}))
+    acts = s.frame(T0, 0.5, conn, json.dumps({"op": "expiring", "exp": EXP + 900, "grace_ms": 30000}))
+    assert acts[-1] == RequestToken(TokenReason.EXPIRING)
+    s.token_failed(T0, 0.5, "down")
+    s.closed(T0, 0.0, conn, 4001, "token expired")
+    assert RequestToken(TokenReason.EXPIRED) in s.timer_fired(T0, 0.0, Timer.RECONNECT)
+
+
+def test_two_expired_tokens_in_a_row_end_the_session() -> None:
+    s = ClientSession(SessionConfig(endpoint="ws://h/v1/events", token_provider=True))
+    s.start(T0, 0.5)
+    s.token_obtained(T0, 0.0, jwt(T0 // 1000 - 10))
+    assert s.state is State.RECONNECTING
+    s.timer_fired(T0, 0.0, Timer.RECONNECT)
+    acts = s.token_obtained(T0, 0.0, jwt(T0 // 1000 - 10))
+    assert s.state is State.CLOSED and s.final_code == 4001 and notices(acts)[-1].detail == "closed"
+
+
+def test_heartbeat_and_pong_timeout() -> None:
+    s, conn = live_session()
+    acts = s.timer_fired(T0 + 20_000, 0.5, Timer.HEARTBEAT)
+    assert sends(acts) == [{"op": "ping", "req": "2"}] and ArmTimer(Timer.PONG, T0 + 40_000) in acts
+    acts = s.timer_fired(T0 + 40_000, 0.5, Timer.PONG)
+    assert Close(conn, 4003, "no pong within heartbeat_ms") in acts and s.state is State.RECONNECTING
+
+
+def test_refused_subscription_drops_the_culprit_and_retries_the_rest() -> None:
+    s = ClientSession(SessionConfig(endpoint="ws://h/v1/events"))
+    s.subscribe(T0, 0.5, "agent.>")
+    s.subscribe(T0, 0.5, "queue.>")
+    s.start(T0, 0.5)
+    s.token_obtained(T0, 0.5, jwt(EXP))
+    s.opened(T0, 0.5, 1)
+    assert sends(s.frame(T0, 0.5, 1, ready()))[0]["topics"] == ["agent.>", "queue.>"]
+    acts = s.frame(T0, 0.5, 1, json.dumps({"op": "error", "req": "1", "code": "forbidden_topic", "message": "no", "topic": "agent.>"}))
+    assert notices(acts)[0] == Notice(NoticeKind.SUBSCRIPTION_FAILED, "forbidden_topic", "no", 1)
+    assert sends(acts) == [{"op": "subscribe", "req": "2", "topics": ["queue.>"]}]
+
+
+def test_closing_delays_the_reconnect_and_stop_leaves_nothing_armed() -> None:
+    s, conn = live_session()
+    s.frame(T0, 0.5, conn, json.dumps({"op": "closing", "reason": "drain", "reconnect_after_ms": 5000}))
+    acts = s.closed(T0, 0.0, conn, 1001, "")
+    assert ArmTimer(Timer.RECONNECT, T0 + 5000) in acts
+    acts = s.stop(T0, 0.5)
+    assert CancelTimer(Timer.RECONNECT) in acts and s.state is State.CLOSED and s.final_code == 1000
+
+
+def test_invalid_pattern_raises_before_anything_is_sent() -> None:
+    s = ClientSession(SessionConfig(endpoint="ws://h/v1/events"))
+    with pytest.raises(ValueError, match="must be a whole segment"):
+        s.subscribe(T0, 0.5, "queue.sup*")
+    assert s.take_actions() == []
+
+
+def test_disconnect_waits_in_idle_and_start_resumes() -> None:
+    s, conn = live_session()
+    s.frame(T0, 0.5, conn, event("e1-7"))
+    acts = s.disconnect(T0, 0.5)
+    assert Close(conn, 1000, "client disconnected") in acts and s.state is State.IDLE
+    acts = s.start(T0, 0.5)
+    assert any(isinstance(a, Open) and a.last_event_id == "e1-7" for a in acts)
