@@ -214,7 +214,9 @@ func (r *memberReader) unsignedInteger(name string, max uint64) uint64 {
 	return u
 }
 
-func (r *memberReader) nonNegative(name string) int64 { return int64(r.unsignedInteger(name, int64Max)) }
+func (r *memberReader) nonNegative(name string) int64 {
+	return int64(r.unsignedInteger(name, int64Max))
+}
 
 func (r *memberReader) expectExactly(name, expected string, required bool) {
 	var m *topMember

@@ -43,7 +43,9 @@ func quoted(s string) string {
 	return b.String()
 }
 
-func invalidTopic(msg string) *ProtocolError { return &ProtocolError{Code: "invalid_topic", Message: msg} }
+func invalidTopic(msg string) *ProtocolError {
+	return &ProtocolError{Code: "invalid_topic", Message: msg}
+}
 
 func segmentError(pattern bool, seg string, number, offset int, last bool) *ProtocolError {
 	n := strconv.Itoa(number)

@@ -1,0 +1,117 @@
+package globemeet
+
+import (
+	"bytes"
+	"runtime"
+	"strconv"
+	"sync"
+
+	"github.com/globemeet/globemeet-events/go/internal/core"
+)
+
+// The dispatcher calls every handler and hook on one goroutine, in the order the session
+// produced them, so user code never runs concurrently with itself and never under the
+// client's lock (a handler may call Subscribe, Unsubscribe or Close).
+//
+// Backpressure: the reader of a connection waits while more than maxQueued callbacks are
+// pending, so a slow handler slows the reading of the socket and the server, not the
+// client's memory, absorbs the lag (it sends `overflow` and the client resumes).
+
+const maxQueued = 1024
+
+type item struct {
+	fn  func()
+	sub *subscription
+	ev  *core.Event
+}
+
+type dispatcher struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	q       []item
+	head    int
+	stopped bool
+	goid    uint64
+	exited  chan struct{}
+}
+
+func newDispatcher() *dispatcher {
+	d := &dispatcher{exited: make(chan struct{})}
+	d.cond = sync.NewCond(&d.mu)
+	return d
+}
+
+func (d *dispatcher) push(it item) {
+	d.mu.Lock()
+	d.q = append(d.q, it)
+	d.mu.Unlock()
+	d.cond.Broadcast()
+}
+
+// wait blocks a reader while the queue is long; it returns at once once stopped.
+func (d *dispatcher) wait() {
+	d.mu.Lock()
+	for len(d.q)-d.head > maxQueued && !d.stopped {
+		d.cond.Wait()
+	}
+	d.mu.Unlock()
+}
+
+// stop: run what is queued, then exit.
+func (d *dispatcher) stop() {
+	d.mu.Lock()
+	d.stopped = true
+	d.mu.Unlock()
+	d.cond.Broadcast()
+}
+
+func (d *dispatcher) run() {
+	d.goid = goroutineID()
+	defer close(d.exited)
+	d.mu.Lock()
+	for {
+		for d.head == len(d.q) && !d.stopped {
+			d.cond.Wait()
+		}
+		if d.head == len(d.q) {
+			d.mu.Unlock()
+			return
+		}
+		it := d.q[d.head]
+		d.q[d.head] = item{}
+		d.head++
+		if d.head == len(d.q) {
+			d.q, d.head = d.q[:0], 0
+		}
+		d.mu.Unlock()
+		d.cond.Broadcast() // a waiting reader may go on
+		call(it)
+		d.mu.Lock()
+	}
+}
+
+// call runs one callback; a panic in user code is not allowed to kill the client's process
+// silently either: it is re-raised, as net/http does not, because hiding it would hide a bug.
+func call(it item) {
+	if it.sub != nil {
+		it.sub.deliver(it.ev)
+		return
+	}
+	it.fn()
+}
+
+func (d *dispatcher) isDispatcherGoroutine() bool { return goroutineID() == d.goid }
+
+// goroutineID reads the current goroutine's number from its stack header. Used only by Close,
+// to tell whether it was called from a handler (then it cannot wait for the dispatcher,
+// which is busy running that very handler).
+func goroutineID() uint64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b = bytes.TrimPrefix(b, []byte("goroutine "))
+	if i := bytes.IndexByte(b, ' '); i > 0 {
+		b = b[:i]
+	}
+	id, _ := strconv.ParseUint(string(b), 10, 64)
+	return id
+}

@@ -1,0 +1,181 @@
+package globemeet
+
+import (
+	"encoding/json"
+	"sync"
+	"sync/atomic"
+
+	"github.com/globemeet/globemeet-events/go/internal/core"
+)
+
+// Subscription is one pattern subscribed by one handler (or channel). It outlives
+// connections: after a reconnect it is renewed and resumed. It ends by Unsubscribe, by the
+// server refusing or revoking its pattern, or by Close; Done is closed then and Err says why.
+type Subscription struct {
+	// C receives the events of a subscription made with SubscribeChan; nil otherwise. It is
+	// closed when the subscription ends. An event waits until it is received: a reader that
+	// falls behind slows the client (and eventually the server drops it with `overflow`,
+	// and it resumes), it never loses an event.
+	C <-chan AnyEvent
+
+	c       *Client
+	handle  uint64
+	pattern string
+	done    chan struct{}
+	err     error
+	errOnce sync.Once
+}
+
+// subscription is the client's side of a Subscription: how to hand it an event.
+type subscription struct {
+	pattern string
+	active  atomic.Bool
+	deliver func(*core.Event)
+	end     func(error) // runs once, on the dispatcher
+	confirm func()
+	quit    chan struct{} // closed at once by Unsubscribe or Close: a blocked channel send gives up
+	quitOne sync.Once
+}
+
+func (s *subscription) stop() { s.quitOne.Do(func() { close(s.quit) }) }
+
+// Pattern is the subscribed pattern.
+func (s *Subscription) Pattern() string { return s.pattern }
+
+// Done is closed when the subscription has ended.
+func (s *Subscription) Done() <-chan struct{} { return s.done }
+
+// Err is nil while the subscription runs and after Unsubscribe; the server's refusal
+// (forbidden_topic, too_many_subscriptions, permission_revoked) or ErrClosed otherwise.
+func (s *Subscription) Err() error {
+	select {
+	case <-s.done:
+		return s.err
+	default:
+		return nil
+	}
+}
+
+// Unsubscribe ends the subscription; no event reaches its handler once it returns (unless it
+// is called from another handler while this one's event is already being delivered).
+func (s *Subscription) Unsubscribe() {
+	c := s.c
+	c.mu.Lock()
+	sub := c.subs[s.handle]
+	if sub == nil {
+		c.mu.Unlock()
+		return
+	}
+	delete(c.subs, s.handle)
+	sub.active.Store(false)
+	sub.stop()
+	if !c.closing {
+		c.s.Unsubscribe(c.tick(), s.handle)
+		c.perform()
+	}
+	c.d.push(item{fn: func() { sub.end(nil) }})
+	c.mu.Unlock()
+}
+
+func toAny(ev *core.Event) AnyEvent {
+	return AnyEvent{ID: ev.ID, Type: ev.Type, Topic: ev.Topic, Subject: ev.Subject, Source: ev.Source,
+		Time: ev.Time, Tenant: ev.Tenant, Data: json.RawMessage(ev.Data)}
+}
+
+// subscribe registers a pattern with the session. A malformed pattern is refused at once with
+// an *Error `invalid_topic` (errors.Is(err, ErrInvalidTopic)), before anything is sent.
+func (c *Client) subscribe(pattern string, deliver func(*core.Event), end func(error)) (*Subscription, error) {
+	return c.subscribeWith(pattern, func(*subscription) func(*core.Event) { return deliver }, end)
+}
+
+func (c *Client) subscribeWith(pattern string, makeDeliver func(*subscription) func(*core.Event), end func(error)) (*Subscription, error) {
+	s := &Subscription{c: c, pattern: pattern, done: make(chan struct{})}
+	sub := &subscription{pattern: pattern, confirm: func() {}, quit: make(chan struct{})}
+	sub.active.Store(true)
+	deliver := makeDeliver(sub)
+	sub.deliver = func(ev *core.Event) {
+		if sub.active.Load() {
+			deliver(ev)
+		}
+	}
+	var once sync.Once
+	sub.end = func(err error) {
+		once.Do(func() {
+			sub.active.Store(false)
+			s.err = err
+			if end != nil {
+				end(err)
+			}
+			close(s.done)
+		})
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return nil, ErrClosed
+	}
+	h, perr := c.s.Subscribe(c.tick(), pattern)
+	if perr != nil {
+		return nil, &Error{Code: perr.Code, Message: perr.Message, Pattern: pattern}
+	}
+	s.handle = h
+	c.subs[h] = sub
+	c.perform()
+	return s, nil
+}
+
+// Subscribe calls handler for every event whose topic matches pattern (`*` one segment, a
+// final `>` the rest: `queue.*.depth-changed`, `agent.a-17.*`, `session.>`, `>`), each event
+// once, in the server's order, across reconnects. Data is the raw JSON object.
+func (c *Client) Subscribe(pattern string, handler func(AnyEvent)) (*Subscription, error) {
+	if handler == nil {
+		return nil, &Error{Code: "bad_config", Message: "handler is nil"}
+	}
+	return c.subscribe(pattern, func(ev *core.Event) { handler(toAny(ev)) }, nil)
+}
+
+// Subscribe calls handler with each matching event's data decoded into T, usually the
+// catalogue struct of the pattern's event type:
+//
+//	globemeet.Subscribe(c, "queue.support.depth-changed", func(e globemeet.Event[globemeet.QueueDepthChanged]) {...})
+//
+// An event whose data does not decode into T is not passed to handler; OnError gets an
+// *Error `bad_data` naming it.
+func Subscribe[T any](c *Client, pattern string, handler func(Event[T])) (*Subscription, error) {
+	if c == nil || handler == nil {
+		return nil, &Error{Code: "bad_config", Message: "client or handler is nil"}
+	}
+	return c.subscribe(pattern, func(ev *core.Event) {
+		var data T
+		if err := json.Unmarshal(ev.Data, &data); err != nil {
+			if f := c.opts.OnError; f != nil {
+				f(&Error{Code: "bad_data", Message: "event " + ev.ID + " (" + ev.Type + "): " + err.Error(), Pattern: pattern})
+			}
+			return
+		}
+		handler(Event[T]{ID: ev.ID, Type: ev.Type, Topic: ev.Topic, Subject: ev.Subject, Source: ev.Source,
+			Time: ev.Time, Tenant: ev.Tenant, Data: data})
+	}, nil)
+}
+
+// SubscribeChan is Subscribe with a channel: range over sub.C. buffer is the channel's
+// capacity.
+func (c *Client) SubscribeChan(pattern string, buffer int) (*Subscription, error) {
+	if buffer < 0 {
+		buffer = 0
+	}
+	ch := make(chan AnyEvent, buffer)
+	s, err := c.subscribeWith(pattern, func(sub *subscription) func(*core.Event) {
+		return func(ev *core.Event) {
+			select {
+			case ch <- toAny(ev):
+			case <-sub.quit: // unsubscribed or closing: nobody may be reading any more
+			}
+		}
+	}, func(error) { close(ch) })
+	if err != nil {
+		return nil, err
+	}
+	s.C = ch
+	return s, nil
+}
