@@ -19,6 +19,17 @@ export const drivers = [
     command: [process.execPath, path.join(root, 'tests/conformance/drivers/js/driver.mjs')],
     available: () => existsSync(path.join(root, 'js/dist/index.js')),
   },
-  // Python (issue 14): { name: 'python', command: [path.join(root, 'python/.venv/bin/python'), '-m', '...'], available: ... }
-  // Go (issue 15): { name: 'go', command: [path.join(root, 'build/go/conformance-driver')], available: ... }
+  {
+    name: 'python',
+    title: 'Python (globemeet)',
+    command: [path.join(root, 'python/.venv/bin/python'), path.join(root, 'python/conformance_driver.py')],
+    available() { return existsSync(this.command[0]); },
+  },
+  {
+    // Built by scripts/build (go build ./cmd/globemeet-conformance-driver in go/).
+    name: 'go',
+    title: 'Go (globemeet)',
+    command: [process.env.GLOBEMEET_CONFORMANCE_GO_DRIVER ?? path.join(root, 'build/go/conformance-driver')],
+    available() { return existsSync(this.command[0]); },
+  },
 ];

@@ -122,7 +122,7 @@ class Subscription:
 
 
 class _Connection:
-    __slots__ = ("number", "task", "ws", "outbox", "writer", "refused_status")
+    __slots__ = ("number", "task", "ws", "outbox", "writer", "close_request")
 
     def __init__(self, number: int) -> None:
         self.number = number
@@ -130,6 +130,10 @@ class _Connection:
         self.ws: ClientConnection | None = None
         self.outbox: asyncio.Queue[str | tuple[int, str]] = asyncio.Queue()
         self.writer: asyncio.Task[None] | None = None
+        self.close_request: tuple[int, str] | None = None  # closed by the session mid-handshake
+
+
+_HANDSHAKE_ABORT_S = 1.0  # a connection closed mid-handshake gets this long to finish it
 
 
 def _now_ms() -> int:
@@ -446,6 +450,10 @@ class GlobeMeetWS:
                 code, reason = 1006, f"connection failed: {e}"
                 return
             conn.ws = ws
+            if conn.close_request is not None:
+                # The session gave up on it during the handshake: close it properly now.
+                await ws.close(*conn.close_request)
+                return
             conn.writer = self._spawn(self._write(conn, ws))
             self._input(lambda now, r: self._session.opened(now, r, conn.number))
             await self._read(conn, ws)
@@ -517,8 +525,11 @@ class GlobeMeetWS:
         if conn is None:
             return
         if conn.ws is None:
-            if conn.task is not None:
-                conn.task.cancel()  # the handshake is still under way: abort it
+            # The handshake is under way: close properly if it completes soon, else abort it.
+            conn.close_request = (code, reason)
+            task = conn.task
+            if task is not None and self._loop is not None:
+                self._loop.call_later(_HANDSHAKE_ABORT_S, lambda: task.cancel() if conn.ws is None else None)
             return
         conn.outbox.put_nowait((code, reason))
 
@@ -630,8 +641,6 @@ class GlobeMeetWS:
                     await asyncio.wait_for(conn.ws.close(1000, "client stopped"), 3)
                 except Exception:
                     conn.ws.transport.abort()
-            elif conn.task is not None and conn.task is not current:
-                conn.task.cancel()  # a handshake under way
         readers = [c.task for c in conns if c.task is not None and c.task is not current and not c.task.done()]
         if readers:
             _, late = await asyncio.wait(readers, timeout=3)
