@@ -75,6 +75,35 @@ std::optional<std::string> parse_origins(server_config& c, std::string_view v) {
   return std::nullopt;
 }
 
+std::optional<std::string> parse_nats_urls(server_config& c, std::string_view v) {
+  c.nats_urls.clear();
+  while (!v.empty()) {
+    auto comma = v.find(',');
+    std::string_view item = v.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) {
+      if (!item.starts_with("nats://") && !item.starts_with("tls://"))
+        return "expected nats://HOST:PORT (or tls://), got '" + std::string(item) + "'";
+      c.nats_urls.emplace_back(item);
+    }
+    if (comma == std::string_view::npos) break;
+    v.remove_prefix(comma + 1);
+  }
+  if (c.nats_urls.empty()) return "must name at least one server";
+  return std::nullopt;
+}
+
+// A JetStream stream name: letters, digits, _ and - (no '.', '*', '>' or spaces).
+std::optional<std::string> parse_stream_name(server_config& c, std::string_view v) {
+  if (v.empty() || v.size() > 64) return "must be 1 to 64 characters";
+  for (char ch : v)
+    if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+      return "may hold only letters, digits, _ and -, got '" + std::string(v) + "'";
+  c.nats_stream = std::string(v);
+  return std::nullopt;
+}
+
 const std::vector<option>& options() {
   static const std::vector<option> table = {
       {"listen", "HOST:PORT", "address to listen on; port 0 picks a free port (default 127.0.0.1:8080)", parse_listen},
@@ -99,17 +128,26 @@ const std::vector<option>& options() {
       {"data-dir", "DIR", "keeps the event log on disk in DIR (durable across restarts), and the signing key "
                           "(and in --dev the dev secrets) this server creates once",
        string_field(&server_config::data_dir)},
-      {"log", "KIND", "where the event log lives: disk (SQLite in --data-dir; the default when --data-dir is given) "
-                      "or memory (lost at restart; the default without --data-dir)",
+      {"log", "KIND", "where the event log lives: disk (SQLite in --data-dir; the default when --data-dir is given), "
+                      "memory (lost at restart; the default without --data-dir) or jetstream (a NATS JetStream stream "
+                      "shared by every node of a cluster; needs --nats)",
        [](server_config& c, std::string_view v) -> std::optional<std::string> {
-         if (v != "disk" && v != "memory") return "expected disk or memory, got '" + std::string(v) + "'";
+         if (v != "disk" && v != "memory" && v != "jetstream")
+           return "expected disk, memory or jetstream, got '" + std::string(v) + "'";
          c.log_backend = std::string(v);
          return std::nullopt;
        }},
+      {"nats", "URLS", "jetstream log: comma-separated NATS servers (nats://host:port) of the JetStream cluster",
+       parse_nats_urls},
+      {"nats-replicas", "N", "jetstream log: replicas of the stream, 1 to 5 (default 1; 3 for a cluster that survives "
+                             "losing a NATS node)",
+       int_field<std::int64_t>(&server_config::nats_replicas, 1, 5)},
+      {"nats-stream", "NAME", "jetstream log: the stream's name (default GLOBEMEET); every node of a cluster names the same",
+       parse_stream_name},
       {"fsync", "BOOL", "disk log: answer a publish only once its events are fsynced (default true); false answers "
                         "after the write, which survives a server crash but not a power loss",
        [](server_config& c, std::string_view v) { return parse_bool(v, c.fsync); }},
-      {"memory-events", "N", "disk log: newest events also kept in memory for fan-out and fast replay (default 100000)",
+      {"memory-events", "N", "disk and jetstream logs: newest events also kept in memory for fan-out and fast replay (default 100000)",
        int_field<std::uint64_t>(&server_config::memory_events, 1)},
       {"retention-events", "N", "events kept for resume (default 100000)",
        int_field<std::uint64_t>(&server_config::retention_events, 1)},
@@ -179,9 +217,9 @@ std::optional<std::string> apply_config_file(server_config& c, const std::string
       as_text = value.get_bool() ? "true" : "false";
     } else if (value.is_int64() || value.is_uint64()) {
       as_text = boost::json::serialize(value);
-    } else if (value.is_array() && flag == "allowed-origins") {
+    } else if (value.is_array() && (flag == "allowed-origins" || flag == "nats")) {
       for (const auto& item : value.get_array()) {
-        if (!item.is_string()) return "config file " + path + ": 'allowed_origins' must hold strings";
+        if (!item.is_string()) return "config file " + path + ": '" + std::string(key) + "' must hold strings";
         if (!as_text.empty()) as_text += ',';
         as_text += std::string(item.get_string());
       }
@@ -258,6 +296,8 @@ command parse_command_line(const std::vector<std::string>& args, const environme
 std::optional<std::string> validate(const server_config& c) {
   if (c.tls_cert.empty() != c.tls_key.empty()) return "--tls-cert and --tls-key go together";
   if (c.log_backend == "disk" && c.data_dir.empty()) return "--log disk needs --data-dir DIR";
+  if (c.log_backend == "jetstream" && c.nats_urls.empty()) return "--log jetstream needs --nats nats://HOST:PORT[,...]";
+  if (!c.nats_urls.empty() && c.log_backend != "jetstream") return "--nats is for --log jetstream";
   if (c.tls_cert.empty() && !c.dev)
     return "TLS is required: give --tls-cert and --tls-key, or --dev for plain ws:// in development";
   if (!c.dev && c.jwks_file.empty() && c.hs256_secret_file.empty() && c.signing_key_file.empty() && c.clients_file.empty())

@@ -28,9 +28,13 @@ struct server_config {
   std::string clients_file;       // OAuth clients JSON
   std::vector<std::string> allowed_origins;  // empty: only handshakes without Origin
 
-  // Where the event log lives: "disk" (SQLite in data_dir, durable) or "memory" (lost at
-  // restart; for tests and benchmarks). Empty: disk when data_dir is set, memory otherwise.
+  // Where the event log lives: "disk" (SQLite in data_dir, durable), "memory" (lost at
+  // restart; for tests and benchmarks) or "jetstream" (a NATS JetStream stream shared by every
+  // node of a cluster). Empty: disk when data_dir is set, memory otherwise.
   std::string log_backend;
+  std::vector<std::string> nats_urls;  // jetstream: nats://host:port of the NATS cluster's nodes
+  std::int64_t nats_replicas = 1;      // jetstream: the stream's replicas
+  std::string nats_stream = "GLOBEMEET";
   std::string data_dir;        // the durable log, and the keys this server creates once
   bool fsync = true;           // disk log: acknowledge a publish only after fsync
   std::uint64_t memory_events = 100'000;  // disk log: newest events also kept in memory

@@ -155,6 +155,7 @@ http_response route_http_now(server_state& state, const http_request& request) {
     std::string body = state.stats.render();
     const auto log = state.log->stats();
     metrics::render_log(body, log.commits, log.appends, log.commit_ns, log.damaged_events);
+    if (log.has_stream) metrics::render_stream(body, log.stream_lag, log.round_trip_ns, log.publishes, log.publish_ns);
     return text(200, "text/plain; version=0.0.4", std::move(body));
   }
   return json_error(404, "not_found", "no route " + std::string(path));

@@ -166,6 +166,12 @@ class http_session : public std::enable_shared_from_this<http_session> {
       refuse(wire::http_error(503, "shutting_down", "the server is shutting down; reconnect later"));
       return;
     }
+    // A jetstream log that has not reached its stream knows neither epoch nor head: a client
+    // could not resume here, so it is sent to another node (or back later).
+    if (!state_.log->started()) {
+      refuse(wire::http_error(503, "log_unavailable", "the server has not reached its event log yet; reconnect later"));
+      return;
+    }
     wire::upgrade_request check{req.method_string(),
                                 header(req, http::field::upgrade),
                                 header(req, http::field::connection),

@@ -103,4 +103,21 @@ void metrics::render_log(std::string& out, std::uint64_t commits, std::uint64_t 
                std::to_string(damaged_events));
 }
 
+void metrics::render_stream(std::string& out, std::uint64_t lag, std::uint64_t round_trip_ns, std::uint64_t publishes,
+                            std::uint64_t publish_ns) {
+  char round_trip[64], publish_seconds[64];
+  std::snprintf(round_trip, sizeof round_trip, "%.9f", static_cast<double>(round_trip_ns) / 1e9);
+  std::snprintf(publish_seconds, sizeof publish_seconds, "%.9f", static_cast<double>(publish_ns) / 1e9);
+  metric_value(out, "globemeet_jetstream_consumer_lag", "gauge",
+               "Events in the JetStream stream that this node has not fanned out yet.", std::to_string(lag));
+  metric_value(out, "globemeet_jetstream_round_trip_seconds", "gauge",
+               "Round trip of the last JetStream API request (stream info, once a second).", round_trip);
+  metric_value(out, "globemeet_jetstream_publishes_total", "counter",
+               "Publish rounds: the events of every publish request that queued meanwhile, sent and acknowledged.",
+               std::to_string(publishes));
+  metric_value(out, "globemeet_jetstream_publish_seconds_total", "counter",
+               "Time from sending a publish round to its last acknowledgement (divided by rounds: the mean).",
+               publish_seconds);
+}
+
 }  // namespace globemeet::server::net

@@ -46,6 +46,9 @@ class metrics {
   // The event log's own counters (event_log::stats()), appended after render()'s.
   static void render_log(std::string& out, std::uint64_t commits, std::uint64_t appends, std::uint64_t commit_ns,
                          std::uint64_t damaged_events);
+  // The jetstream log's: consumer lag, the last API round trip, publish rounds and their time.
+  static void render_stream(std::string& out, std::uint64_t lag, std::uint64_t round_trip_ns, std::uint64_t publishes,
+                            std::uint64_t publish_ns);
 
  private:
   std::array<std::atomic<std::uint64_t>, latency_bounds.size() + 1> latency_buckets_{};  // last: +Inf

@@ -80,12 +80,13 @@ class server {
                                {"port", static_cast<std::int64_t>(bound.port())},
                                {"tls", tls_ != nullptr},
                                {"threads", static_cast<std::int64_t>(state_->config.threads)},
-                               {"epoch", state_->log->epoch()},
+                               {"epoch", state_->log->bounds().epoch},  // empty while a jetstream log is not started
                                {"dev", state_->config.dev}});
     return true;
   }
 
   int run() {
+    state_->log->start();  // fan-out is wired: the log may call its listener from now on
     accept();
     arm_trim();
     arm_session_tick();

@@ -13,6 +13,7 @@
 #include "logger.hpp"
 #include "globemeet/server/auth/base64.hpp"
 #include "globemeet/server/auth/secret_hash.hpp"
+#include "globemeet/server/log/jetstream_log.hpp"
 #include "globemeet/server/log/memory_log.hpp"
 #include "globemeet/server/log/sqlite_log.hpp"
 
@@ -89,6 +90,27 @@ bool open_log(server_state& state, std::string& error_message) {
   const auto& c = state.config;
   const log::retention_policy retention{static_cast<std::size_t>(c.retention_events), c.retention_seconds * 1000};
   try {
+    if (effective_log_backend(c) == "jetstream") {
+      log::jetstream_log_options options;
+      options.urls = c.nats_urls;
+      options.stream = c.nats_stream;
+      options.replicas = c.nats_replicas;
+      options.retention = retention;
+      options.memory_events = static_cast<std::size_t>(c.memory_events);
+      auto notice = [](std::string_view level, std::string_view msg, std::string_view detail) {
+        const std::string name(msg);
+        if (level == "error") logger::error(name, {{"detail", std::string(detail)}});
+        else if (level == "warn") logger::warn(name, {{"detail", std::string(detail)}});
+        else logger::info(name, {{"detail", std::string(detail)}});
+      };
+      auto opened = log::jetstream_log::open(std::move(options), notice);
+      if (!opened) {
+        error_message = opened.err().message;
+        return false;
+      }
+      state.log = std::move(opened.value());
+      return true;
+    }
     if (effective_log_backend(c) == "memory") {
       if (c.log_backend.empty())
         logger::warn("log_in_memory", {{"note", "the event log is in memory: a restart loses it and clients get reset epoch_changed; "

@@ -22,6 +22,10 @@ namespace {
 constexpr std::array<std::string_view, 8> server_stamped{"id",     "time",        "source",          "topic",
                                                          "tenant", "specversion", "datacontenttype", "op"};
 
+std::string source_of(std::string_view tenant, std::string_view stream, std::string_view key) {
+  return "/tenants/" + std::string(tenant) + "/" + std::string(stream) + "s/" + std::string(key);
+}
+
 core::error fail(std::string_view code, std::string message) { return {std::string(code), std::move(message)}; }
 core::error invalid(std::string message) { return fail(invalid_event_code, std::move(message)); }
 
@@ -215,7 +219,7 @@ core::result<pending_event> parse_event(const boost::json::object* object, const
   if (auto error = core::topic::validate_name(event.topic)) {
     return invalid(prefix + "subject: topic '" + event.topic + "': " + error->message);
   }
-  event.source = "/tenants/" + event.tenant + "/" + std::string(type->stream) + "s/" + event.subject;
+  event.source = source_of(event.tenant, type->stream, event.subject);
   scratch.clear();
   append_value(scratch, *data_value, numbers);
   event.data_json = scratch;
@@ -224,6 +228,27 @@ core::result<pending_event> parse_event(const boost::json::object* object, const
 }
 
 }  // namespace
+
+core::result<pending_event> pending_event_from_topic(std::string_view tenant, std::string_view topic,
+                                                     std::string data_json) {
+  const std::size_t first_dot = topic.find('.');
+  const std::size_t last_dot = topic.rfind('.');
+  if (first_dot == std::string_view::npos || last_dot == first_dot)
+    return invalid("topic '" + std::string(topic) + "' is not {stream}.{key}.{event}");
+  const std::string_view stream = topic.substr(0, first_dot);
+  const std::string_view key = topic.substr(first_dot + 1, last_dot - first_dot - 1);
+  const std::string type_name = std::string(stream) + "." + std::string(topic.substr(last_dot + 1));
+  const event_type* type = find_event_type(type_name);
+  if (type == nullptr || !is_topic_segment(key)) return invalid("topic '" + std::string(topic) + "' names no catalogue event");
+  pending_event event;
+  event.tenant = std::string(tenant);
+  event.type = type_name;
+  event.subject = std::string(key);
+  event.topic = std::string(topic);
+  event.source = source_of(tenant, type->stream, key);
+  event.data_json = std::move(data_json);
+  return event;
+}
 
 bool is_topic_segment(std::string_view text) noexcept {
   if (text.empty() || text.size() > core::topic::max_segment_bytes) return false;

@@ -36,6 +36,10 @@ struct pending_event {
   std::string source;     // "/tenants/acme/queues/support"
   std::string data_json;  // the data object, compact JSON: the publisher's members in order (extra
                           // fields passed through), every number's text exactly as sent
+  // Names this event among retries of one publish (idempotency.hpp): empty unless the request
+  // carried an Idempotency-Key. A log that already holds an event with this id within the
+  // idempotency window answers with that event's id instead of storing it again.
+  std::string idempotency_id;
   friend bool operator==(const pending_event&, const pending_event&) = default;
 };
 
@@ -43,6 +47,13 @@ struct pending_event {
 // first error. Publishers may not set `time`, `id`, `source`, `topic`, `tenant` or any other
 // member: the server stamps those.
 core::result<std::vector<pending_event>> parse_publish(std::string_view body, std::string_view tenant);
+
+// The event of `tenant` on `topic` ("{stream}.{key}.{event}") with `data_json`, its type and source
+// derived as parse_publish derives them: how a log that stores only tenant, topic and data (the
+// JetStream subject and payload) rebuilds an event. invalid_event when the topic's type is not in
+// the catalogue.
+core::result<pending_event> pending_event_from_topic(std::string_view tenant, std::string_view topic,
+                                                     std::string data_json);
 
 // True when `text` is one topic segment: 1 to 64 characters of A-Z a-z 0-9 _ -.
 bool is_topic_segment(std::string_view text) noexcept;

@@ -51,6 +51,10 @@ struct read_status {
   std::uint64_t oldest_seq = 1;  // the log's oldest retained seq at the time of the read
 };
 
+// How long a log remembers idempotency ids (pending_event::idempotency_id): the default
+// duplicate window of JetStream, so that every log gives publishers the same retry window.
+inline constexpr std::int64_t idempotency_window_ms = 120'000;
+
 // Error code of an append the log could not take (memory_log: the seq space is exhausted).
 inline constexpr std::string_view log_unavailable_code = "log_unavailable";
 
@@ -65,8 +69,16 @@ class event_log {
 
   virtual ~event_log() = default;
 
-  // The epoch naming this log's life; fixed at construction.
+  // The epoch naming this log's life; fixed at construction (jetstream_log: once started()).
   virtual const std::string& epoch() const noexcept = 0;
+
+  // Starts what the log runs on its own (jetstream_log: connecting and consuming the stream,
+  // which calls the listener). The server calls it once, after wiring fan-out.
+  virtual void start() {}
+  // False while the log cannot serve clients yet: jetstream_log before it first reached its
+  // stream and caught up with it, when neither its epoch nor its head is known. The server
+  // refuses WebSocket handshakes (503 log_unavailable) until then. Thread-safe.
+  virtual bool started() const { return true; }
 
   using append_result = core::result<std::vector<stored_event_ptr>>;
   // Called exactly once per append, with the stored events or the error, once the batch is
@@ -80,6 +92,10 @@ class event_log {
   // applies retention, tells the listener, then completes `done` with the stored events. Ids
   // are handed out only once stored and given to the listener. All or nothing: on error
   // nothing of the batch is stored. Never waits for a disk on the calling thread. Thread-safe.
+  // Exception: a log without atomic batches (jetstream_log) can store part of one; it then
+  // completes with a vector in batch order holding nullptr for each event it did not store.
+  // Events whose idempotency_id the log already holds (within idempotency_window_ms) are not
+  // stored again: their place in the result names the event stored first.
   virtual void append(std::vector<events::pending_event> batch, std::int64_t now_ms, append_completion done) = 0;
   // append(), waiting for its completion: for tests and tools, never for an I/O thread.
   append_result append_sync(std::vector<events::pending_event> batch, std::int64_t now_ms);
@@ -95,6 +111,12 @@ class event_log {
     std::uint64_t commit_ns = 0;         // time spent in those commits, fsync included
     std::uint64_t damaged_events = 0;    // stored events that could not be read back intact (a damaged
                                          // disk) and so were never served: gaps in a replay
+    // jetstream_log only (has_stream):
+    bool has_stream = false;
+    std::uint64_t stream_lag = 0;        // events in the stream this node has not fanned out yet
+    std::uint64_t round_trip_ns = 0;     // the last JetStream API request's round trip
+    std::uint64_t publishes = 0;         // publish rounds (all acks of a group of requests)
+    std::uint64_t publish_ns = 0;        // time in them, from sending to the last ack
   };
   virtual counters stats() const { return {}; }
 
