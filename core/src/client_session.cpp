@@ -701,6 +701,19 @@ void client_session::stop(const tick&) {
   s.finish(close_normal, "stopped by the client");
 }
 
+void client_session::disconnect(const tick&) {
+  auto& s = *impl_;
+  if (s.state == session_state::closed || s.state == session_state::idle) return;
+  if (s.connection_active) {
+    s.actions.emplace_back(close_action{s.connection, close_normal, "client disconnected"});
+    s.leave_connection();
+  }
+  while (!s.armed.empty()) s.cancel(s.armed.begin()->first);
+  s.attempt = 0;  // the user chose the pause: the next start() is not a retry
+  s.closing_delay_ms.reset();
+  s.set_state(session_state::idle, close_normal, "disconnected by the client");
+}
+
 std::vector<action> client_session::take_actions() { return std::exchange(impl_->actions, {}); }
 const std::vector<action>& client_session::pending_actions() const noexcept { return impl_->actions; }
 

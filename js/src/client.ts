@@ -4,10 +4,12 @@
 // (open, send, close, timers, token requests, deliveries, notices), in order.
 import type { EventForPattern } from './catalogue.js';
 import { CoreSession, coreLoaded, loadCore, patternProblem } from './core.js';
-import type { SessionAction, SessionConfig, SessionStateName, TimerKind } from './core.js';
+import type { SessionAction, SessionConfig, SessionStateName, TimerKind, TokenReason } from './core.js';
 import { GlobeMeetCloseError, GlobeMeetError } from './errors.js';
 import { parseEventFrame } from './event_frame.js';
 import type { EventEnvelope } from './event_frame.js';
+import { SubscriptionEntry } from './subscription.js';
+import type { Subscription } from './subscription.js';
 import {
   closeCodeForHandshakeStatus, defaultWebSocket, loadDefaultWebSocket, messageText, watchHandshakeStatus,
 } from './websocket.js';
@@ -40,14 +42,17 @@ export interface GlobeMeetWSOptions {
   /** A token (JWT). Without `getToken`, the same token is used until it expires. */
   token?: string;
   /**
-   * Token provider, called before the token expires, before connecting without one, and once
-   * after the server refuses the token (4401, e.g. it restarted with a new signing key).
+   * Token provider, told why it is called: `connect` (a connection needs a token), `refresh`
+   * (the token nears `exp`), `expiring` (the server warned), `expired` (the server closed with
+   * 4001) or `refused` (4401, e.g. the server restarted with a new signing key; asked once).
    */
-  getToken?: () => string | Promise<string>;
+  getToken?: (reason: TokenReason) => string | Promise<string>;
   /** Resume after this event id (e.g. saved from a previous run's `lastEventId`). */
   lastEventId?: string;
   /** Reconnect backoff (full jitter). */
   backoff?: BackoffOptions;
+  /** Connect at once (default), or only when connect() is called. */
+  autoConnect?: boolean;
   /** WebSocket implementation; default: globalThis.WebSocket, else the `ws` package. */
   WebSocket?: WebSocketConstructor;
   /**
@@ -86,13 +91,11 @@ export interface GlobeMeetWSEventMap {
   subscription_failed: { pattern: string; code: string; message: string };
   /** The server warned that the token expires soon; a refresh is under way. */
   token_expiring: { message: string };
+  /** The server applied a subscription's pattern (on every connection: again after a reconnect). */
+  subscribed: { pattern: string };
 }
 export type GlobeMeetWSEventName = keyof GlobeMeetWSEventMap;
 
-/** Ends a subscription; calling it again does nothing. */
-export type Unsubscribe = () => void;
-
-interface Subscription { pattern: string; handler: (event: never) => void; handle: number; cancelled: boolean }
 
 const SUBPROTOCOL = 'globemeet-events.v1';
 // One line for the `debug` option, without secrets: an `open` loses its authorization, a `send`
@@ -120,16 +123,17 @@ export class GlobeMeetWS {
   #session: CoreSession | undefined;  // created once the core is loaded
   #WebSocket: WebSocketConstructor | undefined;
   readonly #token: string | undefined;
-  readonly #getToken: (() => string | Promise<string>) | undefined;
+  readonly #getToken: ((reason: TokenReason) => string | Promise<string>) | undefined;
   readonly #options: GlobeMeetWSOptions;
-  #pending: Subscription[] = [];  // subscribed before the core was loaded
-  readonly #subscriptions = new Map<number, Subscription>();
+  #pending: SubscriptionEntry[] = [];  // subscribed before the core was loaded
+  readonly #subscriptions = new Map<number, SubscriptionEntry>();
   readonly #listeners = new Map<GlobeMeetWSEventName, Set<(payload: never) => void>>();
   readonly #sockets = new Map<number, WebSocketLike>();
   readonly #timers = new Map<TimerKind, ReturnType<typeof setTimeout>>();
   #performing = false;
   #closedByUser = false;
   #ended = false;  // closed before a session existed (close(), or the set-up failed)
+  #paused: boolean;  // disconnect() (or autoConnect false): no connection until connect()
 
   constructor(options: GlobeMeetWSOptions) {
     if (options === null || typeof options !== 'object') throw new TypeError('GlobeMeetWS: options are required');
@@ -138,13 +142,14 @@ export class GlobeMeetWS {
     }
     this.#token = options.token;
     this.#getToken = options.getToken;
+    this.#paused = options.autoConnect === false;
     this.#options = { ...options };
     const socket = options.WebSocket !== undefined ? { known: true, WebSocket: options.WebSocket } : defaultWebSocket();
     if (coreLoaded() && socket.known) {
       this.#setUp(socket.WebSocket);  // throws for a bad option, as the docs say
       // Start on the next microtask, so that listeners added right after construction see
       // the first transitions and the first subscriptions go out with the first `subscribe`.
-      queueMicrotask(() => this.#input((now, random) => this.#session!.start(now, random)));
+      queueMicrotask(() => this.#startUnlessPaused());
       return;
     }
     // The core is instantiated on first use (no top-level await in the package): connect once
@@ -189,8 +194,12 @@ export class GlobeMeetWS {
     }
     const pending = this.#pending;
     this.#pending = [];
-    for (const entry of pending) if (!entry.cancelled) this.#register(entry, false);
-    this.#input((now, random) => this.#session!.start(now, random));
+    for (const entry of pending) if (entry.active) this.#register(entry, false);
+    this.#startUnlessPaused();
+  }
+
+  #startUnlessPaused(): void {
+    if (!this.#paused) this.#input((now, random) => this.#session!.start(now, random));
   }
 
   // Stops a client that never had a session: its error, then the final GlobeMeetCloseError and
@@ -198,7 +207,7 @@ export class GlobeMeetWS {
   #endEarly(error: GlobeMeetError): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#pending = [];
+    this.#endSubscriptions(error.message);
     this.#finalStatus = { last_event_id: this.#options.lastEventId ?? null, final_code: 0 };
     this.#emit('error', error);
     this.#emit('error', new GlobeMeetCloseError(0, error.code, error.message));
@@ -210,29 +219,32 @@ export class GlobeMeetWS {
   /**
    * Calls `handler` for every event whose topic matches `pattern` (NATS-style: `*` one
    * segment, `>` the rest). Throws a GlobeMeetError `invalid_topic` for a malformed pattern
-   * (once the core is loaded; before, it is reported as `subscription_failed`).
+   * (once the core is loaded; before, it is reported as `subscription_failed`). Returns the
+   * Subscription, which is also the function that ends it.
    */
-  subscribe<P extends string>(pattern: P, handler: (event: EventForPattern<P>) => void): Unsubscribe {
+  subscribe<P extends string>(pattern: P, handler: (event: EventForPattern<P>) => void): Subscription {
     if (typeof handler !== 'function') throw new TypeError('GlobeMeetWS.subscribe: handler must be a function');
     if (this.#stopped) throw new GlobeMeetError('closed', 'GlobeMeetWS.subscribe: the client is closed');
-    const entry: Subscription = { pattern, handler: handler as (event: never) => void, handle: 0, cancelled: false };
+    const entry = new SubscriptionEntry(pattern, handler as (event: never) => void, (e) => this.#unsubscribe(e));
     if (this.#session === undefined) this.#pending.push(entry);
     else this.#register(entry, true);
-    return () => {
-      if (entry.cancelled) return;
-      entry.cancelled = true;
-      if (entry.handle === 0 || !this.#subscriptions.delete(entry.handle) || this.#stopped) return;
-      this.#input((now, random) => this.#session!.unsubscribe(now, random, entry.handle));
-    };
+    return entry.view;
   }
 
-  #register(entry: Subscription, throwing: boolean): void {
+  #unsubscribe(entry: SubscriptionEntry): void {
+    if (!entry.active) return;
+    entry.end('unsubscribed', new GlobeMeetError('unsubscribed', `GlobeMeetWS: unsubscribed from '${entry.pattern}'`));
+    if (entry.handle === 0 || !this.#subscriptions.delete(entry.handle) || this.#stopped) return;
+    this.#input((now, random) => this.#session!.unsubscribe(now, random, entry.handle));
+  }
+
+  #register(entry: SubscriptionEntry, throwing: boolean): void {
     const { pattern } = entry;
     const problem = patternProblem(String(pattern));
     if (problem !== null) {
       const message = `GlobeMeetWS.subscribe('${pattern}'): ${problem.message}`;
       if (throwing) throw new GlobeMeetError(problem.code, message);
-      entry.cancelled = true;
+      entry.end('failed', new GlobeMeetError(problem.code, message));
       return this.#emit('subscription_failed', { pattern, code: problem.code, message });
     }
     this.#input((now, random) => {
@@ -271,13 +283,34 @@ export class GlobeMeetWS {
     this.#listeners.get(name)?.delete(listener as (payload: never) => void);
   }
 
+  /**
+   * Closes the connection (code 1000) and waits, state `idle`, until connect(): subscriptions
+   * and the resume position are kept, so connect() resumes where it stopped. No reconnects meanwhile.
+   */
+  disconnect(): void {
+    if (this.#stopped || this.#closedByUser) return;
+    this.#paused = true;
+    this.#input((now, random) => this.#session!.disconnect(now, random));
+  }
+
+  /**
+   * Connects after disconnect() or with `autoConnect: false`, resuming after the last event;
+   * does nothing while connected or connecting. Throws a GlobeMeetError `closed` after close().
+   */
+  connect(): void {
+    if (this.#stopped || this.#closedByUser) throw new GlobeMeetError('closed', 'GlobeMeetWS.connect: the client is closed');
+    if (!this.#paused) return;
+    this.#paused = false;
+    if (this.#session?.status().state === 'idle') this.#startUnlessPaused();
+  }
+
   /** Closes the connection (code 1000) and stops for good: no reconnect, no more events. */
   close(): void {
     if (this.#stopped || this.#closedByUser) return;
     this.#closedByUser = true;
     if (this.#session === undefined) {  // the core is still loading: nothing was opened
       this.#ended = true;
-      this.#pending = [];
+      this.#endSubscriptions('the client was closed');
       this.#finalStatus = { last_event_id: this.#options.lastEventId ?? null, final_code: 1000 };
       this.#emit('state', { from: 'idle', to: 'closed', code: 1000, reason: '' });
       return;
@@ -337,13 +370,14 @@ export class GlobeMeetWS {
         clearTimeout(this.#timers.get(action.timer));
         this.#timers.delete(action.timer);
         return;
-      case 'request_token': return this.#requestToken();
+      case 'request_token': return this.#requestToken(action.reason);
       case 'deliver':
         // An empty frame: the event that went in as id and topic (see onmessage).
         if (action.frame !== '') return this.#deliver(JSON.parse(action.frame) as EventEnvelope, action.handles);
         if (received?.id === action.id) return this.#deliver(received, action.handles);
         return;
       case 'state_changed':
+        if (action.from === 'live') for (const entry of this.#subscriptions.values()) entry.connectionLost();
         return this.#emit('state', { from: action.from, to: action.to, code: action.code, reason: action.reason });
       case 'notice': return this.#notice(action);
     }
@@ -413,7 +447,7 @@ export class GlobeMeetWS {
   }
 
   // The session never has two requests outstanding; each gets exactly one answer.
-  #requestToken(): void {
+  #requestToken(reason: TokenReason): void {
     const provider = this.#getToken;
     if (provider === undefined) {
       const token = this.#token as string;
@@ -421,7 +455,7 @@ export class GlobeMeetWS {
       return;
     }
     Promise.resolve()
-      .then(provider)
+      .then(() => provider(reason))
       .then(
         (token) => {
           if (typeof token !== 'string') throw new TypeError('getToken() must return a string');
@@ -444,7 +478,8 @@ export class GlobeMeetWS {
   }
 
   #notice(action: Extract<SessionAction, { kind: 'notice' }>): void {
-    const pattern = this.#subscriptions.get(action.handle)?.pattern ?? '';
+    const entry = this.#subscriptions.get(action.handle);
+    const pattern = entry?.pattern ?? '';
     switch (action.notice) {
       case 'reconnected': return this.#emit('reconnect', { lastEventId: this.#session!.status().last_event_id });
       case 'reset': return this.#emit('reset', { reason: action.detail, message: action.message });
@@ -455,11 +490,17 @@ export class GlobeMeetWS {
         }
         return this.#emit('error', new GlobeMeetError(action.detail, action.message));
       case 'token_expiring': return this.#emit('token_expiring', { message: action.message });
+      case 'subscribed':
+        if (entry === undefined || entry.state === 'subscribed') return;  // told once per connection
+        entry.confirmed();
+        return this.#emit('subscribed', { pattern });
       case 'subscription_failed':
         this.#subscriptions.delete(action.handle);  // the session dropped it
+        entry?.end('failed', new GlobeMeetError(action.detail, action.message));
         return this.#emit('subscription_failed', { pattern, code: action.detail, message: action.message });
       case 'revoked':
         this.#subscriptions.delete(action.handle);
+        entry?.end('revoked', new GlobeMeetError('permission_revoked', action.message));
         return this.#emit('revoked', { pattern, reason: action.detail });
     }
   }
@@ -486,5 +527,13 @@ export class GlobeMeetWS {
     const status = this.#session!.status();
     this.#finalStatus = { last_event_id: status.last_event_id, final_code: status.final_code };
     this.#session!.destroy();
+    this.#endSubscriptions('the client is closed');
+  }
+
+  #endSubscriptions(why: string): void {
+    const error = new GlobeMeetError('closed', `GlobeMeetWS: ${why}`);
+    for (const entry of [...this.#pending, ...this.#subscriptions.values()]) entry.end('unsubscribed', error);
+    this.#pending = [];
+    this.#subscriptions.clear();
   }
 }

@@ -73,7 +73,9 @@ export type TimerKind = 'reconnect' | 'handshake' | 'heartbeat' | 'pong' | 'refr
 export type SessionStateName =
   'idle' | 'fetching_token' | 'connecting' | 'authenticating' | 'live' | 'reconnecting' | 'closed';
 export type NoticeKind =
-  'reconnected' | 'reset' | 'overflow' | 'error' | 'subscription_failed' | 'revoked' | 'token_expiring';
+  'reconnected' | 'reset' | 'overflow' | 'error' | 'subscription_failed' | 'revoked' | 'token_expiring' | 'subscribed';
+/** Why the client asks for a token (core::token_reason). */
+export type TokenReason = 'connect' | 'refresh' | 'expiring' | 'expired' | 'refused';
 
 // The session's actions, as platform/wasm/README.md describes them.
 export type SessionAction =
@@ -83,7 +85,7 @@ export type SessionAction =
   | { kind: 'close'; connection: number; code: number; reason: string }
   | { kind: 'arm_timer'; timer: TimerKind; at_ms: number }
   | { kind: 'cancel_timer'; timer: TimerKind }
-  | { kind: 'request_token' }
+  | { kind: 'request_token'; reason: TokenReason }
   | { kind: 'deliver'; frame: string; handles: number[]; id: string }
   | { kind: 'state_changed'; from: SessionStateName; to: SessionStateName; code: number; reason: string }
   | { kind: 'notice'; notice: NoticeKind; detail: string; message: string; handle: number; close_code: number;
@@ -226,6 +228,9 @@ export class CoreSession {
     accepted(core()._gm_session_unsubscribe(this.#live(), now, random, handle), 'unsubscribe');
   }
   stop(now: number, random: number): void { accepted(core()._gm_session_stop(this.#live(), now, random), 'stop'); }
+  disconnect(now: number, random: number): void {
+    accepted(core()._gm_session_disconnect(this.#live(), now, random), 'disconnect');
+  }
   setLastEventId(id: string): boolean {
     return withText(id, (p, n) => core()._gm_session_set_last_event_id(this.#live(), p, n) === 1);
   }

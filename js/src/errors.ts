@@ -32,3 +32,14 @@ export class GlobeMeetCloseError extends GlobeMeetError {
     this.reason = reason;
   }
 }
+
+/** An HTTP request of the Node helpers refused: `status` and the server's error `code`. */
+export class GlobeMeetHttpError extends GlobeMeetError {
+  readonly status: number;
+
+  constructor(status: number, code: string, message: string) {
+    super(code, message);
+    this.name = 'GlobeMeetHttpError';
+    this.status = status;
+  }
+}

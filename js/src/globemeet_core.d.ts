@@ -21,6 +21,7 @@ export interface GlobeMeetCoreModule {
   _gm_session_subscribe(session: number, nowMs: number, random: number, pattern: number, size: number): number;
   _gm_session_unsubscribe(session: number, nowMs: number, random: number, handle: number): number;
   _gm_session_stop(session: number, nowMs: number, random: number): number;
+  _gm_session_disconnect(session: number, nowMs: number, random: number): number;
   _gm_session_set_last_event_id(session: number, id: number, size: number): number;
   _gm_session_take_actions(session: number): number;
   _gm_session_status(session: number): number;

@@ -1,8 +1,10 @@
 // @globemeet/sdk: GlobeMeet Events in browsers and Node, over the wasm core.
 export { GlobeMeetWS, ConnectionState } from './client.js';
 export type {
-  BackoffOptions, GlobeMeetWSEventMap, GlobeMeetWSEventName, GlobeMeetWSOptions, StateChange, Unsubscribe,
+  BackoffOptions, GlobeMeetWSEventMap, GlobeMeetWSEventName, GlobeMeetWSOptions, StateChange,
 } from './client.js';
+export type { Subscription, SubscriptionState, Unsubscribe } from './subscription.js';
+export type { TokenReason } from './core.js';
 export { GlobeMeetError, GlobeMeetCloseError } from './errors.js';
 export type * from './catalogue.js';
 export type { WebSocketConstructor, WebSocketLike } from './websocket.js';

@@ -229,6 +229,11 @@ EMSCRIPTEN_KEEPALIVE int gm_session_stop(gm_session* s, double now_ms, double ra
   s->session.stop(to_tick(now_ms, random));
   return 1;
 }
+EMSCRIPTEN_KEEPALIVE int gm_session_disconnect(gm_session* s, double now_ms, double random) noexcept {
+  if (s == nullptr) return 0;
+  s->session.disconnect(to_tick(now_ms, random));
+  return 1;
+}
 // An `event` frame that JavaScript parsed and checked (client_session::event_received): only its
 // id and topic cross. The common outcomes need no JSON: 0 when nothing is to be done (no match,
 // a duplicate), n > 0 when the one action is a deliver to n handles, now at gm_session_handles.

@@ -1557,3 +1557,47 @@ TEST_CASE("a token refresh says why: the refresh timer, then retries keep the re
   CHECK(h.received<refresh_frame>().size() == 1);
   CHECK(h.session.state() == session_state::live);
 }
+
+TEST_CASE("disconnect: close 1000, no timer left, idle; start() again resumes with every handle", "[client_session]") {
+  harness h;
+  auto queue = h.subscribe("queue.>");
+  h.start();
+  auto before = h.server.publish("queue.support.depth-changed");
+  h.run_for(0);
+
+  auto m = h.mark();
+  h.session.disconnect(h.tick());
+  h.run_for(0);
+  CHECK(h.session.state() == session_state::idle);
+  CHECK(h.timers.empty());
+  auto closes = h.all<close_action>(m);
+  REQUIRE(closes.size() == 1);
+  CHECK(closes[0].second.code == 1000);
+
+  // Nothing happens while paused, however long; the log moves on.
+  auto during = h.server.publish("queue.support.depth-changed");
+  h.run_for(600'000);
+  CHECK(h.server.opens.size() == 1);
+  CHECK(h.tokens_issued == 1);
+
+  h.session.start(h.tick());
+  h.run_for(5'000);
+  CHECK(h.session.state() == session_state::live);
+  REQUIRE(h.server.opens.size() == 2);
+  CHECK(h.received<subscribe_frame>().back().from == std::optional<std::string>(before));
+  CHECK(h.delivered_ids() == std::vector<std::string>{before, during});
+  CHECK(h.all<deliver_action>().back().second.handles == std::vector<std::uint64_t>{queue});
+  auto n = h.notices(m);
+  REQUIRE(n.size() == 1);
+  CHECK(n[0].kind == notice_kind::reconnected);
+
+  SECTION("disconnect while idle or after stop does nothing") {
+    h.session.disconnect(h.tick());
+    h.session.disconnect(h.tick());
+    h.run_for(0);
+    CHECK(h.session.state() == session_state::idle);
+    h.session.stop(h.tick());
+    h.session.disconnect(h.tick());
+    CHECK(h.session.state() == session_state::closed);
+  }
+}

@@ -78,6 +78,35 @@ providerClient.close();
   assert.equal(diagnostics, '');
 });
 
+test('subscriptions, disconnect/connect, token reasons and the Node helpers are typed', () => {
+  const diagnostics = typeCheck(`
+import { GlobeMeetWS } from '@globemeet/sdk';
+import type { Subscription, SubscriptionState, TokenReason } from '@globemeet/sdk';
+import { clientCredentials, fetchToken, publish, GlobeMeetHttpError } from '@globemeet/sdk/node';
+const ws = new GlobeMeetWS({
+  endpoint: 'wss://host/v1/events', autoConnect: false,
+  getToken: (reason: TokenReason) => (reason === 'refused' ? 'fresh' : 'cached'),
+});
+const sub: Subscription = ws.subscribe('queue.>', (event) => { const d: number = event.data.queue_id.length; void d; });
+const state: SubscriptionState = sub.state;
+const pattern: string = sub.pattern;
+void state; void pattern;
+void sub.ready().then(() => sub.unsubscribe());
+ws.on('subscribed', ({ pattern }) => console.log(pattern));
+ws.connect();
+ws.disconnect();
+const getToken = clientCredentials({ server: 'https://host', clientId: 'id', clientSecret: 's', scope: 'queue.>' });
+const other = new GlobeMeetWS({ endpoint: 'wss://host/v1/events', getToken });
+other.close();
+void fetchToken({ server: 'https://host', clientId: 'id', clientSecret: 's' }).then((t) => { const n: number = t.expiresIn; void n; });
+void publish({ server: 'https://host', token: getToken, idempotencyKey: 'k1' }, [
+  { type: 'queue.depth-changed', subject: 'support', data: { queue_id: 'support', depth: 3, longest_wait_seconds: 12 } },
+  { type: 'agent.online', subject: 'a-17', data: { agent_id: 'a-17' } },
+]).then((ids: string[]) => ids, (e: unknown) => { if (e instanceof GlobeMeetHttpError) { const s: number = e.status; void s; } });
+`);
+  assert.equal(diagnostics, '');
+});
+
 test('misuse does not compile', () => {
   for (const [source, error] of [
     ["ws.subscribe('queue.support.depth-changed', (event) => event.data.nonexistent);", /nonexistent/],
@@ -88,6 +117,8 @@ test('misuse does not compile', () => {
     ["ws.on('reconnected', () => {});", /reconnected/],
     ["ws.on('state', (s) => { const n: number = s.to; void n; });", /not assignable/],
     ["new GlobeMeetWS({ token: 't' });", /endpoint/],
+    ["const s: 'done' = ws.subscribe('queue.>', () => {}).state;", /not assignable/],
+    ["new GlobeMeetWS({ endpoint: 'wss://h/v1/events', getToken: (r: number) => String(r) });", /not assignable/],
   ]) {
     const diagnostics = typeCheck(`import { GlobeMeetWS } from '@globemeet/sdk';
 const ws = new GlobeMeetWS({ endpoint: 'wss://host/v1/events', token: 't' });

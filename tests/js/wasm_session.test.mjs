@@ -144,7 +144,7 @@ test('with a token provider, 4401 asks for one fresh token; the second 4401 ends
     const retry = oneOf(actions, 'arm_timer');
     s.timerFired(retry.at_ms, random, 'reconnect');
     actions = s.takeActions();
-    assert.deepEqual(ofKind(actions, 'request_token'), [{ kind: 'request_token' }], 'the refused token is not reused');
+    assert.deepEqual(ofKind(actions, 'request_token'), [{ kind: 'request_token', reason: 'refused' }], 'the refused token is not reused');
     s.tokenObtained(retry.at_ms, random, token);
     assert.equal(oneOf(s.takeActions(), 'open').connection, 2);
     s.closed(retry.at_ms + 10, random, 2, 4401, 'handshake refused with HTTP 401');

@@ -67,6 +67,11 @@
 //
 // Ending
 // ------
+// disconnect() is a pause the user asked for: the connection closes with 1000, every timer is
+// cancelled and the session waits in `idle`, keeping its subscriptions, resume position and
+// token; start() connects again and resumes (`notice reconnected` at `ready`). A token request
+// still outstanding is answered into `idle` and kept for that next start().
+//
 // The session is closed for good by stop() (no notice: the user asked) or by a final close
 // code, or by a provider that gives only expired tokens. The latter two emit `notice error`
 // with detail "closed", the close code in `close_code` and the reason in `close_reason`, just
@@ -244,6 +249,9 @@ class client_session {
   result<std::uint64_t> subscribe(const tick& t, std::string_view pattern);
   void unsubscribe(const tick& t, std::uint64_t handle);
   void stop(const tick& t);  // close normally and stay closed
+  // Close normally and wait in `idle` until start() again; subscriptions, the resume position
+  // and the token are kept, so the next start() resumes where this connection stopped.
+  void disconnect(const tick& t);
 
   std::vector<action> take_actions();
   // The actions take_actions() would return, left in place (an adapter's fast path looks first).
