@@ -3,7 +3,8 @@
 // (also before the first event) and overflow, reset after a server restart, a fresh token after
 // a restart with a new signing key, token refresh on a live connection, final close codes, TLS
 // with a development CA, and clean one-line failures (a wrong client secret for `sub` too); pub
-// in batches over one connection, its idle flush and its per-batch errors; one default port.
+// in batches over one connection, its idle flush, its per-batch errors and a fresh token after a
+// 401; one default port.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -382,6 +383,33 @@ test('pub sends a partial batch as soon as stdin pauses, so interactive use sees
     assert.equal(new Set(pub.lines).size, 3);
   } finally {
     await s.stop();
+  }
+});
+
+test('pub with client credentials fetches a fresh token when the server refuses its token (a new signing key)', async () => {
+  const dir = makeTempDir();
+  const identity = oauthClient(dir);
+  const first = await startServer({ args: identity.args });
+  let second;
+  try {
+    const pub = runCli(['pub', '--server', first.httpUrl, '--client-id', identity.clientId, '--client-secret', identity.secret],
+      { openStdin: true });
+    pub.write(`${JSON.stringify(depthEvent('support', 1))}\n`);
+    await pub.untilLines(1, 10000);
+    // The same port, a new signing key: the token pub holds is refused with 401, not expired.
+    first.proc.kill('SIGTERM');
+    await first.exited;
+    second = await startServer({ args: ['--listen', `127.0.0.1:${first.port}`, ...identity.args] });
+    pub.write(`${JSON.stringify(depthEvent('support', 2))}\n`);
+    await pub.untilLines(2, 10000);
+    pub.endInput();
+    const { code } = await pub.finished();
+    assert.equal(code, 0, pub.stderr);
+    assert.match(pub.lines[1], /^[0-9a-z]+-1$/, 'stored by the restarted server');
+  } finally {
+    if (second) await second.stop();
+    await first.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

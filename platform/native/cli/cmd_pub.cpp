@@ -147,13 +147,14 @@ class publisher {
     detail::http_request req;
     req.method = "POST";
     req.target = detail::join_target(settings_.server.target, "/v1/events");
-    req.headers = {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + token()}};
     req.body = body;
-    detail::http_response res;
-    try {
-      res = connection_.send(req);
-    } catch (const std::exception& e) {
-      throw runtime_failure("publish failed" + what + ": " + e.what());
+    auto res = send(req, what);
+    // A fetched token the server refuses (it restarted with a new signing key, or a clock
+    // disagrees about its expiry): the credentials can mint another, so ask once and retry.
+    // Nothing was stored by the refused request; a given --token has no second chance.
+    if (res.status == 401 && token_fetched_) {
+      token_.reset();
+      res = send(req, what);
     }
     if (res.status != 200) {
       std::string text = describe_refusal(res);
@@ -174,6 +175,15 @@ class publisher {
   unsigned connections_opened() const { return connection_.connections_opened(); }
 
  private:
+  detail::http_response send(detail::http_request& req, const std::string& what) {
+    req.headers = {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + token()}};
+    try {
+      return connection_.send(req);
+    } catch (const std::exception& e) {
+      throw runtime_failure("publish failed" + what + ": " + e.what());
+    }
+  }
+
   // --token as given; with client credentials a token from the library's helper, fetched again
   // when it nears its expiry (a pipe can stay open longer than a token lives).
   const std::string& token() {
@@ -182,6 +192,7 @@ class publisher {
         throw usage_error("no credentials: give --token (GLOBEMEET_TOKEN) or --client-id and --client-secret");
       try {
         token_ = fetch_token(settings_.credentials());
+        token_fetched_ = true;
       } catch (const TokenError& e) {
         throw runtime_failure(e.what());
       }
@@ -192,6 +203,7 @@ class publisher {
   const connection_settings& settings_;
   detail::http_connection connection_;
   std::optional<Token> token_;
+  bool token_fetched_ = false;  // token_ came from the client credentials, which can mint another
 };
 
 // Stdin lines waiting to be posted as one {"events":[...]} body.
