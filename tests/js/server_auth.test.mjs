@@ -65,6 +65,8 @@ test('bad header tokens are refused with HTTP 401 invalid_token', async () => {
     await assert.rejects(connect(server, { token }), (err) => {
       assert.equal(err.status, 401, name);
       assert.equal(err.body.error, 'invalid_token', name);
+      // One code for every refusal (docs/protocol.md section 6); the message names the check.
+      if (name === 'expired') assert.match(err.body.message, /token expired at \d+/);
       return true;
     }, name);
   }
