@@ -50,12 +50,23 @@ class Verdict(enum.Enum):
 class ResumeState:
     """The last delivered id, duplicate suppression and epoch checks."""
 
-    __slots__ = ("_last",)
+    __slots__ = ("_last", "_prefix")
 
     def __init__(self) -> None:
         self._last: EventId | None = None
+        self._prefix = ""  # "{epoch}-" of the last id: the common case is parsed in place
 
     def accept(self, text: str) -> Verdict:
+        last = self._last
+        if last is not None and text.startswith(self._prefix):
+            seq = text[len(self._prefix):]
+            if seq.isascii() and seq.isdigit() and len(seq) <= 16 and seq[0] != "0":
+                value = int(seq)
+                if value <= MAX_SEQ:
+                    if value <= last.seq:
+                        return Verdict.DUPLICATE
+                    self._last = EventId(last.epoch, value)
+                    return Verdict.DELIVER
         parsed = parse_event(text)
         if parsed is None:
             return Verdict.INVALID_ID
@@ -66,18 +77,22 @@ class ResumeState:
                 return Verdict.EPOCH_CHANGED
             if parsed.seq <= last.seq:
                 return Verdict.DUPLICATE
-        self._last = parsed
+        self._set(parsed)
         return Verdict.DELIVER
+
+    def _set(self, parsed: EventId | None) -> None:
+        self._last = parsed
+        self._prefix = "" if parsed is None else parsed.epoch + "-"
 
     def reset_to(self, position: str | None) -> None:
         # A position that is not an id compares with nothing: forget the last id.
-        self._last = parse(position) if position is not None else None
+        self._set(parse(position) if position is not None else None)
 
     def set_last(self, text: str) -> bool:
         parsed = parse(text)
         if parsed is None:
             return False
-        self._last = parsed
+        self._set(parsed)
         return True
 
     def last(self) -> str | None:

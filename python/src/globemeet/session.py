@@ -204,6 +204,9 @@ class ClientSession:
         self._next_handle = 1
         self._handle_pattern: dict[int, str] = {}
         self._pattern_handles: dict[str, list[int]] = {}
+        # Topic names seen (valid ones only) -> the handles they match; emptied whenever the
+        # subscriptions change. Spares the grammar check and the matching per event.
+        self._topic_handles: dict[str, tuple[int, ...]] = {}
         # Reconnecting.
         self._attempt = 0
         self._closing_delay_ms: int | None = None
@@ -386,6 +389,7 @@ class ClientSession:
             self._send(_codec.encode_subscribe(req, chunk, from_id))
 
     def _drop_pattern(self, pattern: str, kind: NoticeKind, detail: str, message: str) -> None:
+        self._topic_handles.clear()
         handles = self._pattern_handles.pop(pattern, None)
         if handles is None:
             return
@@ -670,11 +674,18 @@ class ClientSession:
         the handles to call (empty: a duplicate, or nobody subscribed), or None when the event
         needs the full path (event_received), e.g. another epoch or a bad topic."""
         if (self._actions or not self._connection_active or connection != self._connection
-                or self._state is not State.LIVE or _topic.validate_name(topic_name) is not None):
+                or self._state is not State.LIVE):
             return None
+        handles = self._topic_handles.get(topic_name)
+        if handles is None:
+            if _topic.validate_name(topic_name) is not None:
+                return None
+            if len(self._topic_handles) >= 4096:
+                self._topic_handles.clear()
+            handles = self._topic_handles[topic_name] = self._handles_for(topic_name)
         verdict = self._resume.accept(event_id)
         if verdict is Verdict.DELIVER:
-            return self._handles_for(topic_name)
+            return handles
         if verdict is Verdict.DUPLICATE:
             return ()
         return None
@@ -737,6 +748,7 @@ class ClientSession:
         handle = self._next_handle
         self._next_handle += 1
         self._handle_pattern[handle] = pattern
+        self._topic_handles.clear()
         handles = self._pattern_handles.setdefault(pattern, [])
         handles.append(handle)
         live = self._state is State.LIVE
@@ -750,6 +762,7 @@ class ClientSession:
         pattern = self._handle_pattern.pop(handle, None)
         if pattern is None:
             return self.take_actions()
+        self._topic_handles.clear()
         handles = self._pattern_handles.get(pattern, [])
         if handle in handles:
             handles.remove(handle)
