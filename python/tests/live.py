@@ -172,3 +172,19 @@ class Proxy:
         for t in list(self._tasks):
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def wait_subscriptions(server: Server, count: int, timeout: float = 10) -> None:
+    """Waits until the server holds `count` patterns over all connections (its metrics gauge)."""
+    import httpx
+
+    async def poll() -> None:
+        async with httpx.AsyncClient() as http:
+            while True:
+                metrics = (await http.get(server.http + "/metrics")).text
+                held = sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+                           if line.startswith("globemeet_subscriptions") and not line.startswith("#"))
+                if held >= count:
+                    return
+                await asyncio.sleep(0.02)
+    await asyncio.wait_for(poll(), timeout)

@@ -10,13 +10,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 
 import pytest
 
 import globemeet
 from globemeet import GlobeMeetError, GlobeMeetWS
-from live import Server, oauth_clients_file
+from live import Server, oauth_clients_file, wait_subscriptions
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "dashboard.py"
 
@@ -39,14 +38,9 @@ def test_the_example_verbatim(server: Server) -> None:
     proc = subprocess.Popen([sys.executable, str(EXAMPLE)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         async def publish_when_subscribed() -> None:
-            # The example holds two patterns once the server's connection count says so.
+            # The example holds two patterns once the server's subscription gauge says so.
             token = server.token()
-            async with httpx.AsyncClient() as http:
-                for _ in range(500):
-                    metrics = (await http.get(server.http + "/metrics")).text
-                    if _gauge(metrics, "globemeet_subscriptions") >= 2:
-                        break
-                    await asyncio.sleep(0.02)
+            await wait_subscriptions(server, 2, timeout=20)
             await globemeet.publish(server.http, token, [
                 {"type": "queue.depth-changed", "subject": "support", "data": {"queue_id": "support", "depth": 7, "longest_wait_seconds": 42}},
                 {"type": "session.connected", "subject": "support", "data": {"session_id": "s-1", "queue_id": "support", "agent_id": "a-17"}},
@@ -61,14 +55,6 @@ def test_the_example_verbatim(server: Server) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-
-
-def _gauge(metrics: str, name: str) -> float:
-    total = 0.0
-    for line in metrics.splitlines():
-        if line.startswith(name) and not line.startswith("#"):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
 
 
 def test_fetch_token_right_and_wrong_secret(server: Server) -> None:
