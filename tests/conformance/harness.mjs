@@ -175,6 +175,18 @@ async function runStep(ctx, step) {
     checkBounds(ctx, obs.t, step, 'observation');
     return;
   }
+  // Asks the driver again (`poll`, a command) until an answer matches `until`: for state the
+  // client settles on without an observation of its own (the resume position after `subscribed`).
+  if (step.poll !== undefined) {
+    const deadline = performance.now() + (step.within_ms ?? 5000);
+    for (;;) {
+      driver.send(step.poll);
+      const answer = await driver.observations.next((o) => o.value.obs === step.until.obs, 5000, { what: 'answer' });
+      if (matches(answer.value, step.until)) return;
+      if (performance.now() > deadline) fail(`last answer ${JSON.stringify(answer.value)}, expected ${JSON.stringify(step.until)}`);
+      await sleep(50);
+    }
+  }
   if (step.no_obs !== undefined) {
     await sleep(step.for_ms ?? 500);
     const bad = driver.observations.rest().find((o) => matches(o.value, step.no_obs));

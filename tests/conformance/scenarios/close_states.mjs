@@ -32,7 +32,7 @@ export default [
     id: 'close_authenticating',
     title: 'close() before `ready`: close frame 1000',
     protocol: '9',
-    steps: [connect(), accept({ ready: false }), ...closed.slice(0, 2), { client_closes: { code: 1000 } }, ...closed.slice(2)],
+    steps: [connect(), accept({ ready: false }), expect({ obs: 'state', to: 'authenticating' }), ...closed.slice(0, 2), { client_closes: { code: 1000 } }, ...closed.slice(2)],
   },
   {
     id: 'close_live',

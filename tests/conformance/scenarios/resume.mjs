@@ -55,8 +55,7 @@ export default [
     protocol: '5, 9',
     steps: [
       ...live({ head: 'c0-7' }),
-      { driver: { cmd: 'last_event_id' } },
-      expect({ obs: 'last_event_id', id: 'c0-7' }),
+      { poll: { cmd: 'last_event_id' }, until: { obs: 'last_event_id', id: 'c0-7' } },
       { cut: true },
       accept({ after: 'cut', max_ms: OPTIONS.backoff_max_ms + SLACK_MS }),
       ...subscribed(['queue.>'], { from: 'c0-7', head: 'c0-8' }),
