@@ -170,6 +170,7 @@ def test_overflow_and_resume(server: Server) -> None:
     async def main() -> None:
         ids: list[str] = []
         overflows: list[globemeet.Overflow] = []
+        drops: list[int] = []
         done = asyncio.Event()
         target: list[str] = []
 
@@ -188,11 +189,15 @@ def test_overflow_and_resume(server: Server) -> None:
         async with GlobeMeetWS(endpoint=server.ws, token=server.token(), backoff=FAST) as ws:
             sub = ws.subscribe(">", slow)
             ws.on("overflow", overflows.append)
+            ws.on("state", lambda c: drops.append(c.code) if c.to_state == "reconnecting" else None)
             await asyncio.wait_for(sub.subscribed(), 10)
             target.extend(await publish_batches(server, 40, 250, pad=2000))  # 10,000 events, 20 MB
             published.set()
             await asyncio.wait_for(done.wait(), 60)
-        assert len(overflows) >= 1
+        # The server drops the lagging client with `overflow` and 4000; when its socket is full
+        # the `overflow` frame may not fit, and the client sees the close alone.
+        assert drops and drops[0] in (4000, 1006), drops
+        assert overflows or drops[0] == 1006
         assert ids == target  # resumed after the overflow: nothing lost, nothing twice
 
     asyncio.run(main())
