@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "idempotency_key.hpp"
 #include "logger.hpp"
 #include "globemeet/server/events/catalogue.hpp"
 #include "globemeet/server/events/publish.hpp"
@@ -50,15 +51,43 @@ void publish(server_state& state, const http_request& request, const http_respon
   if (!media.empty() && !iequals(media, "application/json"))
     return respond(json_error(415, "unsupported_media_type", "the body must be application/json"));
 
+  if (request.has_idempotency_key)
+    if (auto why = check_idempotency_key(request.idempotency_key)) return respond(json_error(400, "bad_request", *why));
+
   auto parsed = events::parse_publish(request.body, verified->tenant);
   if (!parsed) return respond(json_error(publish_error_status(parsed.err().code), parsed.err().code, parsed.err().message));
+  if (request.has_idempotency_key && !assign_idempotency_ids(parsed.value(), request.idempotency_key))
+    return respond(json_error(503, log::log_unavailable_code, "cannot derive the events' idempotency ids; retry later"));
   state.log->append(std::move(parsed.value()), unix_now_ms(), [&state, respond](log::event_log::append_result stored) {
-    if (!stored) return respond(json_error(publish_error_status(stored.err().code), stored.err().code, stored.err().message));
-    state.stats.events_in.fetch_add(stored->size(), std::memory_order_relaxed);
+    if (!stored) {
+      auto response = json_error(publish_error_status(stored.err().code), stored.err().code, stored.err().message);
+      if (response.status == 503) response.headers.emplace_back("Retry-After", "1");
+      return respond(std::move(response));
+    }
     boost::json::array ids;
     ids.reserve(stored->size());
-    for (const auto& event : stored.value()) ids.emplace_back(event->id);
+    std::size_t missing = 0;
+    for (const auto& event : stored.value()) {
+      if (event)
+        ids.emplace_back(event->id);
+      else
+        ids.emplace_back(nullptr), ++missing;
+    }
+    state.stats.events_in.fetch_add(stored->size() - missing, std::memory_order_relaxed);
     http_response response;
+    if (missing > 0) {
+      // Part of the batch was stored (a log without atomic batches lost its store midway): say
+      // which, so a retry with the same Idempotency-Key completes it without duplicates.
+      response.status = 503;
+      response.headers.emplace_back("Retry-After", "1");
+      response.body = boost::json::serialize(boost::json::object{
+          {"error", log::log_unavailable_code},
+          {"message", std::to_string(stored->size() - missing) + " of " + std::to_string(stored->size()) +
+                          " events were stored (their ids are in `ids`, null for the others); retry the same request "
+                          "with the same Idempotency-Key to store the rest once"},
+          {"ids", std::move(ids)}});
+      return respond(std::move(response));
+    }
     response.body = boost::json::serialize(boost::json::object{{"ids", std::move(ids)}});
     respond(std::move(response));
   });

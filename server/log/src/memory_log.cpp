@@ -41,13 +41,31 @@ void memory_log::append(std::vector<events::pending_event> batch, std::int64_t n
 
 event_log::append_result memory_log::append(std::vector<events::pending_event> batch, std::int64_t now_ms) {
   if (batch.empty()) return std::vector<stored_event_ptr>{};
-  const auto count = static_cast<std::uint64_t>(batch.size());
+  // Events of a retried publish stored before (same idempotency id) keep their first seq; only
+  // the others are stored. `earlier[i]` is event i's first seq, 0 for an event stored now.
+  std::vector<std::uint64_t> earlier;
+  const bool has_ids = std::any_of(batch.begin(), batch.end(), [](const auto& e) { return !e.idempotency_id.empty(); });
 
   // Reserve the ids and the time under the lock; serialize outside it.
   std::uint64_t first_seq = 0;
   std::int64_t time_ms = 0;
+  std::uint64_t count = batch.size();
   {
     const std::lock_guard lock(mutex_);
+    if (has_ids) {
+      earlier.assign(batch.size(), 0);
+      std::vector<events::pending_event> fresh;
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (!batch[i].idempotency_id.empty())
+          if (auto seq = idempotency_.find(batch[i].idempotency_id, now_ms)) {
+            earlier[i] = *seq;
+            continue;
+          }
+        fresh.push_back(std::move(batch[i]));
+      }
+      batch = std::move(fresh);
+      count = batch.size();
+    }
     if (count > core::max_seq - (next_seq_ - 1)) {
       return core::error{std::string(log_unavailable_code),
                          "the log has no sequence numbers left in epoch " + epoch_ + "; restart it with a new epoch"};
@@ -56,7 +74,11 @@ event_log::append_result memory_log::append(std::vector<events::pending_event> b
     next_seq_ += count;
     time_ms = std::max(now_ms, last_time_ms_);
     last_time_ms_ = time_ms;
+    // Remembered at once, so a retry that races this append finds these seqs too.
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      if (!batch[i].idempotency_id.empty()) idempotency_.remember(batch[i].idempotency_id, first_seq + i, time_ms);
   }
+  if (count == 0) return with_earlier({}, earlier);
   const std::uint64_t last_seq = first_seq + count - 1;
 
   std::vector<stored_event_ptr> records;
@@ -78,7 +100,34 @@ event_log::append_result memory_log::append(std::vector<events::pending_event> b
   notify_in_order(first_seq, last_seq, records);
 
   if (!built) return core::error{std::string(log_unavailable_code), "the event log could not store the batch"};
+  if (has_ids) return with_earlier(std::move(records), earlier);
   return records;
+}
+
+std::vector<stored_event_ptr> memory_log::with_earlier(std::vector<stored_event_ptr> stored,
+                                                       const std::vector<std::uint64_t>& earlier) const {
+  if (earlier.empty()) return stored;
+  std::vector<stored_event_ptr> result;
+  result.reserve(earlier.size());
+  std::size_t next_stored = 0;
+  const std::lock_guard lock(mutex_);
+  for (std::uint64_t seq : earlier) {
+    if (seq == 0) {
+      result.push_back(stored[next_stored++]);
+      continue;
+    }
+    auto it = std::lower_bound(events_.begin(), events_.end(), seq,
+                               [](const stored_event_ptr& event, std::uint64_t s) { return event->seq < s; });
+    if (it != events_.end() && (*it)->seq == seq) {
+      result.push_back(*it);
+    } else {  // retention dropped it since: its id is what the publisher needs
+      auto gone = std::make_shared<stored_event>();
+      gone->seq = seq;
+      gone->id = core::event_id{epoch_, seq}.str();
+      result.push_back(std::move(gone));
+    }
+  }
+  return result;
 }
 
 void memory_log::commit_in_order(std::unique_lock<std::mutex>& lock, std::uint64_t first_seq,

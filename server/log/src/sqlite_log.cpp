@@ -11,6 +11,7 @@
 #include <exception>
 #include <filesystem>
 #include <limits>
+#include <unordered_map>
 
 #include "event_rows.hpp"
 #include "globemeet/core/event_id.hpp"
@@ -140,6 +141,8 @@ struct sqlite_log::database {
   stmt_handle set_head;     // meta head_seq
   stmt_handle first_young;  // the first row holding seq >= ?1 whose last event is stamped at or after ?2
   stmt_handle delete_below; // rows that start below ?1 and end below ?2
+  stmt_handle remember_id;  // an idempotency id and its seq
+  stmt_handle forget_ids;   // idempotency ids older than ?1
   stmt_handle begin, commit, rollback;
 
   // Replays read through their own connection: under WAL it reads the last commit while the
@@ -190,7 +193,9 @@ core::result<std::unique_ptr<sqlite_log>> sqlite_log::open(sqlite_log_options op
   if (!exec(raw,
             "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
             "CREATE TABLE IF NOT EXISTS events(first_seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL,"
-            " last_time_ms INTEGER NOT NULL, event_index BLOB NOT NULL, frames TEXT NOT NULL, crc INTEGER NOT NULL)",
+            " last_time_ms INTEGER NOT NULL, event_index BLOB NOT NULL, frames TEXT NOT NULL, crc INTEGER NOT NULL);"
+            // Added without a schema version bump: older servers never read it.
+            "CREATE TABLE IF NOT EXISTS idempotency(id TEXT PRIMARY KEY, seq INTEGER NOT NULL, time_ms INTEGER NOT NULL) WITHOUT ROWID",
             error))
     return fail("cannot read or create its tables: " + error);
 
@@ -263,6 +268,8 @@ core::result<std::unique_ptr<sqlite_log>> sqlite_log::open(sqlite_log_options op
   db->first_young = prepare(raw, "SELECT first_seq, event_index, frames, crc FROM events"
                                  " WHERE last_seq >= ? AND last_time_ms >= ? ORDER BY first_seq LIMIT 1", error);
   db->delete_below = prepare(raw, "DELETE FROM events WHERE first_seq < ? AND last_seq < ?", error);
+  db->remember_id = prepare(raw, "INSERT OR IGNORE INTO idempotency(id, seq, time_ms) VALUES(?, ?, ?)", error);
+  db->forget_ids = prepare(raw, "DELETE FROM idempotency WHERE time_ms < ?", error);
   db->begin = prepare(raw, "BEGIN IMMEDIATE", error);
   db->commit = prepare(raw, "COMMIT", error);
   db->rollback = prepare(raw, "ROLLBACK", error);
@@ -278,6 +285,20 @@ core::result<std::unique_ptr<sqlite_log>> sqlite_log::open(sqlite_log_options op
   if (!error.empty()) return fail(error);
 
   std::unique_ptr<sqlite_log> log(new sqlite_log(std::move(options), *epoch, std::move(db)));
+  {
+    // The idempotency ids still in their window: a publish retried across a restart is stored once.
+    sqlite3_stmt* ids = nullptr;
+    const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch()).count();
+    if (sqlite3_prepare_v2(raw, "SELECT id, seq, time_ms FROM idempotency WHERE time_ms >= ? ORDER BY time_ms", -1, &ids,
+                           nullptr) != SQLITE_OK)
+      return fail("cannot read: " + message_of(raw));
+    stmt_handle guard(ids);
+    sqlite3_bind_int64(ids, 1, now_ms - idempotency_window_ms);
+    while (sqlite3_step(ids) == SQLITE_ROW)
+      log->idempotency_.remember(std::string(column_text(ids, 0)), static_cast<std::uint64_t>(sqlite3_column_int64(ids, 1)),
+                                 sqlite3_column_int64(ids, 2));
+  }
   log->head_seq_ = log->stored_seq_ = head;
   log->disk_oldest_ = min_seq.value_or(head + 1);
   // Count retention may have moved past rows that were not deleted yet when the last run ended.
@@ -397,16 +418,58 @@ void sqlite_log::commit_group(std::vector<append_request>& group) {
     return;
   }
 
+  // Events of a retried publish stored before (same idempotency id, here or earlier in this
+  // group) keep their first seq: earlier[r][i] != 0. Only the others are stored.
+  std::vector<std::vector<std::uint64_t>> earlier(group.size());
+  std::vector<std::pair<std::string, std::uint64_t>> new_ids;  // remembered once committed
+  {
+    std::unordered_map<std::string, std::uint64_t> in_group;
+    std::uint64_t seq = stored_seq_ + 1;
+    for (std::size_t r = 0; r < group.size(); ++r) {
+      auto& batch = group[r].batch;
+      if (std::none_of(batch.begin(), batch.end(), [](const auto& e) { return !e.idempotency_id.empty(); })) {
+        seq += batch.size();
+        continue;
+      }
+      earlier[r].assign(batch.size(), 0);
+      std::vector<events::pending_event> fresh;
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        const std::string& id = batch[i].idempotency_id;
+        if (!id.empty()) {
+          std::optional<std::uint64_t> found = idempotency_.find(id, group[r].now_ms);
+          if (auto it = in_group.find(id); !found && it != in_group.end()) found = it->second;
+          if (found) {
+            earlier[r][i] = *found;
+            continue;
+          }
+          in_group.emplace(id, seq);
+          new_ids.emplace_back(id, seq);
+        }
+        fresh.push_back(std::move(batch[i]));
+        ++seq;
+      }
+      batch = std::move(fresh);
+    }
+    total = seq - (stored_seq_ + 1);
+  }
+  if (total == 0) {  // every event was stored before
+    for (std::size_t r = 0; r < group.size(); ++r)
+      if (group[r].done) group[r].done(with_earlier({}, earlier[r]));
+    return;
+  }
+
   // Stamp and serialize; each request keeps the times ascending.
   std::vector<stored_event_ptr> records;
   std::vector<std::size_t> ends;  // one past each request's last record
   records.reserve(total);
   ends.reserve(group.size());
+  std::int64_t newest_time_ms = last_time_ms_;
   try {
     std::uint64_t seq = stored_seq_ + 1;
     for (auto& request : group) {
       const std::int64_t time_ms = std::max(request.now_ms, last_time_ms_);
       last_time_ms_ = time_ms;
+      newest_time_ms = time_ms;
       for (auto& record : build_stored_events(request.batch, epoch_, seq, time_ms)) records.push_back(std::move(record));
       seq += request.batch.size();
       ends.push_back(records.size());
@@ -432,6 +495,14 @@ void sqlite_log::commit_group(std::vector<append_request>& group) {
     sqlite3_bind_text(insert, 5, row.frames.data(), static_cast<int>(row.frames.size()), SQLITE_STATIC);
     sqlite3_bind_int64(insert, 6, row.crc);
     ok = sqlite3_step(insert) == SQLITE_DONE;
+  }
+  for (std::size_t i = 0; ok && i < new_ids.size(); ++i) {
+    sqlite3_stmt* remember = db_->remember_id.get();
+    const stmt_use use{remember};
+    sqlite3_bind_text(remember, 1, new_ids[i].first.data(), static_cast<int>(new_ids[i].first.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(remember, 2, static_cast<sqlite3_int64>(new_ids[i].second));
+    sqlite3_bind_int64(remember, 3, newest_time_ms);
+    ok = sqlite3_step(remember) == SQLITE_DONE;
   }
   if (ok) {
     const std::string head_text = std::to_string(records.back()->seq);
@@ -459,6 +530,7 @@ void sqlite_log::commit_group(std::vector<append_request>& group) {
     return;
   }
   stored_seq_ = records.back()->seq;
+  for (const auto& [id, seq] : new_ids) idempotency_.remember(id, seq, newest_time_ms);
   commits_.fetch_add(1, std::memory_order_relaxed);
   appends_.fetch_add(group.size(), std::memory_order_relaxed);
   commit_ns_.fetch_add(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -484,10 +556,36 @@ void sqlite_log::commit_group(std::vector<append_request>& group) {
   std::size_t begin = 0;
   for (std::size_t i = 0; i < group.size(); ++i) {
     if (group[i].done)
-      group[i].done(std::vector<stored_event_ptr>(records.begin() + static_cast<std::ptrdiff_t>(begin),
-                                                          records.begin() + static_cast<std::ptrdiff_t>(ends[i])));
+      group[i].done(with_earlier(std::vector<stored_event_ptr>(records.begin() + static_cast<std::ptrdiff_t>(begin),
+                                                               records.begin() + static_cast<std::ptrdiff_t>(ends[i])),
+                                 earlier[i]));
     begin = ends[i];
   }
+}
+
+std::vector<stored_event_ptr> sqlite_log::with_earlier(std::vector<stored_event_ptr> stored,
+                                                       const std::vector<std::uint64_t>& earlier) const {
+  if (earlier.empty()) return stored;
+  std::vector<stored_event_ptr> result;
+  result.reserve(earlier.size());
+  std::size_t next_stored = 0;
+  for (std::uint64_t seq : earlier) {
+    if (seq == 0) {
+      result.push_back(stored[next_stored++]);
+      continue;
+    }
+    std::vector<stored_event_ptr> found;
+    read(seq - 1, seq, 1, found);
+    if (!found.empty() && found.front()->seq == seq) {
+      result.push_back(std::move(found.front()));
+    } else {  // retention dropped it since: its id is what the publisher needs
+      auto gone = std::make_shared<stored_event>();
+      gone->seq = seq;
+      gone->id = core::event_id{epoch_, seq}.str();
+      result.push_back(std::move(gone));
+    }
+  }
+  return result;
 }
 
 void sqlite_log::probe_if_unavailable() {
@@ -552,6 +650,12 @@ bool sqlite_log::apply_retention(std::int64_t now_ms) {
   {
     const std::lock_guard lock(mutex_);
     oldest = oldest_seq_;
+  }
+  {
+    idempotency_.expire(now_ms);
+    const stmt_use use{db_->forget_ids.get()};
+    sqlite3_bind_int64(db_->forget_ids.get(), 1, now_ms - idempotency_window_ms);
+    sqlite3_step(db_->forget_ids.get());  // a failure only keeps old ids longer
   }
   if (disk_oldest_ >= oldest) return false;
   // Deletes in chunks, one transaction each, so a commit waits for at most one of them.

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "globemeet/server/log/event_log.hpp"
+#include "globemeet/server/log/idempotency_index.hpp"
 
 namespace globemeet::server::log {
 
@@ -52,6 +53,10 @@ class memory_log final : public event_log {
   void commit_in_order(std::unique_lock<std::mutex>& lock, std::uint64_t first_seq, std::uint64_t last_seq,
                        std::vector<stored_event_ptr>& records, std::int64_t now_ms,
                        std::vector<stored_event_ptr>& dropped);
+  // The result of an append that skipped events stored before: `stored` (the new events, in
+  // order) merged with those earlier ones (earlier[i] != 0) in batch order.
+  std::vector<stored_event_ptr> with_earlier(std::vector<stored_event_ptr> stored,
+                                             const std::vector<std::uint64_t>& earlier) const;
   void notify_in_order(std::uint64_t first_seq, std::uint64_t last_seq,
                        const std::vector<stored_event_ptr>& records);
 
@@ -68,6 +73,7 @@ class memory_log final : public event_log {
   std::uint64_t head_seq_ = 0;           // newest stored seq handed to the listener
   std::int64_t last_time_ms_ = 0;        // newest stamped time; times never go back
   std::shared_ptr<const append_listener> listener_;  // copied per batch, called unlocked
+  idempotency_index idempotency_;
 };
 
 }  // namespace globemeet::server::log

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "globemeet/server/log/event_log.hpp"
+#include "globemeet/server/log/idempotency_index.hpp"
 #include "globemeet/server/log/memory_log.hpp"
 
 struct sqlite3;
@@ -91,6 +92,9 @@ class sqlite_log final : public event_log {
   void read_disk(std::uint64_t first, std::uint64_t last, std::size_t max_count,
                  std::vector<stored_event_ptr>& out) const;
   void trim_window_locked();
+  // `stored` merged in batch order with the events a retry had stored before (earlier[i] != 0).
+  std::vector<stored_event_ptr> with_earlier(std::vector<stored_event_ptr> stored,
+                                             const std::vector<std::uint64_t>& earlier) const;
   void probe_if_unavailable();
 
   const sqlite_log_options options_;
@@ -116,6 +120,7 @@ class sqlite_log final : public event_log {
   std::uint64_t stored_seq_ = 0;     // newest seq committed to disk
   std::uint64_t disk_oldest_ = 1;    // no row below this is left on disk
   std::int64_t last_time_ms_ = 0;
+  idempotency_index idempotency_;  // the writer's (and open()'s)
   std::thread writer_;
   // For stats(): the writer's, and the readers' (events whose checksum failed or whose page
   // could not be read).
