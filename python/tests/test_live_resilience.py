@@ -44,8 +44,9 @@ class Collector:
 
 @pytest.fixture
 def server(request: pytest.FixtureRequest) -> Iterator[Server]:
-    args: list[str] = getattr(request, "param", [])
-    s = Server(args=args)
+    s = Server()
+    # "{dir}" in a parameter stands for the server's own temp dir.
+    s.args = [a.replace("{dir}", str(s.dir)) for a in getattr(request, "param", [])]
     s.start()
     yield s
     s.stop()
@@ -91,11 +92,8 @@ def test_cuts_through_a_proxy_under_load(server: Server) -> None:
     asyncio.run(main())
 
 
-@pytest.mark.parametrize("server", [["--data-dir", "DATA"]], indirect=True)
+@pytest.mark.parametrize("server", [["--data-dir", "{dir}/data"]], indirect=True)
 def test_server_restart_resumes_without_gap(server: Server) -> None:
-    server.args = ["--data-dir" if a == "--data-dir" else str(server.dir / "data") if a == "DATA" else a for a in server.args]
-    server.restart()  # now with the data dir inside its temp dir
-
     async def main() -> None:
         got = Collector()
         reconnects: list[object] = []
