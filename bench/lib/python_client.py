@@ -95,7 +95,7 @@ async def ours(url: str, token: str, c: Counter) -> None:
         ws.on("reset", lambda r: c.problems.append(f"reset {r.reason}"))
         ws.on("error", lambda e: c.problems.append(f"error {e.code}"))
         sub = ws.subscribe(">", lambda e: c.event())
-        await sub.subscribed()
+        await sub.ready()
         say({"ready": True})
         await c.done.wait()
 

@@ -62,7 +62,7 @@ def test_handler_errors_are_reported_and_delivery_carries_on(server: Server) -> 
             ws.subscribe("agent.>", broken)
             ws.subscribe("agent.>", slow)
             sub = ws.subscribe("agent.>", lambda e: seen.append(e.id))
-            await asyncio.wait_for(sub.subscribed(), 10)
+            await asyncio.wait_for(sub.ready(), 10)
             ids = await globemeet.publish(server.http, server.token(), [agent(i) for i in range(20)])
             async def all_in() -> None:
                 while len(order) < 20:
@@ -126,10 +126,42 @@ def test_close_leaves_no_task_behind(server: Server) -> None:
         ws = GlobeMeetWS(endpoint=server.ws, token=server.token())
         sub = ws.subscribe(">", lambda e: None)
         await ws.start()
-        await asyncio.wait_for(sub.subscribed(), 10)
+        await asyncio.wait_for(sub.ready(), 10)
         await ws.close()
         assert asyncio.all_tasks() == before
         assert ws.state == "closed" and ws.final_code == 1000
         await ws.wait_closed()  # closed by the user: returns
 
     asyncio.run(main())
+
+
+def test_subscription_states_disconnect_and_connect_resume(server: Server) -> None:
+    async def main() -> None:
+        got: list[str] = []
+        async with GlobeMeetWS(endpoint=server.ws, token=server.token()) as ws:
+            sub = ws.subscribe("agent.>", lambda e: got.append(e.id))
+            assert sub.state == "subscribing"
+            await asyncio.wait_for(sub.ready(), 10)
+            assert sub.state == "subscribed"
+            first = await globemeet.publish(server.http, server.token(), [agent(1)])
+            while got != first:
+                await asyncio.sleep(0.01)
+            await ws.disconnect()
+            assert ws.state == "idle" and sub.state == "subscribing"
+            missed = await globemeet.publish(server.http, server.token(), [agent(2), agent(3)])
+            reconnect = asyncio.ensure_future(ws.once("reconnect"))
+            await ws.connect()
+            assert (await asyncio.wait_for(reconnect, 10)).last_event_id == first[0]
+            await asyncio.wait_for(sub.ready(), 10)
+            while len(got) < 3:
+                await asyncio.sleep(0.01)
+            assert got == first + missed  # resumed after the last event: nothing lost, nothing twice
+            sub.unsubscribe()
+            assert sub.state == "unsubscribed"
+            with pytest.raises(GlobeMeetError) as ended:
+                await sub.ready()
+            assert ended.value.code == "unsubscribed"
+        with pytest.raises(GlobeMeetError):
+            await ws.connect()
+
+    asyncio.run(asyncio.wait_for(main(), 30))

@@ -74,7 +74,7 @@ def test_fetch_token_right_and_wrong_secret(server: Server) -> None:
         # The token it gives opens a live connection.
         async with GlobeMeetWS(endpoint=server.ws, token=token) as ws:
             sub = ws.subscribe("queue.>", lambda e: None)
-            await asyncio.wait_for(sub.subscribed(), 10)
+            await asyncio.wait_for(sub.ready(), 10)
             assert ws.state == "live"
 
     asyncio.run(main())

@@ -73,7 +73,7 @@ def test_cuts_through_a_proxy_under_load(server: Server) -> None:
             async with GlobeMeetWS(endpoint=proxy.ws, token=server.token(), backoff=FAST) as ws:
                 sub = ws.subscribe("queue.>", got)
                 ws.on("reconnect", reconnects.append)
-                await asyncio.wait_for(sub.subscribed(), 10)
+                await asyncio.wait_for(sub.ready(), 10)
 
                 async def cutter() -> None:
                     while True:
@@ -102,14 +102,16 @@ def test_server_restart_resumes_without_gap(server: Server) -> None:
             sub = ws.subscribe(">", got)
             ws.on("reconnect", reconnects.append)
             ws.on("state", lambda c: states.append(c.to_state))
-            await asyncio.wait_for(sub.subscribed(), 10)
+            resets: list[object] = []
+            ws.on("reset", resets.append)
+            await asyncio.wait_for(sub.ready(), 10)
             first = await publish_batches(server, 1, 50)
             await got.until(first[-1])
             server.restart()
             second = await publish_batches(server, 1, 50)
             await got.until(second[-1])
             assert got.ids == first + second
-            assert len(reconnects) == 1 and "reconnecting" in states
+            assert len(reconnects) == 1 and "reconnecting" in states and resets == []  # the same log
             assert ws.last_event_id == second[-1]
 
     asyncio.run(main())
@@ -120,7 +122,7 @@ def test_resume_across_a_client_restart_with_last_event_id(server: Server) -> No
         got = Collector()
         async with GlobeMeetWS(endpoint=server.ws, token=server.token()) as ws:
             sub = ws.subscribe(">", got)
-            await asyncio.wait_for(sub.subscribed(), 10)
+            await asyncio.wait_for(sub.ready(), 10)
             first = await publish_batches(server, 1, 10)
             await got.until(first[-1])
             saved = ws.last_event_id
@@ -149,7 +151,7 @@ def test_token_refresh_on_a_live_connection(server: Server) -> None:
         async with GlobeMeetWS(endpoint=server.ws, get_token=get_token, refresh_before_ms=63_000) as ws:
             ws.on("state", lambda c: states.append(c.to_state))
             sub = ws.subscribe(">", got)
-            await asyncio.wait_for(sub.subscribed(), 10)
+            await asyncio.wait_for(sub.ready(), 10)
             for _ in range(200):
                 if "refresh" in reasons:
                     break
@@ -188,7 +190,7 @@ def test_overflow_and_resume(server: Server) -> None:
             sub = ws.subscribe(">", slow)
             ws.on("overflow", overflows.append)
             ws.on("state", lambda c: drops.append(c.code) if c.to_state == "reconnecting" else None)
-            await asyncio.wait_for(sub.subscribed(), 10)
+            await asyncio.wait_for(sub.ready(), 10)
             target.extend(await publish_batches(server, 40, 250, pad=2000))  # 10,000 events, 20 MB
             published.set()
             await asyncio.wait_for(done.wait(), 60)

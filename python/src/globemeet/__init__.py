@@ -4,8 +4,8 @@ from globemeet._event import Event, EventData
 from globemeet.catalogue import *  # noqa: F403  (the typed events)
 from globemeet.catalogue import GlobeMeetEvent
 from globemeet.client import (
-    GlobeMeetWS, Overflow, Reconnected, Reset, Revoked, StateChange, Subscription, SubscriptionFailed,
-    TokenExpiring,
+    GlobeMeetWS, Overflow, Reconnected, Reset, Revoked, StateChange, Subscribed, Subscription,
+    SubscriptionFailed, TokenExpiring,
 )
 from globemeet.errors import GlobeMeetError
 from globemeet.http import fetch_token, publish, token_provider
@@ -13,6 +13,6 @@ from globemeet.http import fetch_token, publish, token_provider
 __version__ = "0.1.0"
 __all__ = [
     "GlobeMeetWS", "GlobeMeetError", "GlobeMeetEvent", "Event", "EventData", "Subscription", "BackoffPolicy",
-    "StateChange", "Reconnected", "Reset", "Overflow", "Revoked", "SubscriptionFailed", "TokenExpiring",
+    "StateChange", "Subscribed", "Reconnected", "Reset", "Overflow", "Revoked", "SubscriptionFailed", "TokenExpiring",
     "fetch_token", "publish", "token_provider",
 ]

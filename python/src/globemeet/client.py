@@ -80,13 +80,19 @@ class SubscriptionFailed:
 
 
 @dataclass(frozen=True)
+class Subscribed:
+    """The server applied a subscription's pattern (on each connection)."""
+    pattern: str
+
+
+@dataclass(frozen=True)
 class TokenExpiring:
     """The server warned that the token expires soon; a refresh is under way."""
     message: str
 
 
 EventName = Literal["state", "reconnect", "reset", "overflow", "error", "revoked",
-                    "subscription_failed", "token_expiring"]
+                    "subscription_failed", "token_expiring", "subscribed"]
 _EVENT_NAMES = frozenset(EventName.__args__)  # type: ignore[attr-defined]
 P = TypeVar("P")
 Listener = Callable[[P], Union[None, Awaitable[None], object]]
@@ -95,30 +101,60 @@ TokenProvider = Callable[[str], Union[Awaitable[str], str]]
 
 
 class Subscription:
-    """One `subscribe()`: ends with unsubscribe() (again: no effect). `await subscribed()`
-    waits until the server confirmed the pattern on the current connection."""
+    """One `subscribe()`. `state`: `subscribing` until the server applied the pattern (and
+    again from a lost connection until the next one applied it), `subscribed` while events
+    flow; final: `failed` (refused), `revoked` (removed by the server), `unsubscribed` (by
+    you, or the client closed). `await ready()` returns once it is subscribed and raises
+    GlobeMeetError if it ends first. unsubscribe() ends it (again: no effect)."""
 
-    __slots__ = ("pattern", "_handler", "_handle", "_client", "_active", "_confirmed")
+    __slots__ = ("pattern", "_handler", "_handle", "_client", "_state", "_settled", "_end_code")
 
     def __init__(self, client: GlobeMeetWS, pattern: str, handler: Handler, handle: int) -> None:
         self.pattern = pattern
         self._handler = handler
         self._handle = handle
         self._client = client
-        self._active = True
-        self._confirmed = asyncio.Event()
+        self._state = "subscribing"
+        self._settled = asyncio.Event()  # set while subscribed or once ended
+        self._end_code = ""
+
+    @property
+    def state(self) -> str:
+        return self._state
 
     @property
     def active(self) -> bool:
-        return self._active
+        return self._state in ("subscribing", "subscribed")
 
     def unsubscribe(self) -> None:
-        if self._active:
-            self._active = False
+        if self.active:
+            self._end("unsubscribed", "unsubscribed")
             self._client._unsubscribe(self)
 
-    async def subscribed(self) -> None:
-        await self._confirmed.wait()
+    async def ready(self) -> None:
+        """Returns once the server has applied the pattern (at once while subscribed)."""
+        while True:
+            await self._settled.wait()
+            if self._state == "subscribed":
+                return
+            if not self.active:
+                raise GlobeMeetError(self._end_code, f"subscription {self.pattern!r} ended: {self._state}")
+
+    def _confirm(self) -> None:
+        if self.active:
+            self._state = "subscribed"
+            self._settled.set()
+
+    def _lost(self) -> None:
+        if self._state == "subscribed":
+            self._state = "subscribing"
+            self._settled.clear()
+
+    def _end(self, state: str, code: str) -> None:
+        if self.active:
+            self._state = state
+            self._end_code = code
+            self._settled.set()
 
 
 class _Connection:
@@ -213,6 +249,28 @@ class GlobeMeetWS:
         self._loop = asyncio.get_running_loop()
         self._closed_event = asyncio.Event()
         self._feed(self._session.start(_now_ms(), self._rng.random()))
+
+    async def connect(self) -> None:
+        """Starts the client, or connects again after disconnect() and resumes after the last
+        event delivered. Raises GlobeMeetError `closed` after close()."""
+        if self._session.state is State.CLOSED:
+            raise GlobeMeetError("closed", "GlobeMeetWS.connect: the client is closed")
+        if not self._started:
+            await self.start()
+        elif self._session.state is State.IDLE:
+            self._feed(self._session.start(_now_ms(), self._rng.random()))
+
+    async def disconnect(self) -> None:
+        """Closes the connection (1000) and waits in `idle`: no reconnects, no timers, but the
+        subscriptions, handlers, token and resume position are kept for connect()."""
+        if not self._started or self._session.state in (State.CLOSED, State.IDLE):
+            return
+        conns = [c.task for c in self._connections.values() if c.task is not None]
+        self._feed(self._session.disconnect(_now_ms(), self._rng.random()))
+        current = asyncio.current_task()
+        waiting = [t for t in conns if t is not current and not t.done()]
+        if waiting:
+            await asyncio.wait(waiting, timeout=3)
 
     async def close(self) -> None:
         """Closes the connection (1000) and stops for good; returns once no task, socket or
@@ -319,6 +377,8 @@ class GlobeMeetWS:
     def on(self, name: Literal["subscription_failed"], listener: Listener[SubscriptionFailed]) -> Callable[[], None]: ...
     @overload
     def on(self, name: Literal["token_expiring"], listener: Listener[TokenExpiring]) -> Callable[[], None]: ...
+    @overload
+    def on(self, name: Literal["subscribed"], listener: Listener[Subscribed]) -> Callable[[], None]: ...
 
     def on(self, name: str, listener: Callable[[Any], object]) -> Callable[[], None]:
         """Adds a listener (plain function or coroutine function); returns its remover."""
@@ -331,6 +391,19 @@ class GlobeMeetWS:
             if listener in listeners:
                 listeners.remove(listener)
         return remove
+
+    async def once(self, name: EventName) -> Any:
+        """The payload of the next `name` (e.g. `await ws.once("reconnect")`)."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def listener(payload: Any) -> None:
+            if not future.done():
+                future.set_result(payload)
+        remove = self.on(name, listener)
+        try:
+            return await future
+        finally:
+            remove()
 
     # ---- performing actions --------------------------------------------------------------
     def _feed(self, actions: list[Action]) -> None:
@@ -364,6 +437,9 @@ class GlobeMeetWS:
             if handle is not None:
                 handle.cancel()
         elif isinstance(action, StateChanged):
+            if action.from_state is State.LIVE:
+                for sub in self._subscriptions.values():
+                    sub._lost()  # subscribing again until the next connection applies it
             self._emit("state", StateChange(action.from_state.value, action.to_state.value, action.code, action.reason))
         elif isinstance(action, Notice):
             self._notice(action)
@@ -583,15 +659,16 @@ class GlobeMeetWS:
             self._emit("token_expiring", TokenExpiring(action.message))
         elif kind is NoticeKind.SUBSCRIBED:
             if sub is not None:
-                sub._confirmed.set()
+                sub._confirm()
+            self._emit("subscribed", Subscribed(action.detail))
         elif kind is NoticeKind.SUBSCRIPTION_FAILED:
             if sub is not None:
-                sub._active = False
+                sub._end("failed", action.detail)
                 del self._subscriptions[action.handle]
             self._emit("subscription_failed", SubscriptionFailed(pattern, action.detail, action.message))
         elif kind is NoticeKind.REVOKED:
             if sub is not None:
-                sub._active = False
+                sub._end("revoked", "permission_revoked")
                 del self._subscriptions[action.handle]
             self._emit("revoked", Revoked(pattern, action.detail))
 
@@ -623,7 +700,7 @@ class GlobeMeetWS:
             handle.cancel()
         self._timers.clear()
         for sub in self._subscriptions.values():
-            sub._active = False
+            sub._end("unsubscribed", "closed")
         if self._closed_event is not None:
             self._closed_event.set()
         if self._loop is not None and not self._user_closed:
@@ -667,6 +744,6 @@ async def _abort(ws: ClientConnection) -> None:
 
 
 __all__ = [
-    "GlobeMeetWS", "Subscription", "StateChange", "Reconnected", "Reset", "Overflow", "Revoked",
+    "GlobeMeetWS", "Subscription", "StateChange", "Subscribed", "Reconnected", "Reset", "Overflow", "Revoked",
     "SubscriptionFailed", "TokenExpiring", "EventName", "Handler", "TokenProvider",
 ]
