@@ -3,7 +3,7 @@
 //
 // Steps are plain objects with one verb each. Strings starting with `$` are filled in when the
 // step runs: `$endpoint`, `$jwt:NAME` (a token, made once per scenario with the lifetime the
-// scenario's `tokens` gives NAME), `$req` (the `req` of the last frame a step matched).
+// scenario's `tokens` gives NAME), `$req` and `$topics` (of the last frame a step matched).
 //
 // Time: the harness stamps attempts and observations when it sees them and checks bounds only
 // (`min_ms`/`max_ms` from a mark). Bounds come from the protocol; margins absorb a busy machine.
@@ -78,6 +78,7 @@ function fill(ctx, value) {
   if (typeof value === 'string' && value.startsWith('$')) {
     if (value === '$endpoint') return ctx.server.endpoint;
     if (value === '$req') return ctx.lastFrame?.value?.req;
+    if (value === '$topics') return ctx.lastFrame?.value?.topics;
     if (value.startsWith('$jwt:')) return token(ctx, value.slice(5));
     return value;
   }
@@ -173,6 +174,8 @@ async function runStep(ctx, step) {
       .catch((e) => fail(`${e.message} ${JSON.stringify(step.expect)}; since: ${JSON.stringify(driver.observations.rest().map((o) => o.value))}`));
     ctx.marks.expect = obs.t;
     checkBounds(ctx, obs.t, step, 'observation');
+    // `and`: what the observation found must also satisfy (a precise failure, not a timeout).
+    if (step.and !== undefined && !matches(obs.value, step.and)) fail(`${JSON.stringify(obs.value)} does not satisfy ${JSON.stringify(step.and)}`);
     return;
   }
   // Asks the driver again (`poll`, a command) until an answer matches `until`: for state the

@@ -1,6 +1,6 @@
 // close() by the user in every state (sections 8, 9): the client ends with 1000, sends a close
 // frame if it has a connection, stops every attempt, and reports no error for it.
-import { accept, connect, ev, expect, live, send } from './lib.mjs';
+import { accept, connect, ev, expect, live, request, send } from './lib.mjs';
 
 const closed = [
   { driver: { cmd: 'close' } },
@@ -20,7 +20,7 @@ export default [
     id: 'close_fetching_token',
     title: 'close() while the token provider has not answered',
     protocol: '9',
-    steps: [connect({ provider: true }), expect({ obs: 'token_request' }), ...closed],
+    steps: [connect({ provider: true }), request('connect'), ...closed],
   },
   {
     id: 'close_connecting',

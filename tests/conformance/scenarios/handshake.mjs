@@ -1,6 +1,6 @@
 // Refused and stalled handshakes (sections 1, 8, 9): 401, 403, 429, 5xx, other 4xx, and a
 // server that never answers the upgrade.
-import { OPTIONS, SLACK_MS, accept, connect, expect, subscribed } from './lib.mjs';
+import { OPTIONS, SLACK_MS, accept, connect, expect, request, subscribed } from './lib.mjs';
 
 const final = (status, code, provider = false) => ({
   id: `handshake_${status}${provider ? '_provider' : ''}`,
@@ -43,10 +43,10 @@ export default [
     protocol: '9',
     steps: [
       connect({ provider: true }),
-      expect({ obs: 'token_request' }),
+      request('connect'),
       { driver: { cmd: 'token', token: '$jwt:t1' } },
       accept({ status: 401, body: { error: 'invalid_token', message: 'scripted' } }),
-      expect({ obs: 'token_request' }),
+      request('refused'),
       { driver: { cmd: 'token', token: '$jwt:t2' } },
       accept({ token: '$jwt:t2' }),
       ...subscribed(['queue.>']),
@@ -59,10 +59,10 @@ export default [
     protocol: '9',
     steps: [
       connect({ provider: true }),
-      expect({ obs: 'token_request' }),
+      request('connect'),
       { driver: { cmd: 'token', token: '$jwt:t1' } },
       accept({ status: 401 }),
-      expect({ obs: 'token_request' }),
+      request('refused'),
       { driver: { cmd: 'token', token: '$jwt:t2' } },
       accept({ status: 401 }),
       expect({ obs: 'error', code: 'closed', close_code: 4401 }),

@@ -59,3 +59,10 @@ export function live({ subscribe = [['s1', 'queue.>']], head = 'c0-0', ready = {
     expect({ obs: 'state', to: 'live' }),
   ];
 }
+
+// A token request, with its reason checked when the driver reports one (README.md).
+export function request(reasons, more = {}) {
+  const ok = (r) => r === undefined || [reasons].flat().includes(r);
+  ok.toJSON = () => ({ reason: [reasons].flat(), or: 'absent' });
+  return expect({ obs: 'token_request' }, { and: { reason: ok }, ...more });
+}

@@ -32,6 +32,19 @@ export default [
     ],
   },
   {
+    id: 'error_frame_reported',
+    title: 'an `error` frame about one request (rate_limited): reported with its code, the connection carries on',
+    protocol: '2.3',
+    steps: [
+      ...live(),
+      send({ op: 'error', req: 'x1', code: 'rate_limited', message: 'more than 100 requests per second' }),
+      expect({ obs: 'error', code: 'rate_limited' }),
+      send(ev('c0-1')),
+      expect({ obs: 'event', id: 'c0-1' }),
+      { no_attempt: { for_ms: 200 } },
+    ],
+  },
+  {
     id: 'event_before_ready',
     title: 'an event before `ready` is a protocol error, not delivered',
     protocol: '1.1',

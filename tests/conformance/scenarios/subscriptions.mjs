@@ -2,6 +2,16 @@
 // that subscription only and the rest asked for again; a revoked pattern stops delivery.
 import { accept, connect, ev, expect, live, send, subscribed } from './lib.mjs';
 
+// 70 patterns: more than the 64 one `subscribe` may carry (section 2.1).
+const many = Array.from({ length: 70 }, (_, i) => [`s${i}`, `queue.q${i}.depth-changed`]);
+const chunk = (t) => Array.isArray(t) && t.length >= 1 && t.length <= 64;
+// The client's subscribe frames on the current connection name every pattern, once.
+const coversAll = ({ conn }) => {
+  const topics = conn.frames.all.filter((f) => f.value?.op === 'subscribe').flatMap((f) => f.value.topics);
+  const want = many.map(([, p]) => p).sort();
+  if (JSON.stringify([...topics].sort()) !== JSON.stringify(want)) throw new Error(`subscribed ${topics.length} patterns: ${topics}`);
+};
+
 const refused = (code) => ({
   id: `subscribe_${code}`,
   title: `${code} from the server: reported for that subscription, the rest subscribed again`,
@@ -37,6 +47,32 @@ export default [
       expect({ obs: 'subscription_failed', sub: 's2', code: 'too_many_subscriptions' }),
       send(ev('c0-1')),
       expect({ obs: 'event', sub: 's1', id: 'c0-1' }),
+    ],
+  },
+  {
+    id: 'subscribe_over_64_patterns',
+    title: 'more than 64 patterns: several `subscribe` frames of at most 64, only the first with `from`',
+    protocol: '2.1, 5.1',
+    steps: [
+      connect({ subscribe: many }),
+      accept(),
+      { expect_frame: { op: 'subscribe', topics: chunk, from: null } },
+      send({ op: 'subscribed', req: '$req', topics: '$topics', head: 'c0-0' }),
+      { expect_frame: { op: 'subscribe', topics: chunk, from: null } },
+      send({ op: 'subscribed', req: '$req', topics: '$topics', head: 'c0-0' }),
+      { check: coversAll },
+      send(ev('c0-1', 'queue.q69.depth-changed')),
+      expect({ obs: 'event', sub: 's69', id: 'c0-1' }),
+      { cut: true },
+      accept(),
+      { expect_frame: { op: 'subscribe', topics: chunk, from: 'c0-1' } },
+      send({ op: 'subscribed', req: '$req', topics: '$topics', head: 'c0-1' }),
+      send({ op: 'replayed', req: '$req', count: 0 }),
+      { expect_frame: { op: 'subscribe', topics: chunk, from: null } },
+      send({ op: 'subscribed', req: '$req', topics: '$topics', head: 'c0-1' }),
+      { check: coversAll },
+      send(ev('c0-2', 'queue.q0.depth-changed')),
+      expect({ obs: 'event', sub: 's0', id: 'c0-2' }),
     ],
   },
   {

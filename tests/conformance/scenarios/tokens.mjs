@@ -1,12 +1,13 @@
 // Tokens on a live connection and across connections (sections 6.1, 8, 9): refresh before
 // `exp`, `expiring`, a refused refresh, 4001 then a fresh token, 4401 then one retry, a
 // provider that fails, a provider that gives only expired tokens.
-import { OPTIONS, SLACK_MS, accept, connect, expect, live, send, subscribed } from './lib.mjs';
+import { OPTIONS, SLACK_MS, accept, connect, expect, request, send, subscribed } from './lib.mjs';
+
 
 // Live in provider mode with token t1.
 const liveWithProvider = () => [
   connect({ provider: true }),
-  expect({ obs: 'token_request' }),
+  request('connect'),
   { driver: { cmd: 'token', token: '$jwt:t1' } },
   accept({ token: '$jwt:t1' }),
   ...subscribed(['queue.>']),
@@ -21,7 +22,7 @@ export default [
     tokens: { t1: 62 },  // exp in 62 s: the refresh is due within about 2 s
     steps: [
       ...liveWithProvider(),
-      expect({ obs: 'token_request' }, { within_ms: 3000 + SLACK_MS }),
+      request('refresh', { within_ms: 3000 + SLACK_MS }),
       { driver: { cmd: 'token', token: '$jwt:t2' } },
       { expect_frame: { op: 'refresh', token: '$jwt:t2' } },
       send({ op: 'refreshed', req: '$req', exp: 4102444800 }),
@@ -35,11 +36,27 @@ export default [
     steps: [
       ...liveWithProvider(),
       send({ op: 'expiring', exp: Math.floor(Date.now() / 1000) + 50, grace_ms: 30000 }),
-      expect({ obs: 'token_request' }),
+      request('expiring'),
       { driver: { cmd: 'token', token: '$jwt:t2' } },
       { expect_frame: { op: 'refresh', token: '$jwt:t2' } },
       send({ op: 'refreshed', req: '$req', exp: 4102444800 }),
       { no_attempt: { for_ms: 500 } },
+    ],
+  },
+  {
+    id: 'refresh_not_newer',
+    title: 'a token no newer than the connection\'s is not sent as `refresh`; the provider is asked again',
+    protocol: '6.1, 9',
+    steps: [
+      ...liveWithProvider(),
+      send({ op: 'expiring', exp: Math.floor(Date.now() / 1000) + 50, grace_ms: 30000 }),
+      request('expiring'),
+      { driver: { cmd: 'token', token: '$jwt:t1' } },
+      request(['expiring', 'refresh'], { within_ms: OPTIONS.backoff_max_ms + SLACK_MS }),
+      { driver: { cmd: 'token', token: '$jwt:t2' } },
+      { expect_frame: { op: 'refresh', token: '$jwt:t2' } },
+      send({ op: 'refreshed', req: '$req', exp: 4102444800 }),
+      { check: ({ conn }) => { if (conn.frames.all.filter((f) => f.value?.op === 'refresh').length !== 1) throw new Error('the same token went out as refresh'); } },
     ],
   },
   {
@@ -49,11 +66,11 @@ export default [
     steps: [
       ...liveWithProvider(),
       send({ op: 'expiring', exp: Math.floor(Date.now() / 1000) + 50, grace_ms: 30000 }),
-      expect({ obs: 'token_request' }),
+      request('expiring'),
       { driver: { cmd: 'token', token: '$jwt:t2' } },
       { expect_frame: { op: 'refresh', token: '$jwt:t2' } },
       send({ op: 'error', req: '$req', code: 'invalid_token', message: 'scripted refusal' }),
-      expect({ obs: 'token_request' }, { within_ms: OPTIONS.backoff_max_ms + SLACK_MS }),
+      request(['expiring', 'refresh'], { within_ms: OPTIONS.backoff_max_ms + SLACK_MS }),
       { driver: { cmd: 'token', token: '$jwt:t3' } },
       { expect_frame: { op: 'refresh', token: '$jwt:t3' } },
       send({ op: 'refreshed', req: '$req', exp: 4102444800 }),
@@ -69,7 +86,7 @@ export default [
       send({ op: 'event', specversion: '1.0', id: 'c0-1', source: '/tenants/acme/queues/q1', type: 'queue.depth-changed', subject: 'q1', time: '2026-12-02T13:00:00.000Z', topic: 'queue.q1.depth-changed', tenant: 'acme', data: { queue_id: 'q1', depth: 1, longest_wait_seconds: 0 } }),
       expect({ obs: 'event', id: 'c0-1' }),
       { close: { code: 4001, reason: 'token expired' } },
-      expect({ obs: 'token_request' }),
+      request('expired'),
       { driver: { cmd: 'token', token: '$jwt:t2' } },
       accept({ token: '$jwt:t2' }),
       ...subscribed(['queue.>'], { from: 'c0-1' }),
@@ -83,7 +100,7 @@ export default [
     steps: [
       ...liveWithProvider(),
       { close: { code: 4401, reason: 'invalid token' } },
-      expect({ obs: 'token_request' }),
+      request('refused'),
       { driver: { cmd: 'token', token: '$jwt:t2' } },
       accept({ ready: false, token: '$jwt:t2' }),
       { close: { code: 4401, reason: 'invalid token' } },
@@ -99,7 +116,7 @@ export default [
     steps: [
       ...liveWithProvider(),
       { close: { code: 4401, reason: 'invalid token' } },
-      expect({ obs: 'token_request' }),
+      request('refused'),
       { driver: { cmd: 'token', token: '$jwt:t2' } },
       accept({ token: '$jwt:t2' }),
       ...subscribed(['queue.>'], { from: 'c0-0' }),
@@ -112,11 +129,11 @@ export default [
     protocol: '9',
     steps: [
       connect({ provider: true }),
-      expect({ obs: 'token_request' }),
+      request('connect'),
       { mark: 'failed' },
       { driver: { cmd: 'token_error', message: 'identity provider down' } },
       expect({ obs: 'error', code: 'token_unavailable' }),
-      expect({ obs: 'token_request' }, { after: 'failed', max_ms: OPTIONS.backoff_max_ms + SLACK_MS }),
+      request('connect', { after: 'failed', max_ms: OPTIONS.backoff_max_ms + SLACK_MS }),
       { driver: { cmd: 'token', token: '$jwt:t1' } },
       accept({ token: '$jwt:t1' }),
       ...subscribed(['queue.>']),
@@ -130,9 +147,9 @@ export default [
     tokens: { old1: -120, old2: -120 },
     steps: [
       connect({ provider: true }),
-      expect({ obs: 'token_request' }),
+      request('connect'),
       { driver: { cmd: 'token', token: '$jwt:old1' } },
-      expect({ obs: 'token_request' }, { within_ms: OPTIONS.backoff_max_ms + SLACK_MS }),
+      request('connect', { within_ms: OPTIONS.backoff_max_ms + SLACK_MS }),
       { driver: { cmd: 'token', token: '$jwt:old2' } },
       expect({ obs: 'error', code: 'closed', close_code: 4001 }),
       expect({ obs: 'state', to: 'closed', code: 4001 }),

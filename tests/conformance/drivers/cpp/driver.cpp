@@ -76,7 +76,7 @@ class Driver {
     if (cmd.contains("token")) {
       o.token = str(cmd, "token");
     } else {
-      o.token_provider = [this]() -> std::string { return provide_token(); };
+      o.token_provider = [this](globemeet::TokenReason reason) -> std::string { return provide_token(reason); };
     }
     if (auto id = str(cmd, "last_event_id"); !id.empty()) o.last_event_id = id;
     json::object options;
@@ -93,6 +93,12 @@ class Driver {
     o.on_reset = [](const std::string& reason) { out({{"obs", "reset"}, {"reason", reason}}); };
     o.on_overflow = [](const std::string& last) { out({{"obs", "overflow"}, {"last_id", last}}); };
     o.on_error = [this](const globemeet::Error& e) { on_error(e); };
+    o.on_subscribed = [this](const std::string& pattern) {
+      std::lock_guard lock(subs_mutex_);
+      for (const auto& [name, s] : subs_) {
+        if (!s.ended && s.pattern == pattern) out({{"obs", "subscribed"}, {"sub", name}});
+      }
+    };
     try {
       client_ = std::make_unique<globemeet::Client>(std::move(o));
     } catch (const globemeet::ClientError& e) {
@@ -161,10 +167,10 @@ class Driver {
   }
 
   // The provider (on the client's helper thread) asks the harness and waits for its answer.
-  std::string provide_token() {
+  std::string provide_token(globemeet::TokenReason reason) {
     std::unique_lock lock(token_mutex_);
     if (giving_up_) throw std::runtime_error("the driver is closing");
-    out({{"obs", "token_request"}});
+    out({{"obs", "token_request"}, {"reason", globemeet::to_string(reason)}});
     token_cv_.wait(lock, [this] { return answer_.has_value() || giving_up_; });
     if (!answer_) throw std::runtime_error("the driver is closing");
     auto a = std::move(*answer_);
