@@ -22,8 +22,9 @@ function subsFor(pattern) {
 
 function subscribe(sub, pattern) {
   try {
-    const unsubscribe = client.subscribe(pattern, (event) => out({ obs: 'event', sub, id: event.id, topic: event.topic, type: event.type }));
-    subs.set(sub, { pattern, unsubscribe });
+    const subscription = client.subscribe(pattern, (event) => out({ obs: 'event', sub, id: event.id, topic: event.topic, type: event.type }));
+    // subscribe() returns the unsubscribe function (a Subscription object that is callable).
+    subs.set(sub, { pattern, unsubscribe: () => (typeof subscription === 'function' ? subscription() : subscription.unsubscribe()) });
   } catch (e) {
     out({ obs: 'subscribe_error', sub, code: e.code ?? 'exception', message: e.message });
   }
@@ -33,9 +34,9 @@ function connect(cmd) {
   const options = cmd.options ?? {};
   const config = { endpoint: cmd.endpoint, WebSocket };
   if (cmd.token !== undefined) config.token = cmd.token;
-  else config.getToken = () => new Promise((resolve, reject) => {
+  else config.getToken = (reason) => new Promise((resolve, reject) => {
     pendingToken = { resolve, reject };
-    out({ obs: 'token_request' });
+    out({ obs: 'token_request', ...(typeof reason === 'string' ? { reason } : {}) });
   });
   if (cmd.last_event_id !== undefined) config.lastEventId = cmd.last_event_id;
   const backoff = {};
@@ -63,6 +64,9 @@ function connect(cmd) {
     for (const sub of subsFor(pattern)) out({ obs: 'revoked', sub });
   });
   client.on('token_expiring', () => out({ obs: 'token_expiring' }));
+  client.on('subscribed', ({ pattern }) => {
+    for (const sub of subsFor(pattern)) out({ obs: 'subscribed', sub });
+  });
   for (const { sub, pattern } of cmd.subscribe ?? []) subscribe(sub, pattern);
 }
 
