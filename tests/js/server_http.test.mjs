@@ -210,6 +210,16 @@ test('OAuth client credentials: token -> publish -> WebSocket delivery, end to e
   assert.equal(bad.body.error, 'invalid_client');
   const badGrant = await requestToken('wallboard', CLIENT_SECRET, 'grant_type=password');
   assert.equal(badGrant.status, 400);
+  // The secret followed by NUL bytes (HMAC pads its key with zeros): refused in Basic and body.
+  for (const padded of [`${CLIENT_SECRET}\0`, `${CLIENT_SECRET}\0\0`]) {
+    assert.equal((await requestToken('wallboard', padded)).status, 401);
+  }
+  const paddedBody = await fetch(`${server.httpUrl}/oauth/token`, {
+    method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: `grant_type=client_credentials&client_id=wallboard&client_secret=${encodeURIComponent(CLIENT_SECRET)}%00%00`,
+  });
+  assert.equal(paddedBody.status, 401);
+  assert.equal((await paddedBody.json()).error, 'invalid_client');
 
   const reader = await requestToken('wallboard', CLIENT_SECRET);
   assert.equal(reader.status, 200);

@@ -71,11 +71,21 @@ std::optional<std::string> pbkdf2(std::string_view secret, std::string_view salt
   return out;
 }
 
+// HMAC pads a key shorter than its block with zero bytes, so PBKDF2 would take "s3cret" and
+// "s3cret\0\0" as one secret. Control characters have no place in a secret: refused outright.
+bool has_control_character(std::string_view secret) {
+  for (unsigned char c : secret)
+    if (c < 0x20 || c == 0x7f) return true;
+  return false;
+}
+
 }  // namespace
 
 core::result<std::string> hash_secret(std::string_view secret, std::uint32_t iterations) {
   if (secret.empty()) return core::error{"invalid_argument", "the secret is empty"};
   if (secret.size() > 1024) return core::error{"invalid_argument", "the secret is longer than 1024 bytes"};
+  if (has_control_character(secret))
+    return core::error{"invalid_argument", "the secret contains a control character (0x00-0x1f or 0x7f)"};
   if (iterations < min_pbkdf2_iterations || iterations > max_pbkdf2_iterations)
     return core::error{"invalid_argument", "iterations must be between " +
                                                std::to_string(min_pbkdf2_iterations) + " and " +
@@ -105,7 +115,7 @@ std::optional<std::uint32_t> secret_hash_iterations(std::string_view encoded) {
 
 bool verify_secret(std::string_view secret, std::string_view encoded) {
   auto parsed = parse(encoded);
-  if (!parsed || secret.size() > 1024) return false;
+  if (!parsed || secret.size() > 1024 || has_control_character(secret)) return false;
   auto candidate = pbkdf2(secret, parsed->salt, parsed->iterations);
   if (!candidate) return false;
   const bool match = constant_time_equal(*candidate, parsed->hash);

@@ -51,6 +51,17 @@ TEST_CASE("hash_secret refuses what it cannot hash well", "[auth][secret_hash]")
   CHECK(hash_secret("s", 999).err().code == "invalid_argument");
   CHECK(hash_secret("s", max_pbkdf2_iterations + 1).err().code == "invalid_argument");
   CHECK(hash_secret(std::string(1025, 's'), 1000).err().code == "invalid_argument");
+  CHECK(hash_secret(std::string("s3cret\0", 7), 1000).err().code == "invalid_argument");
+  CHECK(hash_secret("s3\tcret", 1000).err().code == "invalid_argument");
+}
+
+TEST_CASE("a secret followed by NUL bytes does not verify (HMAC's zero padding)", "[auth][secret_hash]") {
+  const auto hash = hash_secret("s3cret", 1000);
+  REQUIRE(hash.ok());
+  CHECK(verify_secret("s3cret", hash.value()));
+  CHECK_FALSE(verify_secret(std::string("s3cret\0", 7), hash.value()));
+  CHECK_FALSE(verify_secret(std::string("s3cret\0\0", 8), hash.value()));
+  CHECK_FALSE(verify_secret("s3cret\x7f", hash.value()));
 }
 
 TEST_CASE("a known PBKDF2-HMAC-SHA256 vector verifies", "[auth][secret_hash]") {
