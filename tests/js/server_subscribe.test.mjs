@@ -27,6 +27,12 @@ test('invalid patterns are refused with invalid_topic naming the pattern', async
     assert.equal(err.op, 'error', topic);
     assert.ok(['invalid_topic', 'bad_frame'].includes(err.code), `${topic}: ${err.code}`);
     if (err.code === 'invalid_topic' && topic !== '') assert.equal(err.topic, topic);
+    // docs/protocol.md section 2: no empty `topic` member; the message says what is wrong.
+    if (topic === '') {
+      assert.equal(err.code, 'invalid_topic');
+      assert.equal('topic' in err, false);
+      assert.match(err.message, /empty/);
+    }
   }
   await witness.check();
 });
