@@ -48,41 +48,43 @@ class Verdict(enum.Enum):
 
 
 class ResumeState:
-    """The last delivered id, duplicate suppression and epoch checks."""
+    """The last delivered id, duplicate suppression and epoch checks. The last id is kept as
+    its epoch and seq; an id of that epoch is parsed in place (the common case, per event)."""
 
-    __slots__ = ("_last", "_prefix")
+    __slots__ = ("_epoch", "_seq", "_prefix")
 
     def __init__(self) -> None:
-        self._last: EventId | None = None
-        self._prefix = ""  # "{epoch}-" of the last id: the common case is parsed in place
+        self._epoch: str | None = None
+        self._seq = 0
+        self._prefix = ""  # "{epoch}-"
 
     def accept(self, text: str) -> Verdict:
-        last = self._last
-        if last is not None and text.startswith(self._prefix):
+        if self._epoch is not None and text.startswith(self._prefix):
             seq = text[len(self._prefix):]
             if seq.isascii() and seq.isdigit() and len(seq) <= 16 and seq[0] != "0":
                 value = int(seq)
                 if value <= MAX_SEQ:
-                    if value <= last.seq:
+                    if value <= self._seq:
                         return Verdict.DUPLICATE
-                    self._last = EventId(last.epoch, value)
+                    self._seq = value
                     return Verdict.DELIVER
         parsed = parse_event(text)
         if parsed is None:
             return Verdict.INVALID_ID
-        last = self._last
-        if last is not None:
+        if self._epoch is not None:
             # Sequence numbers order ids of one epoch only: another epoch is neither old nor new.
-            if parsed.epoch != last.epoch:
+            if parsed.epoch != self._epoch:
                 return Verdict.EPOCH_CHANGED
-            if parsed.seq <= last.seq:
+            if parsed.seq <= self._seq:
                 return Verdict.DUPLICATE
         self._set(parsed)
         return Verdict.DELIVER
 
     def _set(self, parsed: EventId | None) -> None:
-        self._last = parsed
-        self._prefix = "" if parsed is None else parsed.epoch + "-"
+        if parsed is None:
+            self._epoch, self._seq, self._prefix = None, 0, ""
+        else:
+            self._epoch, self._seq, self._prefix = parsed.epoch, parsed.seq, parsed.epoch + "-"
 
     def reset_to(self, position: str | None) -> None:
         # A position that is not an id compares with nothing: forget the last id.
@@ -96,4 +98,4 @@ class ResumeState:
         return True
 
     def last(self) -> str | None:
-        return None if self._last is None else str(self._last)
+        return None if self._epoch is None else f"{self._epoch}-{self._seq}"
