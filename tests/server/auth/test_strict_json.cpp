@@ -57,3 +57,15 @@ TEST_CASE("strict JSON refuses what parsers disagree on", "[auth][strict_json]")
   CHECK(contains(refusal("\"s\""), "object"));
   CHECK(contains(refusal(std::string(4097, ' ')), "4096"));
 }
+
+// Found by tests/fuzz/strict_json.cpp: a second parse after the strict check read these as NaN
+// and infinity, while the strict reader (and every client) reads 0 and the largest double.
+TEST_CASE("strict JSON reads numbers as the strict reader does", "[auth][strict_json]") {
+  auto zero = parse_strict_object(R"({"a":0e309,"b":-0e400})", 4096);
+  REQUIRE(zero.ok());
+  CHECK(zero->at("a").to_number<double>() == 0.0);
+  CHECK(zero->at("b").to_number<double>() == 0.0);
+  auto largest = parse_strict_object(R"({"a":1.7976931348623158e308})", 4096);
+  REQUIRE(largest.ok());
+  CHECK(largest->at("a").to_number<double>() == 1.7976931348623157e308);
+}
