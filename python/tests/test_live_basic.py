@@ -90,3 +90,15 @@ def test_publish_refused_names_the_code(server: Server) -> None:
         assert forbidden.value.status == 403
 
     asyncio.run(main())
+
+
+def test_publish_splits_large_lists_and_retries_once_with_a_key(server: Server) -> None:
+    async def main() -> None:
+        events = [{"type": "agent.online", "subject": f"a-{i}", "data": {"agent_id": f"a-{i}"}} for i in range(2500)]
+        token = server.token()
+        ids = await globemeet.publish(server.http, token, events, idempotency_key="import-1")
+        assert len(ids) == 2500 and len(set(ids)) == 2500
+        again = await globemeet.publish(server.http, token, events, idempotency_key="import-1")
+        assert again == ids  # the retry stored nothing twice: the same ids
+
+    asyncio.run(main())

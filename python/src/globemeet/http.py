@@ -63,25 +63,43 @@ def token_provider(server: str, client_id: str, client_secret: str, scope: str |
     return get_token
 
 
+MAX_EVENTS_PER_REQUEST = 1000  # the server's limit per POST /v1/events
+
+
 async def publish(server: str, token: str, events: Mapping[str, Any] | Sequence[Mapping[str, Any]], *,
-                  client: httpx.AsyncClient | None = None) -> list[str]:
-    """Publishes one event (`{"type", "subject", "data"}`) or a list of up to 1,000 in one
-    request (the token must carry `pub: true`). Returns the ids the server assigned, in order.
-    Raises GlobeMeetError (`invalid_event`, `forbidden`, ...) when the server refuses them."""
-    body: Any = {"events": list(events)} if not isinstance(events, Mapping) else dict(events)
+                  idempotency_key: str | None = None, client: httpx.AsyncClient | None = None) -> list[str]:
+    """Publishes one event (`{"type", "subject", "data"}`) or a list, in requests of up to
+    1,000 events, in order (the token must carry `pub: true`). Returns the ids the server
+    assigned, in order. With `idempotency_key`, each request carries `Idempotency-Key` (the
+    key, or `key.0`, `key.1`, ... when the list needs several requests): the same call retried
+    after a lost answer stores each event once. Raises GlobeMeetError (`invalid_event`,
+    `forbidden`, ...) when the server refuses a request; earlier requests stay stored."""
+    if isinstance(events, Mapping):
+        bodies: list[Any] = [dict(events)]
+    else:
+        items = list(events)
+        bodies = [{"events": items[i:i + MAX_EVENTS_PER_REQUEST]}
+                  for i in range(0, len(items), MAX_EVENTS_PER_REQUEST)]
     url = _base(server) + "/v1/events"
-    headers = {"Authorization": f"Bearer {token}"}
+    ids: list[str] = []
+    own = client is None
+    http = client if client is not None else httpx.AsyncClient(timeout=_TIMEOUT)
     try:
-        if client is None:
-            async with httpx.AsyncClient(timeout=_TIMEOUT) as own:
-                response = await own.post(url, json=body, headers=headers)
-        else:
-            response = await client.post(url, json=body, headers=headers)
-    except httpx.HTTPError as e:
-        raise GlobeMeetError("publish_failed", f"publish: {url}: {e}") from e
-    if response.status_code != 200:
-        raise _error(response, "publish")
-    ids = response.json().get("ids")
-    if not isinstance(ids, list):
-        raise GlobeMeetError("publish_failed", "publish: the answer carries no ids")
-    return [str(i) for i in ids]
+        for n, body in enumerate(bodies):
+            headers = {"Authorization": f"Bearer {token}"}
+            if idempotency_key is not None:
+                headers["Idempotency-Key"] = idempotency_key if len(bodies) == 1 else f"{idempotency_key}.{n}"
+            try:
+                response = await http.post(url, json=body, headers=headers)
+            except httpx.HTTPError as e:
+                raise GlobeMeetError("publish_failed", f"publish: {url}: {e}") from e
+            if response.status_code != 200:
+                raise _error(response, "publish")
+            answer = response.json().get("ids")
+            if not isinstance(answer, list):
+                raise GlobeMeetError("publish_failed", "publish: the answer carries no ids")
+            ids += [str(i) for i in answer]
+    finally:
+        if own:
+            await http.aclose()
+    return ids
