@@ -5,6 +5,29 @@
 // step runs: `$endpoint`, `$jwt:NAME` (a token, made once per scenario with the lifetime the
 // scenario's `tokens` gives NAME), `$req` and `$topics` (of the last frame a step matched).
 //
+//   driver: {cmd...}          a command to the driver (README.md)
+//   accept: {status, stall, ready, token, after, min_ms, max_ms, within_ms, headers_match}
+//                             the next connection attempt: refuse it with `status`, never answer
+//                             it (`stall`), or accept it, wait for its token (header or `auth`
+//                             frame; `token` checks which) and send `ready` (members from
+//                             `ready`, none when `ready: false`)
+//   no_attempt: {for_ms}      no connection attempt for that long
+//   expect_frame: match       the client's next frame (pings aside) matches; `skip_other` lets
+//                             other frames pass; `after`/`min_ms`/`max_ms` bound its time
+//   no_frame: match, for_ms   no such frame
+//   send / send_raw / send_binary   a frame to the client
+//   close: {code, reason}     a close frame; `cut: true` ends TCP without one; `silence: true`
+//                             stops answering `ping`; `pause_reading: ms` reads nothing for ms
+//   client_closes: {code}     the client closes the connection (with that code)
+//   expect: match, and        the next matching observation (others may come between); `and`
+//                             must then hold too; `after`/`min_ms`/`max_ms` bound its time
+//   no_obs: match, for_ms     no such observation
+//   poll: {cmd}, until: match repeat the command until its answer matches
+//   events: {sub: [ids]}      exactly these events reached `sub`, in this order
+//   mark: name / wait_ms: ms / check: (ctx) => {}   a time mark, a pause, an escape hatch
+// Marks `cut`, `close`, `silence`, `attempt` (the last accepted step's attempt), `client_close`
+// and `expect` are set by the steps of those names.
+//
 // Time: the harness stamps attempts and observations when it sees them and checks bounds only
 // (`min_ms`/`max_ms` from a mark). Bounds come from the protocol; margins absorb a busy machine.
 import { DriverProcess } from './driver_process.mjs';
