@@ -165,3 +165,18 @@ def test_subscription_states_disconnect_and_connect_resume(server: Server) -> No
             await ws.connect()
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_debug_log_shows_each_step_and_never_the_token(server: Server, caplog: pytest.LogCaptureFixture) -> None:
+    token = server.token()
+
+    async def main() -> None:
+        async with GlobeMeetWS(endpoint=server.ws, token=token) as ws:
+            await asyncio.wait_for(ws.subscribe(">", lambda e: None).ready(), 10)
+
+    with caplog.at_level("DEBUG", logger="globemeet"):
+        asyncio.run(main())
+    lines = [r.getMessage() for r in caplog.records if r.name == "globemeet"]
+    assert any("open connection 1" in line for line in lines)
+    assert any("send subscribe on connection 1" in line for line in lines)
+    assert not any(token in line or token.split(".")[2] in line for line in lines)

@@ -12,6 +12,7 @@ import inspect
 import json
 import logging
 import random
+import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -170,6 +171,17 @@ class _Connection:
 
 
 _HANDSHAKE_ABORT_S = 1.0  # a connection closed mid-handshake gets this long to finish it
+
+
+def _describe(action: Action) -> str:
+    # One line per step for the `globemeet` logger at DEBUG, without secrets: an Open loses its
+    # authorization, a Send shows only its op.
+    if isinstance(action, Send):
+        match = re.search(r'"op":"(\w+)"', action.text)
+        return f"send {match.group(1) if match else '?'} on connection {action.connection}"
+    if isinstance(action, Open):
+        return f"open connection {action.connection} to {action.url}"
+    return repr(action)
 
 
 def _now_ms() -> int:
@@ -422,6 +434,8 @@ class GlobeMeetWS:
             self._on_closed()
 
     def _act(self, action: Action) -> None:
+        if _log.isEnabledFor(logging.DEBUG) and not isinstance(action, Deliver):
+            _log.debug("GlobeMeetWS: %s", _describe(action))
         if isinstance(action, Deliver):
             raw = action.event if action.event is not None else self._received
             if raw is not None and raw.get("id") == action.id:
