@@ -419,8 +419,16 @@ void websocket_session::check_overflow(std::int64_t now_us) {
 void websocket_session::overflow(std::int64_t lag_ms) {
   if (close_sent_) return;
   state_.stats.overflow_closes.fetch_add(1, std::memory_order_relaxed);
+  // The batch being written reaches the client before `overflow` does (the closing frames queue
+  // behind it), so its last event, not the last completed write's, is the last one delivered.
   std::optional<std::string> last_id;
-  if (last_written_event_) last_id = last_written_event_->id;
+  const outbound_frame* in_flight = nullptr;
+  for (const auto& frame : batch_)
+    if (frame.event) in_flight = &frame;
+  if (in_flight)
+    last_id = in_flight->event->id;
+  else if (last_written_event_)
+    last_id = last_written_event_->id;
   std::vector<outbound_frame> final_frames;
   final_frames.push_back(text_frame(core::overflow_frame{lag_ms, last_id}));
   logger::info("overflow", {{"conn", id_}, {"lag_ms", lag_ms}});
