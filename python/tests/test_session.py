@@ -199,3 +199,58 @@ def test_disconnect_waits_in_idle_and_start_resumes() -> None:
     assert Close(conn, 1000, "client disconnected") in acts and s.state is State.IDLE
     acts = s.start(T0, 0.5)
     assert any(isinstance(a, Open) and a.last_event_id == "e1-7" for a in acts)
+
+
+def test_resume_not_allowed_is_retried_without_from() -> None:
+    s, conn = live_session()
+    s.frame(T0, 0.5, conn, event("e1-4"))
+    s.closed(T0, 0.0, conn, 1006, "")
+    s.timer_fired(T0, 0.0, Timer.RECONNECT)
+    s.opened(T0, 0.5, 2)
+    assert sends(s.frame(T0, 0.5, 2, ready()))[0]["from"] == "e1-4"
+    acts = s.frame(T0, 0.5, 2, json.dumps({"op": "error", "req": "2", "code": "resume_not_allowed", "message": "m"}))
+    assert sends(acts) == [{"op": "subscribe", "req": "3", "topics": ["queue.>"]}]
+
+
+def test_too_many_subscriptions_fails_every_pattern_of_the_request() -> None:
+    s, conn = live_session()
+    h2 = s.subscribe(T0, 0.5, "agent.>")
+    acts = s.take_actions()
+    assert sends(acts) == [{"op": "subscribe", "req": "2", "topics": ["agent.>"]}]
+    acts = s.frame(T0, 0.5, conn, json.dumps({"op": "error", "req": "2", "code": "too_many_subscriptions", "message": "m"}))
+    assert notices(acts) == [Notice(NoticeKind.SUBSCRIPTION_FAILED, "too_many_subscriptions", "m", h2)]
+    assert s.pattern_of(h2) is None
+
+
+def test_a_refused_ping_still_proves_the_connection_alive() -> None:
+    s, conn = live_session()
+    s.timer_fired(T0 + 20_000, 0.5, Timer.HEARTBEAT)
+    acts = s.frame(T0 + 20_001, 0.5, conn, json.dumps({"op": "error", "req": "2", "code": "rate_limited", "message": "m"}))
+    assert CancelTimer(Timer.PONG) in acts and ArmTimer(Timer.HEARTBEAT, T0 + 40_000) in acts
+
+
+def test_handshake_timeout_closes_4002_and_4029_waits_at_least_the_minimum() -> None:
+    s = ClientSession(SessionConfig(endpoint="ws://h/v1/events"))
+    s.start(T0, 0.5)
+    s.token_obtained(T0, 0.5, jwt(EXP))
+    acts = s.timer_fired(T0 + 10_000, 0.5, Timer.HANDSHAKE)
+    assert Close(1, 4002, "no ready within the handshake timeout") in acts
+    s.timer_fired(T0 + 20_000, 0.0, Timer.RECONNECT)
+    acts = s.closed(T0 + 20_000, 0.0, 2, 4029, "handshake refused with HTTP 429")
+    assert ArmTimer(Timer.RECONNECT, T0 + 20_000 + 500) in acts  # random 0 would give 0
+
+
+def test_a_token_no_newer_than_the_connections_is_not_sent_but_retried() -> None:
+    s, conn = live_session(provider=True)
+    s.timer_fired(EXP * 1000 - 60_000, 0.5, Timer.REFRESH)
+    acts = s.token_obtained(EXP * 1000 - 60_000, 0.0, jwt(EXP))
+    assert sends(acts) == [] and acts == [ArmTimer(Timer.REFRESH, EXP * 1000 - 60_000)]
+
+
+def test_late_inputs_about_an_abandoned_connection_are_ignored() -> None:
+    s, conn = live_session()
+    s.timer_fired(T0 + 20_000, 0.5, Timer.HEARTBEAT)
+    s.timer_fired(T0 + 40_000, 0.5, Timer.PONG)  # gives connection 1 up
+    assert s.frame(T0, 0.5, conn, event("e1-9")) == []
+    assert s.closed(T0, 0.5, conn, 1000, "late") == []
+    assert s.state is State.RECONNECTING and s.last_event_id == "e1-0"
