@@ -180,3 +180,17 @@ def test_debug_log_shows_each_step_and_never_the_token(server: Server, caplog: p
     assert any("open connection 1" in line for line in lines)
     assert any("send subscribe on connection 1" in line for line in lines)
     assert not any(token in line or token.split(".")[2] in line for line in lines)
+
+
+def test_close_before_start_closes_without_connecting() -> None:
+    async def main() -> None:
+        states: list[str] = []
+        ws = GlobeMeetWS(endpoint="ws://127.0.0.1:1/v1/events", token="t")
+        ws.on("state", lambda c: states.append(c.to_state))
+        await ws.close()
+        assert ws.state == "closed" and ws.final_code == 1000 and states == ["closed"]
+        await ws.wait_closed()
+        with pytest.raises(GlobeMeetError):
+            await ws.start()
+
+    asyncio.run(main())

@@ -257,6 +257,8 @@ class GlobeMeetWS:
         """Connects (and keeps connecting). Subscriptions made before go out in the first `subscribe`."""
         if self._started:
             return
+        if self._session.state is State.CLOSED:
+            raise GlobeMeetError("closed", "GlobeMeetWS.start: the client is closed")
         self._started = True
         self._loop = asyncio.get_running_loop()
         self._closed_event = asyncio.Event()
@@ -288,17 +290,17 @@ class GlobeMeetWS:
         """Closes the connection (1000) and stops for good; returns once no task, socket or
         timer is left."""
         self._user_closed = True
-        if self._started and self._session.state is not State.CLOSED:
+        if self._session.state is not State.CLOSED:
             self._feed(self._session.stop(_now_ms(), self._rng.random()))
         await self._release()
 
     async def wait_closed(self) -> None:
         """Waits until the client is closed. Raises the final GlobeMeetError (code `closed`)
         when it stopped for good other than by close()."""
-        if not self._started:
-            raise GlobeMeetError("bad_config", "GlobeMeetWS.wait_closed: the client was not started")
-        assert self._closed_event is not None
-        await self._closed_event.wait()
+        if self._session.state is not State.CLOSED:
+            if self._closed_event is None:
+                raise GlobeMeetError("bad_config", "GlobeMeetWS.wait_closed: the client was not started")
+            await self._closed_event.wait()
         if self._final_error is not None and not self._user_closed:
             raise self._final_error
 
