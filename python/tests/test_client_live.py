@@ -36,6 +36,12 @@ def test_bad_arguments_raise_before_anything_is_sent() -> None:
     with pytest.raises(GlobeMeetError) as last:
         GlobeMeetWS(endpoint="ws://127.0.0.1:1/v1/events", token="t", last_event_id="nope")
     assert last.value.code == "invalid_event_id"
+    for bad in (globemeet.BackoffPolicy(min_ms=-1), globemeet.BackoffPolicy(factor=float("nan"))):
+        with pytest.raises(GlobeMeetError) as backoff:
+            GlobeMeetWS(endpoint="ws://127.0.0.1:1/v1/events", token="t", backoff=bad)
+        assert backoff.value.code == "bad_config"
+    with pytest.raises(GlobeMeetError):
+        GlobeMeetWS(endpoint="ws://127.0.0.1:1/v1/events", token="t", handshake_timeout_ms=0)
     ws = GlobeMeetWS(endpoint="ws://127.0.0.1:1/v1/events", token="t")
     with pytest.raises(GlobeMeetError) as pattern:
         ws.subscribe("queue.sup*", lambda e: None)

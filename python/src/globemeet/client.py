@@ -11,6 +11,7 @@ import asyncio
 import inspect
 import json
 import logging
+import math
 import random
 import re
 import time
@@ -218,14 +219,23 @@ class GlobeMeetWS:
             raise GlobeMeetError("bad_config", "GlobeMeetWS: `token` must be a non-empty string")
         if not isinstance(endpoint, str) or not endpoint.startswith(("ws://", "wss://")):
             raise GlobeMeetError("bad_config", f"GlobeMeetWS: endpoint {endpoint!r} is not a ws:// or wss:// URL")
-        if handshake_timeout_ms <= 0 or refresh_before_ms < 0 or events_queue_size < 1:
-            raise GlobeMeetError("bad_config", "GlobeMeetWS: timeouts and sizes must be positive")
+        def whole(value: object) -> bool:
+            return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        policy = backoff or BackoffPolicy()
+        if not (whole(policy.min_ms) and whole(policy.max_ms)):
+            raise GlobeMeetError("bad_config", "GlobeMeetWS: backoff min_ms and max_ms must be non-negative whole milliseconds")
+        if isinstance(policy.factor, bool) or not isinstance(policy.factor, (int, float)) or not math.isfinite(policy.factor):
+            raise GlobeMeetError("bad_config", "GlobeMeetWS: backoff factor must be a finite number")
+        if not (whole(handshake_timeout_ms) and handshake_timeout_ms > 0 and whole(refresh_before_ms)
+                and whole(events_queue_size) and events_queue_size > 0):
+            raise GlobeMeetError("bad_config", "GlobeMeetWS: handshake_timeout_ms and events_queue_size must be positive "
+                                 "whole numbers, refresh_before_ms a non-negative one")
         self._token = token
         self._get_token = get_token
         self._queue_size = events_queue_size
         self._session = ClientSession(SessionConfig(
             endpoint=endpoint, token_in_header=True, token_provider=get_token is not None,
-            backoff=backoff or BackoffPolicy(), handshake_timeout_ms=handshake_timeout_ms,
+            backoff=policy, handshake_timeout_ms=handshake_timeout_ms,
             refresh_before_ms=refresh_before_ms))
         if last_event_id is not None and not self._session.set_last_event_id(last_event_id):
             raise GlobeMeetError("invalid_event_id", f"GlobeMeetWS: last_event_id {last_event_id!r} is not an event id")
