@@ -4,6 +4,8 @@
 #include <boost/json.hpp>
 #include <cmath>
 
+#include "quoted_input.hpp"
+
 namespace globemeet::server::events {
 namespace {
 
@@ -188,7 +190,7 @@ const event_type* find_event_type(std::string_view type) noexcept {
 
 std::optional<core::error> validate(std::string_view type, const boost::json::object& data) {
   const event_type* spec = find_event_type(type);
-  if (spec == nullptr) return invalid("unknown event type '" + std::string(type) + "'");
+  if (spec == nullptr) return invalid("unknown event type " + detail::quoted_input(type));
   return validate_data(*spec, data);
 }
 

@@ -10,6 +10,7 @@
 #include "globemeet/core/codec.hpp"
 #include "globemeet/core/event_id.hpp"
 #include "globemeet/core/strict_json.hpp"
+#include "quoted_input.hpp"
 #include "globemeet/core/topic.hpp"
 #include "globemeet/server/events/catalogue.hpp"
 #include "globemeet/server/events/time_format.hpp"
@@ -176,7 +177,7 @@ core::result<pending_event> parse_event(const boost::json::object* object, const
     const std::string_view key = member.key();
     if (key == "type" || key == "subject" || key == "data") continue;
     if (is_server_stamped(key)) return invalid(prefix + std::string(key) + ": set by the server, not by publishers");
-    return invalid(prefix + std::string(key) + ": unknown member (an event has type, subject and data)");
+    return invalid(prefix + detail::clipped_input(key) + ": unknown member (an event has type, subject and data)");
   }
 
   const boost::json::value* type_value = object->if_contains("type");
@@ -184,15 +185,15 @@ core::result<pending_event> parse_event(const boost::json::object* object, const
   if (!type_value->is_string()) return invalid(prefix + "type: expected a string");
   const std::string_view type_name = type_value->get_string();
   const event_type* type = find_event_type(type_name);
-  if (type == nullptr) return invalid(prefix + "type: unknown event type '" + std::string(type_name) + "'");
+  if (type == nullptr) return invalid(prefix + "type: unknown event type " + detail::quoted_input(type_name));
 
   const boost::json::value* subject_value = object->if_contains("subject");
   if (subject_value == nullptr) return invalid(prefix + "subject is required");
   if (!subject_value->is_string()) return invalid(prefix + "subject: expected a string");
   const std::string_view subject = subject_value->get_string();
   if (!is_topic_segment(subject)) {
-    return invalid(prefix + "subject: '" + std::string(subject) +
-                   "' is not a topic segment (1 to 64 characters of A-Z a-z 0-9 _ -)");
+    return invalid(prefix + "subject: " + detail::quoted_input(subject) +
+                   " is not a topic segment (1 to 64 characters of A-Z a-z 0-9 _ -)");
   }
 
   const boost::json::value* data_value = object->if_contains("data");
@@ -206,8 +207,8 @@ core::result<pending_event> parse_event(const boost::json::object* object, const
   if (type->data_carries_key()) {
     const std::string_view key_value = data->at(type->key_field).get_string();
     if (key_value != subject) {
-      return invalid(prefix + "subject: '" + std::string(subject) + "' differs from data." +
-                     std::string(type->key_field) + " '" + std::string(key_value) + "'");
+      return invalid(prefix + "subject: " + detail::quoted_input(subject) + " differs from data." +
+                     std::string(type->key_field) + " " + detail::quoted_input(key_value));
     }
   }
 
@@ -234,12 +235,12 @@ core::result<pending_event> pending_event_from_topic(std::string_view tenant, st
   const std::size_t first_dot = topic.find('.');
   const std::size_t last_dot = topic.rfind('.');
   if (first_dot == std::string_view::npos || last_dot == first_dot)
-    return invalid("topic '" + std::string(topic) + "' is not {stream}.{key}.{event}");
+    return invalid("topic " + detail::quoted_input(topic) + " is not {stream}.{key}.{event}");
   const std::string_view stream = topic.substr(0, first_dot);
   const std::string_view key = topic.substr(first_dot + 1, last_dot - first_dot - 1);
   const std::string type_name = std::string(stream) + "." + std::string(topic.substr(last_dot + 1));
   const event_type* type = find_event_type(type_name);
-  if (type == nullptr || !is_topic_segment(key)) return invalid("topic '" + std::string(topic) + "' names no catalogue event");
+  if (type == nullptr || !is_topic_segment(key)) return invalid("topic " + detail::quoted_input(topic) + " names no catalogue event");
   pending_event event;
   event.tenant = std::string(tenant);
   event.type = type_name;

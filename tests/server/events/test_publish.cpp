@@ -690,3 +690,23 @@ TEST_CASE("property: an accepted body is stored as strict JSON with its numbers 
   CHECK(stored > 2000);
   CHECK(refused > 100);
 }
+
+TEST_CASE("a refusal quotes at most 128 bytes of what the publisher wrote", "[events][publish]") {
+  const std::string long_name(100'000, 'm');
+  const auto member = refusal(R"({"type":"queue.depth-changed","subject":"support",")" + long_name +
+                              R"(":1,"data":{"queue_id":"support","depth":1,"longest_wait_seconds":1}})");
+  CHECK(member.message == std::string(128, 'm') + "... (100000 bytes): unknown member (an event has type, subject and data)");
+
+  const auto type = refusal(R"({"type":")" + long_name + R"(","subject":"support","data":{}})");
+  CHECK(type.message.size() < 200);
+  CHECK(type.message.find("(100000 bytes)") != std::string::npos);
+
+  // A cut never splits a UTF-8 character: 127 ASCII bytes, then a 2-byte 'é' that would straddle 128.
+  const std::string subject = std::string(127, 's') + "\xC3\xA9" + std::string(10, 's');
+  const auto cut = refusal(R"({"type":"queue.depth-changed","subject":")" + subject +
+                           R"(","data":{"queue_id":"support","depth":1,"longest_wait_seconds":1}})");
+  CHECK(cut.message == "subject: '" + std::string(127, 's') + "...' (139 bytes) is not a topic segment (1 to 64 characters of A-Z a-z 0-9 _ -)");
+
+  // Short input is quoted whole, as before.
+  CHECK(refusal(R"({"type":"queue.nope","subject":"support","data":{}})").message == "type: unknown event type 'queue.nope'");
+}
