@@ -288,12 +288,10 @@ class ClientSession:
         return self._token is not None and (
             self._token_exp_ms is None or self._token_exp_ms - self.config.refresh_before_ms > now_ms)
 
-    def _next_retry_delay(self, attr: str, random01: float) -> int:
-        failures: int = getattr(self, attr)
+    def _retry_delay(self, failures: int, random01: float) -> tuple[int, int]:
+        """The backoff delay for `failures` failures so far, and the count after this one."""
         delay = backoff_delay(self.config.backoff, failures, random01)
-        if failures < _MAX_BACKOFF_ATTEMPT:
-            setattr(self, attr, failures + 1)
-        return delay
+        return delay, failures + 1 if failures < _MAX_BACKOFF_ATTEMPT else failures
 
     # ---- connection lifecycle ----------------------------------------------------------------
     def _begin_connect(self, now_ms: int) -> None:
@@ -333,7 +331,7 @@ class ClientSession:
         self._ping_req = ""
 
     def _reconnect_later(self, now_ms: int, random01: float, code: int, reason: str) -> None:
-        delay = self._next_retry_delay("_attempt", random01)
+        delay, self._attempt = self._retry_delay(self._attempt, random01)
         if code == _CLOSE_TOO_MANY_CONNECTIONS:
             delay = max(delay, self.config.backoff.min_ms)
         if self._closing_delay_ms is not None:
@@ -372,7 +370,8 @@ class ClientSession:
         self._arm(Timer.REFRESH, at)
 
     def _retry_refresh_later(self, now_ms: int, random01: float) -> None:
-        self._arm(Timer.REFRESH, now_ms + self._next_retry_delay("_refresh_failures", random01))
+        delay, self._refresh_failures = self._retry_delay(self._refresh_failures, random01)
+        self._arm(Timer.REFRESH, now_ms + delay)
 
     # ---- subscriptions -------------------------------------------------------------------
     def _send_subscribe(self, topics: list[str]) -> None:
