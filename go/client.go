@@ -158,8 +158,8 @@ func (c *Client) waitGoroutines() {
 	<-c.d.exited
 }
 
-// Done is closed when the client has stopped for good (Close, or a final close code); Err
-// then says why.
+// Done is closed when the client has stopped for good (Close, or a final close code), after
+// the hooks that report it have run; Err then says why.
 func (c *Client) Done() <-chan struct{} { return c.done }
 
 // Err is nil while the client runs and after Close; after it stopped on its own it is the
@@ -252,12 +252,13 @@ func (c *Client) do(a *core.Action) {
 				close(c.live)
 			}
 		}
-		if a.To == core.StateClosed && !c.doneSet {
-			c.doneSet = true
-			close(c.done)
-		}
 		if f := c.opts.OnState; f != nil {
 			c.d.push(item{fn: func() { f(sc) }})
+		}
+		// Done closes after the hooks that tell why (the error, then the state) have run.
+		if a.To == core.StateClosed && !c.doneSet {
+			c.doneSet = true
+			c.d.push(item{fn: func() { close(c.done) }})
 		}
 	case core.ActNotice:
 		c.notice(a)
