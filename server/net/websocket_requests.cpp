@@ -62,7 +62,12 @@ void websocket_session::handle_text(std::string_view text) {
     requests_in_window_ = 0;
   }
   if (++requests_in_window_ > max_requests_per_second) {
-    send_error("", "rate_limited", "more than 100 requests per second");
+    // The request was well-formed, just early: its `req` lets the client retry it, and it does
+    // not count as an invalid request. `req` is looked for only in frames small enough to be
+    // requests, so a flood of large frames costs no parsing.
+    constexpr std::size_t max_request_bytes = 4096;
+    send_refusal(text.size() <= max_request_bytes ? request_id_of(text) : std::string(), "rate_limited",
+                 "more than 100 requests per second; retry after a second");
     return;
   }
 

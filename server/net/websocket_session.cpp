@@ -297,6 +297,11 @@ bool websocket_session::send_events(std::span<const event_run> runs, std::int64_
          pushed.queued_bytes > state_.config.max_queue_bytes;
 }
 
+void websocket_session::send_refusal(std::string_view req, std::string_view code, std::string_view message) {
+  state_.stats.error_frames.fetch_add(1, std::memory_order_relaxed);
+  send(core::error_frame{std::string(req), std::string(code), std::string(message), {}});
+}
+
 void websocket_session::send_error(std::string_view req, std::string_view code, std::string_view message,
                                    std::string_view topic) {
   state_.stats.error_frames.fetch_add(1, std::memory_order_relaxed);

@@ -88,6 +88,8 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   bool send_event(const log::stored_event_ptr& event, std::int64_t now_us);
   bool send_events(std::span<const event_run> runs, std::int64_t now_us);
   void send_error(std::string_view req, std::string_view code, std::string_view message, std::string_view topic = {});
+  // A refusal that says nothing against the client (rate_limited): not counted toward 4400.
+  void send_refusal(std::string_view req, std::string_view code, std::string_view message);
   void send_control(wire::opcode op, std::string payload);
 
   // ---- requests (websocket_requests.cpp) ----
