@@ -17,9 +17,9 @@ struct http_request {
   std::string_view target;  // "/v1/events?x=1"
   std::string_view authorization;
   std::string_view content_type;
-  std::string_view idempotency_key;  // POST /v1/events: the Idempotency-Key header
-  bool has_idempotency_key = false;  // the header was sent (even empty: refused)
   std::string_view body;
+  std::string_view idempotency_key = {};  // POST /v1/events: the Idempotency-Key header
+  bool has_idempotency_key = false;       // the header was sent (even empty: refused)
 };
 
 struct http_response {

@@ -94,9 +94,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
                          req.target(),
                          header(req, http::field::authorization),
                          header(req, http::field::content_type),
+                         req.body(),
                          key == req.end() ? std::string_view{} : std::string_view(key->value().data(), key->value().size()),
-                         key != req.end(),
-                         req.body()};
+                         key != req.end()};
     // Most answers come at once, on this connection's executor, and are sent inline; a durable
     // log answers from its own thread, and dispatch then hands the send back to the executor.
     route_http(state_, request, [self = shared_from_this(), keep_alive = req.keep_alive()](http_response response) {

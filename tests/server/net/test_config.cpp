@@ -107,3 +107,28 @@ TEST_CASE("help and hash-secret", "[config]") {
                            "--clients", "--allowed-origins", "--retention-events", "--overflow-lag-ms", "--dev"})
     CHECK(text.find(flag) != std::string::npos);
 }
+
+TEST_CASE("the jetstream log: --nats, replicas and stream from flags, environment and file", "[config]") {
+  auto c = config_of(parse({"--dev", "--log", "jetstream", "--nats", "nats://a:4222, nats://b:4222", "--nats-replicas", "3"}));
+  CHECK(effective_log_backend(c) == "jetstream");
+  CHECK(c.nats_urls == std::vector<std::string>{"nats://a:4222", "nats://b:4222"});
+  CHECK(c.nats_replicas == 3);
+  CHECK(c.nats_stream == "GLOBEMEET");
+
+  c = config_of(parse({"--dev"}, {{"GLOBEMEET_LOG", "jetstream"}, {"GLOBEMEET_NATS", "nats://e:4222"},
+                                  {"GLOBEMEET_NATS_STREAM", "EVENTS_1"}}));
+  CHECK(c.nats_urls == std::vector<std::string>{"nats://e:4222"});
+  CHECK(c.nats_stream == "EVENTS_1");
+
+  const auto file = write_file("nats.json", R"({"dev":true,"log":"jetstream","nats":["nats://f:4222","nats://g:4222"],"nats_replicas":5})");
+  c = config_of(parse({"--config", file}));
+  CHECK(c.nats_urls.size() == 2);
+  CHECK(c.nats_replicas == 5);
+
+  CHECK(error_of(parse({"--dev", "--log", "jetstream"})).find("--log jetstream needs --nats") != std::string::npos);
+  CHECK(error_of(parse({"--dev", "--nats", "nats://a:4222"})).find("--nats is for --log jetstream") != std::string::npos);
+  CHECK(error_of(parse({"--dev", "--log", "jetstream", "--nats", "http://a"})).find("--nats: expected nats://") != std::string::npos);
+  CHECK(error_of(parse({"--dev", "--log", "jetstream", "--nats", "nats://a:1", "--nats-replicas", "7"})).find("--nats-replicas") != std::string::npos);
+  CHECK(error_of(parse({"--dev", "--log", "jetstream", "--nats", "nats://a:1", "--nats-stream", "a.b"})).find("--nats-stream") != std::string::npos);
+  CHECK(error_of(parse({"--dev", "--log", "kafka"})).find("expected disk, memory or jetstream") != std::string::npos);
+}

@@ -39,7 +39,7 @@ struct pending_event {
   // Names this event among retries of one publish (idempotency.hpp): empty unless the request
   // carried an Idempotency-Key. A log that already holds an event with this id within the
   // idempotency window answers with that event's id instead of storing it again.
-  std::string idempotency_id;
+  std::string idempotency_id = {};
   friend bool operator==(const pending_event&, const pending_event&) = default;
 };
 
