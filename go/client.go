@@ -37,6 +37,8 @@ type Client struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // every goroutine but the dispatcher
 	d      *dispatcher
+
+	deliverTo []*subscription // scratch
 }
 
 // New makes a client without connecting; Start (or Dial) connects. Subscriptions made before
@@ -137,6 +139,7 @@ func (c *Client) Close() error {
 	for h, sub := range c.subs {
 		delete(c.subs, h)
 		sub.stop()
+		sub.active.Store(false) // events still queued are dropped
 		sub := sub
 		c.d.push(item{fn: func() { sub.end(ErrClosed) }})
 	}
@@ -177,12 +180,17 @@ func (c *Client) State() State {
 	return State(c.s.State().String())
 }
 
-// LastEventID is the id of the last event delivered (before the first event, `{epoch}-0`
-// from the server's first `subscribed`); "" before that. Save it and pass it as
-// Options.LastEventID to resume after a restart.
+// LastEventID is the id of the last event whose handlers have returned (before the first
+// event, `{epoch}-0` from the server's first `subscribed`); "" before that. An event still
+// being handled, or waiting for a busy handler, does not count, so a process that saves this
+// id and crashes gets such events again. Save it and pass it as Options.LastEventID to
+// resume after a restart.
 func (c *Client) LastEventID() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if id, queued := c.d.position(); queued {
+		return id
+	}
 	id, _ := c.s.LastEventID()
 	return id
 }
@@ -239,11 +247,15 @@ func (c *Client) do(a *core.Action) {
 	case core.ActRequestToken:
 		c.requestToken(TokenReason(a.TokenReason.String()))
 	case core.ActDeliver:
+		subs := c.deliverTo[:0]
 		for _, h := range a.Handles {
 			if sub := c.subs[h]; sub != nil {
-				c.d.push(item{sub: sub, ev: a.Event})
+				subs = append(subs, sub)
 			}
 		}
+		c.d.pushEvent(subs, a.Event, a.Prev, a.HasPrev)
+		clear(subs)
+		c.deliverTo = subs
 	case core.ActStateChanged:
 		sc := StateChange{From: State(a.From.String()), To: State(a.To.String()), Code: int(a.Code), Reason: a.Reason}
 		if a.To == core.StateLive || a.To == core.StateClosed {

@@ -33,6 +33,42 @@ type dispatcher struct {
 	stopped bool
 	goid    uint64
 	exited  chan struct{}
+
+	// The resume position of what handlers have seen, while events wait in the queue: the id
+	// of the last event handed over, or before any, the position before the first queued one.
+	queued     int
+	mark       string
+	markPrev   core.EventID
+	markPrevOK bool
+}
+
+// pushEvent queues one event for its subscriptions.
+func (d *dispatcher) pushEvent(subs []*subscription, ev *core.Event, prev core.EventID, hasPrev bool) {
+	d.mu.Lock()
+	if d.queued == 0 {
+		d.mark, d.markPrev, d.markPrevOK = "", prev, hasPrev
+	}
+	for _, sub := range subs {
+		d.q = append(d.q, item{sub: sub, ev: ev})
+		d.queued++
+	}
+	d.mu.Unlock()
+	d.cond.Broadcast()
+}
+
+// position is the resume position of what handlers have seen, if events are queued.
+func (d *dispatcher) position() (string, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case d.queued == 0:
+		return "", false
+	case d.mark != "":
+		return d.mark, true
+	case d.markPrevOK:
+		return d.markPrev.String(), true
+	}
+	return "", true
 }
 
 func newDispatcher() *dispatcher {
@@ -87,6 +123,10 @@ func (d *dispatcher) run() {
 		d.cond.Broadcast() // a waiting reader may go on
 		call(it)
 		d.mu.Lock()
+		if it.sub != nil {
+			d.queued--
+			d.mark = it.ev.ID
+		}
 	}
 }
 

@@ -314,6 +314,43 @@ func TestLiveOverflowResume(t *testing.T) {
 	t.Logf("%d overflow notices, %d reconnects", r.overflows, r.reconnects)
 }
 
+// LastEventID counts only events whose handlers have returned, so a saved position never
+// skips an event that was received but not yet handled.
+func TestLiveLastEventIDWaitsForHandlers(t *testing.T) {
+	checkNoLeaks(t)
+	s := startServer(t)
+	c := dial(t, globemeet.Options{Endpoint: s.WSURL(), Token: s.Mint(nil)})
+	entered, release := make(chan string), make(chan struct{})
+	handled := make(chan string, 3)
+	first := true // handlers run one at a time
+	c.Subscribe(">", func(e globemeet.AnyEvent) {
+		if first {
+			first = false
+			entered <- e.ID
+			<-release
+		}
+		handled <- e.ID
+	})
+	deadline := time.Now().Add(patience)
+	for c.LastEventID() == "" && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	head := c.LastEventID()
+	ids := publishN(t, s, 3, 3)
+	<-entered
+	// The client has received the first event (perhaps all three), but no handler returned.
+	if got := c.LastEventID(); got != head {
+		t.Fatalf("LastEventID %s while the first handler still runs (head %s)", got, head)
+	}
+	close(release)
+	for range ids {
+		<-handled
+	}
+	if got := c.LastEventID(); got != ids[2] {
+		t.Fatalf("LastEventID %s after every handler returned, want %s", got, ids[2])
+	}
+}
+
 // A final close ends the client with an error that says why: here the server restarts with a
 // new signing secret, so the client's one fixed token is refused (4401).
 func TestLiveFinalClose(t *testing.T) {

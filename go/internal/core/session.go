@@ -146,9 +146,12 @@ type Action struct {
 	AtMS  int64
 	// request_token
 	TokenReason TokenReason
-	// deliver: the event and the handles whose pattern matches
+	// deliver: the event, the handles whose pattern matches, and the resume position before
+	// this event (so an adapter that queues events can report the last one it handed over)
 	Event   *Event
 	Handles []uint64
+	Prev    EventID
+	HasPrev bool
 	// notice
 	Notice      NoticeKind
 	Detail      string
@@ -602,13 +605,14 @@ func (s *Session) onEvent(t Tick, id, topic string, ev *Event) {
 		s.notice(NoticeError, "bad_frame", "member 'topic': "+bad.Message, 0)
 		return
 	}
+	prev, hasPrev := s.resume.last, s.resume.hasLast
 	switch s.resume.accept(id) {
 	case verdictDeliver:
 		handles := s.handlesFor(topic)
 		if len(handles) == 0 {
 			return
 		}
-		s.actions = append(s.actions, Action{Kind: ActDeliver, Event: ev, Handles: handles})
+		s.actions = append(s.actions, Action{Kind: ActDeliver, Event: ev, Handles: handles, Prev: prev, HasPrev: hasPrev})
 	case verdictDuplicate:
 	case verdictEpochChanged:
 		s.notice(NoticeError, "epoch_changed", "event `"+id+"` is from another epoch without a `reset`", 0)
