@@ -145,7 +145,7 @@ async function runStep(ctx, step) {
     if ((a.status ?? 101) !== 101 || a.stall) { ctx.conn = null; return; }
     ctx.conn = attempt.connection;
     // Authenticated by the header, or else by an `auth` frame first (section 1.1).
-    if (ctx.conn.token === null) {
+    if (!ctx.conn.tokenInHeader) {  // the `auth` frame may have come already: take it from the feed
       const frame = await ctx.conn.frames.next((f) => !isPing(f), 5000, { what: 'auth frame' });
       if (frame.value?.op !== 'auth') fail(`first frame without an Authorization header is not auth: ${frame.text}`);
     }

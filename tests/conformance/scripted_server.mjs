@@ -113,6 +113,7 @@ class Connection {
     this.ws = ws;
     const auth = headers.authorization;
     if (auth?.startsWith('Bearer ')) this.token = auth.slice(7);
+    this.tokenInHeader = this.token !== null;
     this.closedPromise = new Promise((resolve) => {
       ws.on('close', (code, reason) => { this.closed = { code, reason: String(reason), t: performance.now() }; resolve(this.closed); });
     });
