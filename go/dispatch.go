@@ -130,8 +130,8 @@ func (d *dispatcher) run() {
 	}
 }
 
-// call runs one callback; a panic in user code is not allowed to kill the client's process
-// silently either: it is re-raised, as net/http does not, because hiding it would hide a bug.
+// call runs one callback. A panic in a handler is the handler's bug and is not recovered:
+// hiding it would leave the application running without its events.
 func call(it item) {
 	if it.sub != nil {
 		it.sub.deliver(it.ev)
