@@ -20,12 +20,12 @@ func ExampleDial() {
 	c, err := globemeet.Dial(ctx, globemeet.Options{
 		Endpoint:    endpoint,
 		TokenSource: globemeet.TokenSourceFromCredentials(creds),
-		OnReconnect: func(lastEventID string) { log.Println("reconnected, resuming after", lastEventID) },
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer c.Close()
+	c.OnReconnect(func(lastEventID string) { log.Println("reconnected, resuming after", lastEventID) })
 
 	got := make(chan struct{})
 	globemeet.Subscribe(c, "queue.support.depth-changed", func(e globemeet.Event[globemeet.QueueDepthChanged]) {

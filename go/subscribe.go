@@ -148,7 +148,10 @@ func Subscribe[T any](c *Client, pattern string, handler func(Event[T])) (*Subsc
 	return c.subscribe(pattern, func(ev *core.Event) {
 		var data T
 		if err := json.Unmarshal(ev.Data, &data); err != nil {
-			if f := c.opts.OnError; f != nil {
+			c.mu.Lock()
+			f := c.opts.OnError
+			c.mu.Unlock()
+			if f != nil {
 				f(&Error{Code: "bad_data", Message: "event " + ev.ID + " (" + ev.Type + "): " + err.Error(), Pattern: pattern})
 			}
 			return
