@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/globemeet/globemeet-events/go/internal/core"
 )
@@ -31,7 +32,7 @@ type dispatcher struct {
 	q       []item
 	head    int
 	stopped bool
-	goid    uint64
+	goid    atomic.Uint64
 	exited  chan struct{}
 
 	// The resume position of what handlers have seen, while events wait in the queue: the id
@@ -102,7 +103,7 @@ func (d *dispatcher) stop() {
 }
 
 func (d *dispatcher) run() {
-	d.goid = goroutineID()
+	d.goid.Store(goroutineID())
 	defer close(d.exited)
 	d.mu.Lock()
 	for {
@@ -140,7 +141,7 @@ func call(it item) {
 	it.fn()
 }
 
-func (d *dispatcher) isDispatcherGoroutine() bool { return goroutineID() == d.goid }
+func (d *dispatcher) isDispatcherGoroutine() bool { return goroutineID() == d.goid.Load() }
 
 // goroutineID reads the current goroutine's number from its stack header. Used only by Close,
 // to tell whether it was called from a handler (then it cannot wait for the dispatcher,

@@ -227,15 +227,18 @@ func TestLiveRestart(t *testing.T) {
 	}
 }
 
-// Tokens of 3 s from the OAuth endpoint: the client refreshes them on the live connection,
-// which the server would otherwise close with 4001 half a second after each expiry.
+// Tokens that live 4 s: the client refreshes them on the live connection (halfway to each
+// expiry), which the server would otherwise close with 4001 2 s after the first expiry.
+// The tokens are minted with the server's secret: the OAuth endpoint's deliberately slow
+// secret check would make the test depend on the machine's load.
 func TestLiveRefresh(t *testing.T) {
 	checkNoLeaks(t)
-	s := startServer(t, "--token-ttl-seconds", "3", "--token-grace-ms", "500")
+	s := startServer(t, "--token-grace-ms", "2000")
 	var mu sync.Mutex
 	var reasons []globemeet.TokenReason
-	creds := globemeet.Credentials{BaseURL: s.HTTPURL(), ClientID: s.ClientID, ClientSecret: s.ClientSecret}
-	fetch := globemeet.TokenSourceFromCredentials(creds)
+	fetch := func(context.Context, globemeet.TokenReason) (string, error) {
+		return s.Mint(map[string]any{"exp": time.Now().Unix() + 4}), nil
+	}
 	r := newRecorder()
 	opts := globemeet.Options{Endpoint: s.WSURL(), TokenSource: func(ctx context.Context, reason globemeet.TokenReason) (string, error) {
 		mu.Lock()
@@ -247,8 +250,8 @@ func TestLiveRefresh(t *testing.T) {
 	r.hooks(&opts)
 	c := dial(t, opts)
 	c.Subscribe(">", r.event)
-	// Four tokens are three refreshes: the first token's expiry and grace have passed.
-	r.waitFor(t, "three refreshes", func() bool { mu.Lock(); defer mu.Unlock(); return len(reasons) >= 4 })
+	// Five tokens are four refreshes, about 8 s: the first token's expiry and grace have passed.
+	r.waitFor(t, "four refreshes", func() bool { mu.Lock(); defer mu.Unlock(); return len(reasons) >= 5 })
 	want := publishN(t, s, 10, 10)
 	r.waitFor(t, "events after the refreshes", func() bool { return len(r.ids) == 10 })
 	r.mu.Lock()
