@@ -1,6 +1,7 @@
 // The WebSocket frame parser (server/wire) on arbitrary client bytes. Checks: the events do not
 // depend on how the bytes are split across reads; every message re-encoded as one frame parses
-// back to the same event; a first frame that is complete on its own re-encodes to its own bytes.
+// back to the same event; text and close reasons are UTF-8, close codes valid; a first frame that
+// is complete on its own re-encodes to its own bytes.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -57,6 +58,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   one_read.feed(bytes, whole);
   for (const auto& e : whole) {
     FUZZ_CHECK(e.type != kind::text || e.payload.size() <= limits.max_message_size);
+    // Text messages and close reasons reach the JSON layer and logs: always valid UTF-8.
+    FUZZ_CHECK((e.type != kind::text && e.type != kind::close) || wire::is_valid_utf8(e.payload));
+    FUZZ_CHECK(e.type != kind::close || e.code == wire::close_code::no_status || wire::is_valid_close_code(e.code));
     FUZZ_CHECK(e.type == kind::text || e.type == kind::protocol_error || e.payload.size() <= wire::max_control_payload);
   }
   // At most one terminal event, and it is the last.
