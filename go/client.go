@@ -23,9 +23,8 @@ type Client struct {
 	s        *core.Session
 	conns    map[uint64]*wsConn
 	subs     map[uint64]*subscription
-	timers   [6]*time.Timer
-	timerGen [6]uint64
-	started  bool
+	timers   [core.NumTimers]*time.Timer
+	timerGen [core.NumTimers]uint64
 	closing  bool // Close was called
 	err      error
 	live     chan struct{} // closed at the first `live` or at `closed`
@@ -105,12 +104,24 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	}
 }
 
-// Start begins connecting (once; later calls do nothing).
+// Start begins connecting, and after Disconnect connects again and resumes. It does nothing
+// while connected and after Close.
 func (c *Client) Start() {
 	c.mu.Lock()
-	if !c.started && !c.closing {
-		c.started = true
+	if !c.closing {
 		c.s.Start(c.tick())
+		c.perform()
+	}
+	c.mu.Unlock()
+}
+
+// Disconnect pauses the client: the connection closes with 1000 and nothing reconnects, but
+// subscriptions, the resume position and the token are kept; Start resumes where it stopped
+// (OnReconnect, then the events missed meanwhile). The state is `idle` until then.
+func (c *Client) Disconnect() {
+	c.mu.Lock()
+	if !c.closing {
+		c.s.Disconnect(c.tick())
 		c.perform()
 	}
 	c.mu.Unlock()

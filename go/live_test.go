@@ -354,6 +354,30 @@ func TestLiveLastEventIDWaitsForHandlers(t *testing.T) {
 	}
 }
 
+// Disconnect pauses; Start resumes after the last event, with what was published meanwhile.
+func TestLiveDisconnectAndStart(t *testing.T) {
+	checkNoLeaks(t)
+	s := startServer(t)
+	r := newRecorder()
+	opts := globemeet.Options{Endpoint: s.WSURL(), Token: s.Mint(nil)}
+	r.hooks(&opts)
+	c := dial(t, opts)
+	c.Subscribe(">", r.event)
+	r.waitFor(t, "the subscription", func() bool { return c.LastEventID() != "" })
+	want := publishN(t, s, 5, 5)
+	r.waitFor(t, "the first events", func() bool { return len(r.ids) == 5 })
+	c.Disconnect()
+	if c.State() != globemeet.StateIdle {
+		t.Fatalf("state %s after Disconnect", c.State())
+	}
+	want = append(want, publishN(t, s, 5, 5)...)
+	c.Start()
+	r.waitFor(t, "the events published while paused", func() bool { return len(r.ids) == 10 && r.reconnects == 1 })
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sameIDs(t, r.ids, want)
+}
+
 // A final close ends the client with an error that says why: here the server restarts with a
 // new signing secret, so the client's one fixed token is refused (4401).
 func TestLiveFinalClose(t *testing.T) {

@@ -43,11 +43,12 @@ const (
 	TimerPong                       // the pong for the last ping is overdue
 	TimerRefresh                    // ask for a new token before `exp`
 	TimerStable                     // up long enough to reset the backoff
-	numTimers
+	TimerResend                     // requests refused as rate_limited go out again
+	NumTimers
 )
 
 func (k TimerKind) String() string {
-	return [...]string{"reconnect", "handshake", "heartbeat", "pong", "refresh", "stable"}[k]
+	return [...]string{"reconnect", "handshake", "heartbeat", "pong", "refresh", "stable", "resend"}[k]
 }
 
 type TokenReason uint8
@@ -109,6 +110,7 @@ const (
 	closeTooManyConnections = 4029
 	maxBackoffAttempt       = 64
 	expiredTokensToGiveUp   = 2
+	rateWindowMS            = 1000 // the server's request-rate window (docs/protocol.md section 10)
 	Subprotocol             = "globemeet-events.v1"
 )
 
@@ -199,7 +201,7 @@ type Session struct {
 	config    Config
 	state     State
 	actions   []Action
-	armed     [numTimers]bool
+	armed     [NumTimers]bool
 	finalCode uint16
 
 	token           string
@@ -227,6 +229,7 @@ type Session struct {
 	connectionActive   bool
 	connectionPatterns map[string]bool
 	confirmedPatterns  map[string]bool
+	unsubscribeAgain   map[string]bool // unsubscribes refused as rate_limited
 	resumeRefused      bool
 	headReq            string
 	pending            map[string]pendingRequest
@@ -243,7 +246,7 @@ type Session struct {
 func NewSession(c Config) *Session {
 	return &Session{config: c, nextHandle: 1, nextReq: 1, handlePattern: map[uint64]string{},
 		patternHandles: map[string][]uint64{}, connectionPatterns: map[string]bool{},
-		confirmedPatterns: map[string]bool{}, pending: map[string]pendingRequest{}}
+		confirmedPatterns: map[string]bool{}, unsubscribeAgain: map[string]bool{}, pending: map[string]pendingRequest{}}
 }
 
 // ---- small helpers -----------------------------------------------------------------------------
@@ -269,7 +272,7 @@ func (s *Session) cancel(k TimerKind) {
 }
 
 func (s *Session) cancelAll() {
-	for k := TimerKind(0); k < numTimers; k++ {
+	for k := TimerKind(0); k < NumTimers; k++ {
 		s.cancel(k)
 	}
 }
@@ -346,11 +349,12 @@ func (s *Session) openConnection(t Tick) {
 }
 
 func (s *Session) leaveConnection() {
-	for _, k := range []TimerKind{TimerHandshake, TimerHeartbeat, TimerPong, TimerRefresh, TimerStable} {
+	for _, k := range []TimerKind{TimerHandshake, TimerHeartbeat, TimerPong, TimerRefresh, TimerStable, TimerResend} {
 		s.cancel(k)
 	}
 	s.connectionActive = false
 	s.resetConnection()
+	clear(s.unsubscribeAgain)
 }
 
 func (s *Session) reconnectLater(t Tick, code uint16, reason string) {
@@ -633,6 +637,10 @@ func (s *Session) onError(t Tick, f *ServerFrame) {
 		return
 	}
 	delete(s.pending, f.Req)
+	if f.Code == "rate_limited" {
+		s.onRateLimited(t, f.Req, req)
+		return
+	}
 	switch req.what {
 	case reqSubscribe:
 		s.onSubscribeRefused(f, req.topics)
@@ -652,6 +660,65 @@ func (s *Session) onError(t Tick, f *ServerFrame) {
 	case reqUnsubscribe:
 		s.notice(NoticeError, f.Code, f.Message, 0)
 	}
+}
+
+// onRateLimited: refused for coming too fast, nothing was applied and nothing is wrong that the
+// application could act on. The request goes out again after the server's one-second window.
+func (s *Session) onRateLimited(t Tick, req string, r pendingRequest) {
+	switch r.what {
+	case reqSubscribe:
+		for _, p := range r.topics {
+			delete(s.connectionPatterns, p)
+		}
+	case reqUnsubscribe:
+		for _, p := range r.topics {
+			if _, wanted := s.patternHandles[p]; !wanted {
+				s.unsubscribeAgain[p] = true
+			}
+		}
+	case reqRefresh:
+		s.retryRefreshLater(t) // the token is good, only early: keep it
+		return
+	case reqPing:
+		// Still proof that the connection is alive: no pong will come, the next ping will.
+		if req == s.pingReq {
+			s.pingReq = ""
+			s.cancel(TimerPong)
+			s.arm(TimerHeartbeat, max(t.NowMS, s.pingSentMS+s.heartbeatMS))
+		}
+		return
+	}
+	if !s.armed[TimerResend] {
+		s.arm(TimerResend, t.NowMS+rateWindowMS)
+	}
+}
+
+// resend sends what rate_limited held back: every wanted pattern the connection does not
+// hold, and every unwanted one it still does.
+func (s *Session) resend() {
+	var wanted []string
+	for _, p := range s.patterns {
+		if !s.connectionPatterns[p] {
+			wanted = append(wanted, p)
+		}
+	}
+	if len(wanted) > 0 {
+		s.sendSubscribe(wanted)
+	}
+	var unwanted []string
+	for p := range s.unsubscribeAgain {
+		if _, ok := s.patternHandles[p]; !ok {
+			unwanted = append(unwanted, p)
+		}
+	}
+	clear(s.unsubscribeAgain)
+	if len(unwanted) == 0 {
+		return
+	}
+	sort.Strings(unwanted)
+	req := s.requestID()
+	s.pending[req] = pendingRequest{what: reqUnsubscribe, topics: unwanted}
+	s.send(EncodeUnsubscribe(req, unwanted))
 }
 
 // onSubscribeRefused: a refused `subscribe` applied none of its patterns.
@@ -821,7 +888,7 @@ func (s *Session) Closed(t Tick, connection uint64, code uint16, reason string) 
 
 // TimerFired: a timer armed by an arm_timer action elapsed.
 func (s *Session) TimerFired(t Tick, k TimerKind) {
-	if k >= numTimers || !s.armed[k] {
+	if k >= NumTimers || !s.armed[k] {
 		return // cancelled or replaced: a stale expiry
 	}
 	s.armed[k] = false
@@ -854,6 +921,10 @@ func (s *Session) TimerFired(t Tick, k TimerKind) {
 	case TimerStable:
 		if s.state == StateLive {
 			s.attempt = 0
+		}
+	case TimerResend:
+		if s.state == StateLive {
+			s.resend()
 		}
 	}
 }
@@ -922,6 +993,24 @@ func (s *Session) Stop(t Tick) {
 		s.leaveConnection()
 	}
 	s.finish(CloseNormal, "stopped by the client")
+}
+
+// Disconnect is a pause the user asked for: the connection closes with 1000, every timer is
+// cancelled and the session waits in `idle`, keeping its subscriptions, resume position and
+// token; Start connects again and resumes (a reconnected notice at `ready`). A token request
+// still outstanding is answered into `idle` and kept for that next Start.
+func (s *Session) Disconnect(t Tick) {
+	if s.state == StateClosed || s.state == StateIdle {
+		return
+	}
+	if s.connectionActive {
+		s.actions = append(s.actions, Action{Kind: ActClose, Connection: s.connection, Code: CloseNormal, Reason: "client disconnected"})
+		s.leaveConnection()
+	}
+	s.cancelAll()
+	s.attempt = 0 // the user chose the pause: the next Start is not a retry
+	s.hasClosing = false
+	s.setState(StateIdle, CloseNormal, "disconnected by the client")
 }
 
 // TakeActions returns the pending actions. Two buffers alternate: the slice returned stays

@@ -237,3 +237,51 @@ func TestSessionRefusedSubscriptionKeepsTheRest(t *testing.T) {
 		t.Fatal("the innocent pattern was dropped")
 	}
 }
+
+func TestSessionRateLimitedRequestsGoOutAgain(t *testing.T) {
+	h := newHarness(t, false)
+	h.s.Subscribe(h.tick(), "queue.>")
+	h.live(jwt(h.now/1000 + 900))
+	h.s.Frame(h.tick(), 1, []byte(`{"op":"error","req":"1","code":"rate_limited","message":"slow down"}`))
+	acts := h.take()
+	if find(acts, ActNotice) != nil {
+		t.Fatalf("rate_limited is not the application's business: %+v", acts)
+	}
+	timer := h.must(acts, ActArmTimer)
+	if timer.Timer != TimerResend || timer.AtMS != h.now+1000 {
+		t.Fatalf("timer %+v", timer)
+	}
+	h.now = timer.AtMS
+	h.s.TimerFired(h.tick(), TimerResend)
+	if send := h.must(h.take(), ActSend); !strings.Contains(send.Text, `"topics":["queue.>"]`) {
+		t.Fatalf("resend %s", send.Text)
+	}
+}
+
+func TestSessionDisconnectKeepsPositionAndSubscriptions(t *testing.T) {
+	h := newHarness(t, false)
+	h.s.Subscribe(h.tick(), "queue.>")
+	h.live(jwt(h.now/1000 + 900))
+	h.s.Frame(h.tick(), 1, []byte(`{"op":"subscribed","req":"1","topics":["queue.>"],"head":"ab-0"}`))
+	h.s.Frame(h.tick(), 1, event("ab-3", "queue.q.depth-changed"))
+	h.take()
+	h.s.Disconnect(h.tick())
+	acts := h.take()
+	if c := h.must(acts, ActClose); c.Code != CloseNormal || h.s.State() != StateIdle {
+		t.Fatalf("disconnect %+v state %s", acts, h.s.State())
+	}
+	h.s.Start(h.tick())
+	open := h.must(h.take(), ActOpen) // the token was kept: no request
+	if open.LastEventID != "ab-3" {
+		t.Fatalf("open %+v", open)
+	}
+	h.s.Opened(h.tick(), open.Connection)
+	h.s.Frame(h.tick(), open.Connection, []byte(`{"op":"ready","sub":"s","tenant":"t","exp":1,"heartbeat_ms":20000}`))
+	acts = h.take()
+	if send := h.must(acts, ActSend); !strings.Contains(send.Text, `"from":"ab-3"`) {
+		t.Fatalf("resume %s", send.Text)
+	}
+	if n := h.must(acts, ActNotice); n.Notice != NoticeReconnected {
+		t.Fatalf("notice %+v", n)
+	}
+}
