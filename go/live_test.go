@@ -362,8 +362,8 @@ func TestLiveDisconnectAndStart(t *testing.T) {
 	opts := globemeet.Options{Endpoint: s.WSURL(), Token: s.Mint(nil)}
 	r.hooks(&opts)
 	c := dial(t, opts)
-	c.Subscribe(">", r.event)
-	r.waitFor(t, "the subscription", func() bool { return c.LastEventID() != "" })
+	sub, _ := c.Subscribe(">", r.event)
+	<-sub.Subscribed()
 	want := publishN(t, s, 5, 5)
 	r.waitFor(t, "the first events", func() bool { return len(r.ids) == 5 })
 	c.Disconnect()

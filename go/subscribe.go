@@ -18,10 +18,11 @@ type Subscription struct {
 	// and it resumes), it never loses an event.
 	C <-chan AnyEvent
 
-	c       *Client
-	handle  uint64
-	pattern string
-	done    chan struct{}
+	c          *Client
+	handle     uint64
+	pattern    string
+	done       chan struct{}
+	subscribed chan struct{}
 	err     error
 	errOnce sync.Once
 }
@@ -38,6 +39,11 @@ type subscription struct {
 }
 
 func (s *subscription) stop() { s.quitOne.Do(func() { close(s.quit) }) }
+
+// Subscribed is closed once the server has applied the pattern (its first `subscribed`):
+// from then on, events published are delivered. The subscription is renewed on every
+// reconnect without further notice.
+func (s *Subscription) Subscribed() <-chan struct{} { return s.subscribed }
 
 // Pattern is the subscribed pattern.
 func (s *Subscription) Pattern() string { return s.pattern }
@@ -89,8 +95,10 @@ func (c *Client) subscribe(pattern string, deliver func(*core.Event), end func(e
 }
 
 func (c *Client) subscribeWith(pattern string, makeDeliver func(*subscription) func(*core.Event), end func(error)) (*Subscription, error) {
-	s := &Subscription{c: c, pattern: pattern, done: make(chan struct{})}
-	sub := &subscription{pattern: pattern, confirm: func() {}, quit: make(chan struct{})}
+	s := &Subscription{c: c, pattern: pattern, done: make(chan struct{}), subscribed: make(chan struct{})}
+	var confirmed sync.Once
+	sub := &subscription{pattern: pattern, quit: make(chan struct{}),
+		confirm: func() { confirmed.Do(func() { close(s.subscribed) }) }}
 	sub.active.Store(true)
 	deliver := makeDeliver(sub)
 	sub.deliver = func(ev *core.Event) {
