@@ -23,8 +23,8 @@ type Subscription struct {
 	pattern    string
 	done       chan struct{}
 	subscribed chan struct{}
-	err     error
-	errOnce sync.Once
+	err        error
+	errOnce    sync.Once
 }
 
 // subscription is the client's side of a Subscription: how to hand it an event.
