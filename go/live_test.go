@@ -378,6 +378,66 @@ func TestLiveDisconnectAndStart(t *testing.T) {
 	sameIDs(t, r.ids, want)
 }
 
+// Many goroutines use one client at once while events flow (run with -race): subscribe,
+// unsubscribe, read the position and the state, and finally Close from two at once.
+func TestLiveConcurrentUse(t *testing.T) {
+	checkNoLeaks(t)
+	s := startServer(t)
+	c := dial(t, globemeet.Options{Endpoint: s.WSURL(), Token: s.Mint(nil)})
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				publishN(t, s, 20, 20)
+			}
+		}
+	}()
+	var users sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		users.Add(1)
+		go func(g int) {
+			defer users.Done()
+			patterns := []string{">", "queue.>", "queue.*.depth-changed", "agent.>"}
+			for i := 0; i < 30; i++ {
+				sub, err := c.Subscribe(patterns[(g+i)%len(patterns)], func(globemeet.AnyEvent) {})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				ch, err := c.SubscribeChan("queue.support.*", 1)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				_ = c.LastEventID()
+				_ = c.State()
+				sub.Unsubscribe()
+				ch.Unsubscribe()
+				for range ch.C { // closed after Unsubscribe; drains what was queued
+				}
+			}
+		}(g)
+	}
+	users.Wait()
+	close(stop)
+	wg.Wait()
+	var closers sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		closers.Add(1)
+		go func() { defer closers.Done(); c.Close() }()
+	}
+	closers.Wait()
+	if c.State() != globemeet.StateClosed {
+		t.Fatalf("state %s", c.State())
+	}
+}
+
 // A final close ends the client with an error that says why: here the server restarts with a
 // new signing secret, so the client's one fixed token is refused (4401).
 func TestLiveFinalClose(t *testing.T) {
