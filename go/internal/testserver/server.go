@@ -21,6 +21,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -107,6 +108,8 @@ func (s *Server) start() error {
 	args := append([]string{"--listen", "127.0.0.1:" + strconv.Itoa(s.Port), "--issuer", Issuer,
 		"--hs256-secret-file", filepath.Join(s.Dir, "hs256.secret"), "--clients", filepath.Join(s.Dir, "clients.json"), "--dev"}, s.Args...)
 	cmd := exec.Command(Binary(), args...)
+	// The server dies with the test process, even when a test panics or times out.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
