@@ -173,7 +173,8 @@ func (c *Client) waitGoroutines() {
 }
 
 // Done is closed when the client has stopped for good (Close, or a final close code), after
-// the hooks that report it have run; Err then says why.
+// the hooks that report it have run; Err then says why. A client that stopped on its own
+// still has its dispatch goroutine: call Close (as always, e.g. deferred) to end it.
 func (c *Client) Done() <-chan struct{} { return c.done }
 
 // Err is nil while the client runs and after Close; after it stopped on its own it is the
