@@ -202,6 +202,9 @@ class Driver {
 
 int main() {
   std::ios::sync_with_stdio(false);
+  // std::cin is tied to std::cout: every read would flush std::cout from the main thread,
+  // outside out_mutex, racing the I/O thread's writes (lines came out twice or were lost).
+  std::cin.tie(nullptr);
   Driver driver;
   out({{"obs", "hello"}, {"client", "cpp"}, {"auth", "header"}});
   std::string line;
