@@ -18,6 +18,7 @@ namespace {
 
 constexpr const char* subprotocol = "globemeet-events.v1";
 constexpr std::size_t max_topics_per_subscribe = 64;  // docs/protocol.md section 10
+constexpr std::int64_t rate_window_ms = 1'000;          // the server's request-rate window (section 10)
 constexpr unsigned max_backoff_attempt = 64;          // the delay is capped long before this
 constexpr unsigned expired_tokens_before_giving_up = 2;
 constexpr std::uint16_t close_token_expired = 4001;
@@ -62,6 +63,7 @@ const char* to_string(timer_kind k) noexcept {
     case timer_kind::pong: return "pong";
     case timer_kind::refresh: return "refresh";
     case timer_kind::stable: return "stable";
+    case timer_kind::resend: return "resend";
   }
   return "unknown";
 }
@@ -148,6 +150,7 @@ struct client_session::impl {
   bool connection_active = false;
   std::set<std::string> connection_patterns;  // subscribed or requested on this connection
   std::set<std::string> confirmed_patterns;   // those the server answered with `subscribed`
+  std::set<std::string> unsubscribe_again;    // unsubscribes refused as rate_limited
   bool resume_refused = false;                // the server said `resume_not_allowed`: no more `from`
   std::string head_req;                       // the connection's first subscribe, sent without `from`
   std::map<std::string, pending_request> pending;
@@ -220,11 +223,12 @@ struct client_session::impl {
 
   void leave_connection() {
     for (auto k : {timer_kind::handshake, timer_kind::heartbeat, timer_kind::pong, timer_kind::refresh,
-                   timer_kind::stable})
+                   timer_kind::stable, timer_kind::resend})
       cancel(k);
     connection_active = false;
     connection_patterns.clear();
     confirmed_patterns.clear();
+    unsubscribe_again.clear();
     pending.clear();
     ping_req.clear();
   }
@@ -460,6 +464,10 @@ struct client_session::impl {
     }
     auto request = std::move(it->second);
     pending.erase(it);
+    if (f.code == "rate_limited") {
+      on_rate_limited(t, f.req, request);
+      return;
+    }
     switch (request.what) {
       case pending_request::kind::subscribe:
         on_subscribe_refused(f, request.topics);
@@ -484,6 +492,48 @@ struct client_session::impl {
         notice(notice_kind::error, f.code, f.message);
         return;
     }
+  }
+
+  // Refused for coming too fast: nothing was applied, and nothing is wrong that the application
+  // could act on. The request goes out again after the server's one-second window.
+  void on_rate_limited(const tick& t, const std::string& req, const pending_request& request) {
+    switch (request.what) {
+      case pending_request::kind::subscribe:
+        for (const auto& pattern : request.topics) connection_patterns.erase(pattern);
+        break;
+      case pending_request::kind::unsubscribe:
+        for (const auto& pattern : request.topics)
+          if (pattern_handles.count(pattern) == 0) unsubscribe_again.insert(pattern);
+        break;
+      case pending_request::kind::refresh:
+        retry_refresh_later(t);  // the token is good, only early: keep it
+        return;
+      case pending_request::kind::ping:
+        // Still proof that the connection is alive: no pong will come, the next ping will.
+        if (req == ping_req) {
+          ping_req.clear();
+          cancel(timer_kind::pong);
+          arm(timer_kind::heartbeat, std::max(t.now_ms, ping_sent_ms + heartbeat_ms));
+        }
+        return;
+    }
+    if (armed.count(timer_kind::resend) == 0) arm(timer_kind::resend, t.now_ms + rate_window_ms);
+  }
+
+  // What rate_limited held back: every wanted pattern the connection does not hold, and every
+  // unwanted one it still does.
+  void resend(const tick&) {
+    std::vector<std::string> wanted;
+    for (const auto& entry : pattern_handles)
+      if (connection_patterns.count(entry.first) == 0) wanted.push_back(entry.first);
+    if (!wanted.empty()) send_subscribe(wanted);
+    std::vector<std::string> unwanted;
+    for (const auto& pattern : std::exchange(unsubscribe_again, {}))
+      if (pattern_handles.count(pattern) == 0) unwanted.push_back(pattern);
+    if (unwanted.empty()) return;
+    unsubscribe_frame f{request_id(), std::move(unwanted)};
+    pending[f.req] = pending_request{pending_request::kind::unsubscribe, f.topics};
+    send(f);
   }
 
   // A refused `subscribe` applied none of its patterns (section 2.2: the request was refused).
@@ -655,6 +705,9 @@ void client_session::timer_fired(const tick& t, timer_kind timer) {
       return;
     case timer_kind::stable:
       if (s.state == session_state::live) s.attempt = 0;
+      return;
+    case timer_kind::resend:
+      if (s.state == session_state::live) s.resend(t);
       return;
   }
 }

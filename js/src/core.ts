@@ -69,7 +69,7 @@ function core(): GlobeMeetCoreModule {
   return wasm;
 }
 
-export type TimerKind = 'reconnect' | 'handshake' | 'heartbeat' | 'pong' | 'refresh' | 'stable';
+export type TimerKind = 'reconnect' | 'handshake' | 'heartbeat' | 'pong' | 'refresh' | 'stable' | 'resend';
 export type SessionStateName =
   'idle' | 'fetching_token' | 'connecting' | 'authenticating' | 'live' | 'reconnecting' | 'closed';
 export type NoticeKind =

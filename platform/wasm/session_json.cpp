@@ -214,7 +214,7 @@ std::string status_to_json(const core::client_session& session) {
 std::optional<core::timer_kind> timer_kind_from_name(std::string_view name) noexcept {
   using core::timer_kind;
   for (const timer_kind k : {timer_kind::reconnect, timer_kind::handshake, timer_kind::heartbeat, timer_kind::pong,
-                             timer_kind::refresh, timer_kind::stable}) {
+                             timer_kind::refresh, timer_kind::stable, timer_kind::resend}) {
     if (name == core::to_string(k)) return k;
   }
   return std::nullopt;

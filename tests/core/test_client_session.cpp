@@ -364,11 +364,50 @@ TEST_CASE("a refused ping proves the connection alive: no reconnect", "[client_s
   l.s.timer_fired(t, timer_kind::heartbeat);
   CHECK(l.s.take_actions() == actions{send_of(1, ping_frame{"2"}), arm_timer_action{timer_kind::pong, t.now_ms + 20'000}});
   l.s.frame(t, 1, frame_text(error_frame{"2", "rate_limited", "slow down", ""}));
-  CHECK(l.s.take_actions() == actions{notice_action{notice_kind::error, "rate_limited", "slow down", 0},
-                                      cancel_timer_action{timer_kind::pong},
+  CHECK(l.s.take_actions() == actions{cancel_timer_action{timer_kind::pong},
                                       arm_timer_action{timer_kind::heartbeat, t.now_ms + 20'000}});
   l.s.frame(t, 1, frame_text(pong_frame{"2"}));  // a late pong for it changes nothing
   CHECK(l.s.take_actions().empty());
+}
+
+TEST_CASE("rate_limited: a subscribe's patterns and an unsubscribe go out again a second later, silently",
+          "[client_session]") {
+  live_session l;  // holds queue.support.* (handle 1); req 1 was its subscribe
+  tick t{t0 + 1'000, 0.5};
+  auto agent = l.s.subscribe(t, "agent.>").value();
+  auto session = l.s.subscribe(t, "session.>").value();
+  CHECK(l.s.take_actions() == actions{send_of(1, subscribe_frame{"2", {"agent.>"}, std::nullopt}),
+                                      send_of(1, subscribe_frame{"3", {"session.>"}, std::nullopt})});
+  l.s.frame(t, 1, frame_text(error_frame{"2", "rate_limited", "more than 100 requests per second", ""}));
+  CHECK(l.s.take_actions() == actions{arm_timer_action{timer_kind::resend, t.now_ms + 1'000}});
+  l.s.frame(t, 1, frame_text(subscribed_frame{"3", {"session.>"}, std::string("a1-4")}));
+  l.s.take_actions();
+
+  // An unsubscribe refused too, while the resend is armed: the same timer takes both.
+  l.s.unsubscribe(t, session);
+  CHECK(l.s.take_actions() == actions{send_of(1, unsubscribe_frame{"4", {"session.>"}})});
+  l.s.frame(t, 1, frame_text(error_frame{"4", "rate_limited", "more than 100 requests per second", ""}));
+  CHECK(l.s.take_actions().empty());
+
+  tick later{t.now_ms + 1'000, 0.5};
+  l.s.timer_fired(later, timer_kind::resend);
+  CHECK(l.s.take_actions() == actions{send_of(1, subscribe_frame{"5", {"agent.>"}, std::nullopt}),
+                                      send_of(1, unsubscribe_frame{"6", {"session.>"}})});
+  l.s.frame(later, 1, frame_text(subscribed_frame{"5", {"agent.>"}, std::string("a1-4")}));
+  CHECK(l.s.take_actions() == actions{notice_action{notice_kind::subscribed, "agent.>", "subscribed to `agent.>`", agent}});
+  CHECK(l.s.state() == session_state::live);
+}
+
+TEST_CASE("rate_limited refresh keeps the token and retries with backoff", "[client_session]") {
+  live_session l;
+  tick t{l.exp_s * 1000 - 60'000, 0.5};
+  l.s.timer_fired(t, timer_kind::refresh);
+  l.s.take_actions();
+  auto newer = make_token(l.exp_s + 840, 2);
+  l.s.token_obtained(t, newer);
+  CHECK(l.s.take_actions() == actions{send_of(1, refresh_frame{"2", newer})});
+  l.s.frame(t, 1, frame_text(error_frame{"2", "rate_limited", "more than 100 requests per second", ""}));
+  CHECK(l.s.take_actions() == actions{arm_timer_action{timer_kind::refresh, t.now_ms + 250}});
 }
 
 TEST_CASE("close codes fall in the classes of section 8", "[client_session]") {

@@ -43,7 +43,8 @@ static_assert(static_cast<int>(State::closed) == static_cast<int>(core::session_
 
 namespace {
 
-constexpr std::size_t timer_kinds = 6;  // core::timer_kind has six kinds
+constexpr std::size_t timer_kinds = 7;  // core::timer_kind has seven kinds
+static_assert(static_cast<std::size_t>(core::timer_kind::resend) + 1 == timer_kinds, "one slot per core::timer_kind");
 
 std::int64_t unix_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())

@@ -32,7 +32,10 @@
 // first event, and resuming from it replays every event since. A refused `subscribe` applied
 // nothing: with invalid_topic or forbidden_topic naming a pattern, that pattern's handles get
 // subscription_failed and are dropped and the rest is asked for again; too_many_subscriptions
-// fails every pattern of the request; resume_not_allowed is retried without `from`.
+// fails every pattern of the request; resume_not_allowed is retried without `from`. A request
+// refused as `rate_limited` was not processed: no notice; a subscribe's patterns, an
+// unsubscribe's and a ping are sent again (the `resend` timer, one second later: the server's
+// window), a refresh is retried with backoff keeping the token.
 // `notice reconnected` comes at `ready` (resume is under way); a `reset` from the server comes
 // later as `notice reset`. Each handle gets `notice subscribed` when the server's `subscribed`
 // covers its pattern, on every connection (a handle added to a pattern the connection already
@@ -111,6 +114,7 @@ enum class timer_kind {
   pong,            // the `pong` for the last ping is overdue: the connection is dead
   refresh,         // ask for a new token before `exp`
   stable,          // the connection has been up long enough to reset the backoff
+  resend,          // requests refused as rate_limited go out again
 };
 const char* to_string(timer_kind k) noexcept;
 
