@@ -193,6 +193,12 @@ std::optional<std::string> websocket_session::head_id(const log::log_bounds& bou
 }
 
 void websocket_session::subscribe(const core::subscribe_frame& frame) {
+  if (waiting_subscribe_) {  // frames are answered in order: the waiting one first, as it stands
+    resume_waits_ = max_resume_waits;
+    const core::subscribe_frame waiting = std::move(*waiting_subscribe_);
+    waiting_subscribe_.reset();
+    subscribe(waiting);
+  }
   if (frame.topics.empty() || frame.topics.size() > max_patterns_per_subscribe) {
     send_error(frame.req, "bad_frame", "'topics' must hold 1 to 64 patterns");
     return;
@@ -235,6 +241,16 @@ void websocket_session::subscribe(const core::subscribe_frame& frame) {
   if (patterns_.size() + added.size() > max_patterns_per_connection) {
     send_error(frame.req, "too_many_subscriptions", "at most 256 patterns per connection");
     return;
+  }
+  if (from && resume_waits_ < max_resume_waits) {
+    const core::event_id position = *core::event_id::parse(*from);
+    const core::event_id head = state_.fan_out->head();
+    if (position.epoch == head.epoch && position.seq > head.seq && position.seq <= state_.log->newest_known_seq()) {
+      ++resume_waits_;
+      waiting_subscribe_ = std::make_unique<core::subscribe_frame>(frame);
+      waiting_subscribe_->from = from;
+      return;
+    }
   }
   last_event_id_header_.clear();
 

@@ -384,6 +384,11 @@ void websocket_session::on_tick() {
 
   check_overflow(now_us);
   if (close_sent_) return;
+  if (waiting_subscribe_) {
+    const core::subscribe_frame waiting = std::move(*waiting_subscribe_);
+    waiting_subscribe_.reset();
+    subscribe(waiting);
+  }
 
   // WebSocket heartbeat: a ping every heartbeat_ms; the pong must come before the next one.
   if (now_ms - last_ping_sent_ms_ >= c.heartbeat_ms) {

@@ -110,6 +110,12 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   const std::uint64_t id_;
   const std::string address_;
   std::string last_event_id_header_;
+  // A resume from an id this node has not fanned out yet but the log knows exists (a cluster
+  // node a little behind the stream): the subscribe waits for the next ticks instead of
+  // answering reset future_id. At most max_resume_waits ticks per connection.
+  std::unique_ptr<core::subscribe_frame> waiting_subscribe_;
+  int resume_waits_ = 0;
+  static constexpr int max_resume_waits = 3;
 
   wire::frame_parser parser_;
   // TLS only (plain TCP reads into a per-thread buffer). Clients mostly send small frames

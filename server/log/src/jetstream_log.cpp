@@ -19,7 +19,7 @@ constexpr std::int64_t api_wait_ms = 2000;         // one JetStream API request
 constexpr std::int64_t ack_wait_ms = 2000;         // one round of publish acks
 constexpr auto retry_pause = std::chrono::milliseconds(200);
 constexpr auto info_period = std::chrono::seconds(1);
-constexpr auto stall_limit = std::chrono::seconds(2);  // behind the stream this long without a message: resubscribe
+constexpr auto stall_limit = std::chrono::milliseconds(500);  // behind the stream this long without a message: resubscribe
 constexpr std::size_t max_fan_out_batch = 1024;
 constexpr std::string_view epoch_marker = "epoch ";
 
@@ -689,6 +689,13 @@ void jetstream_log::publish_group(std::vector<append_request>& group) {
     else
       request.done(std::move(result));
   }
+  std::uint64_t newest_acked = 0;
+  for (auto& batch : outgoing_of)
+    for (const outgoing& o : batch) newest_acked = std::max(newest_acked, o.seq);
+  {
+    const std::lock_guard lock(mutex_);
+    stream_last_seq_ = std::max(stream_last_seq_, newest_acked);  // for the lag and for resumes
+  }
   if (any_failed)
     set_unavailable("JetStream does not acknowledge publishes (" + last_error + ")");
   else
@@ -765,6 +772,11 @@ log_bounds jetstream_log::bounds() const {
   result.oldest_seq = std::min(oldest_seq_, head_seq_ + 1);
   result.size = head_seq_ >= result.oldest_seq ? head_seq_ - result.oldest_seq + 1 : 0;
   return result;
+}
+
+std::uint64_t jetstream_log::newest_known_seq() const {
+  const std::lock_guard lock(mutex_);
+  return std::max(head_seq_, stream_last_seq_);
 }
 
 void jetstream_log::set_listener(append_listener listener) {

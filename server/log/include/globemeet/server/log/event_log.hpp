@@ -135,6 +135,10 @@ class event_log {
 
   // The log's extent, taken at one instant. Thread-safe.
   virtual log_bounds bounds() const = 0;
+  // The newest seq known to be stored, fanned out here or not yet (jetstream_log: the stream's
+  // last sequence as last seen; a node may lag behind it). A resume from an id up to it waits a
+  // little for fan-out rather than being told future_id. Thread-safe.
+  virtual std::uint64_t newest_known_seq() const { return bounds().head_seq; }
 
   // Replaces the listener (empty: none). Set it before the first append.
   virtual void set_listener(append_listener listener) = 0;

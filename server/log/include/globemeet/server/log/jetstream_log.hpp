@@ -77,6 +77,7 @@ class jetstream_log final : public event_log {
   read_status read(std::uint64_t after_seq, std::uint64_t up_to_seq, std::size_t max_count,
                    std::vector<stored_event_ptr>& out) const override;
   log_bounds bounds() const override;
+  std::uint64_t newest_known_seq() const override;
   void set_listener(append_listener listener) override;
   counters stats() const override;
   // Completes what is queued, then stops publishing and consuming and closes the connection.
