@@ -227,6 +227,37 @@ def test_a_refused_ping_still_proves_the_connection_alive() -> None:
     s.timer_fired(T0 + 20_000, 0.5, Timer.HEARTBEAT)
     acts = s.frame(T0 + 20_001, 0.5, conn, json.dumps({"op": "error", "req": "2", "code": "rate_limited", "message": "m"}))
     assert CancelTimer(Timer.PONG) in acts and ArmTimer(Timer.HEARTBEAT, T0 + 40_000) in acts
+    assert notices(acts) == []  # only early, not wrong: nothing to tell the application
+
+
+def test_rate_limited_subscribe_and_unsubscribe_go_out_again_a_second_later() -> None:
+    s, conn = live_session()  # holds queue.> (handle 1); req 1 was its subscribe
+    h_agent = s.subscribe(T0, 0.5, "agent.>")
+    h_session = s.subscribe(T0, 0.5, "session.>")
+    assert sends(s.take_actions()) == [{"op": "subscribe", "req": "2", "topics": ["agent.>"]},
+                                       {"op": "subscribe", "req": "3", "topics": ["session.>"]}]
+    limited = {"op": "error", "code": "rate_limited", "message": "more than 100 requests per second"}
+    acts = s.frame(T0, 0.5, conn, json.dumps({**limited, "req": "2"}))
+    assert acts == [ArmTimer(Timer.RESEND, T0 + 1_000)]
+    s.frame(T0, 0.5, conn, json.dumps({"op": "subscribed", "req": "3", "topics": ["session.>"], "head": "e1-0"}))
+    assert sends(s.unsubscribe(T0, 0.5, h_session)) == [{"op": "unsubscribe", "req": "4", "topics": ["session.>"]}]
+    assert s.frame(T0, 0.5, conn, json.dumps({**limited, "req": "4"})) == []
+
+    acts = s.timer_fired(T0 + 1_000, 0.5, Timer.RESEND)
+    assert sends(acts) == [{"op": "subscribe", "req": "5", "topics": ["agent.>"]},
+                           {"op": "unsubscribe", "req": "6", "topics": ["session.>"]}]
+    acts = s.frame(T0 + 1_000, 0.5, conn, json.dumps({"op": "subscribed", "req": "5", "topics": ["agent.>"], "head": "e1-0"}))
+    assert acts == [Notice(NoticeKind.SUBSCRIBED, "agent.>", "subscribed to `agent.>`", h_agent)]
+
+
+def test_rate_limited_refresh_keeps_the_token_and_retries() -> None:
+    s, conn = live_session(provider=True)
+    s.timer_fired(EXP * 1000 - 60_000, 0.5, Timer.REFRESH)
+    newer = jwt(EXP + 840)
+    assert sends(s.token_obtained(EXP * 1000 - 60_000, 0.5, newer)) == [{"op": "refresh", "req": "2", "token": newer}]
+    acts = s.frame(EXP * 1000 - 60_000, 0.5, conn, json.dumps(
+        {"op": "error", "req": "2", "code": "rate_limited", "message": "more than 100 requests per second"}))
+    assert acts == [ArmTimer(Timer.REFRESH, EXP * 1000 - 60_000 + 250)]
 
 
 def test_handshake_timeout_closes_4002_and_4029_waits_at_least_the_minimum() -> None:

@@ -34,6 +34,7 @@ SUBPROTOCOL = "globemeet-events.v1"
 MAX_TOPICS_PER_SUBSCRIBE = 64
 _MAX_BACKOFF_ATTEMPT = 64
 _EXPIRED_TOKENS_BEFORE_GIVING_UP = 2
+_RATE_WINDOW_MS = 1_000  # the server's request-rate window (docs/protocol.md section 10)
 
 CLOSE_NORMAL = 1000
 CLOSE_PROTOCOL_VIOLATION = 1008
@@ -61,6 +62,7 @@ class Timer(str, enum.Enum):
     PONG = "pong"             # the `pong` for the last ping is overdue
     REFRESH = "refresh"       # ask for a new token before `exp`
     STABLE = "stable"         # up long enough to reset the backoff
+    RESEND = "resend"         # requests refused as rate_limited go out again
 
 
 class TokenReason(str, enum.Enum):
@@ -217,6 +219,7 @@ class ClientSession:
         self._connection_active = False
         self._connection_patterns: set[str] = set()
         self._confirmed_patterns: set[str] = set()
+        self._unsubscribe_again: set[str] = set()  # unsubscribes refused as rate_limited
         self._resume_refused = False
         self._head_req = ""
         self._pending: dict[str, _Pending] = {}
@@ -322,11 +325,12 @@ class ClientSession:
         self._arm(Timer.HANDSHAKE, now_ms + self.config.handshake_timeout_ms)
 
     def _leave_connection(self) -> None:
-        for k in (Timer.HANDSHAKE, Timer.HEARTBEAT, Timer.PONG, Timer.REFRESH, Timer.STABLE):
+        for k in (Timer.HANDSHAKE, Timer.HEARTBEAT, Timer.PONG, Timer.REFRESH, Timer.STABLE, Timer.RESEND):
             self._cancel(k)
         self._connection_active = False
         self._connection_patterns.clear()
         self._confirmed_patterns.clear()
+        self._unsubscribe_again.clear()
         self._pending.clear()
         self._ping_req = ""
 
@@ -543,6 +547,9 @@ class ClientSession:
         if request is None:
             self._notice(NoticeKind.ERROR, code, message)
             return
+        if code == "rate_limited":
+            self._on_rate_limited(now_ms, random01, req, request)
+            return
         if request.what == "subscribe":
             self._on_subscribe_refused(code, message, f.get("topic", ""), request.topics)
         elif request.what == "refresh":
@@ -560,6 +567,41 @@ class ClientSession:
                 self._arm(Timer.HEARTBEAT, max(now_ms, self._ping_sent_ms + self._heartbeat_ms))
         else:
             self._notice(NoticeKind.ERROR, code, message)
+
+    def _on_rate_limited(self, now_ms: int, random01: float, req: str, request: _Pending) -> None:
+        # Refused for coming too fast: nothing was applied and nothing is wrong that the
+        # application could act on (no notice). Sent again after the server's one-second window.
+        if request.what == "subscribe":
+            for pattern in request.topics:
+                self._connection_patterns.discard(pattern)
+        elif request.what == "unsubscribe":
+            for pattern in request.topics:
+                if pattern not in self._pattern_handles:
+                    self._unsubscribe_again.add(pattern)
+        elif request.what == "refresh":
+            self._retry_refresh_later(now_ms, random01)  # the token is good, only early: keep it
+            return
+        else:  # ping: still proof that the connection is alive; the next ping will come
+            if req == self._ping_req:
+                self._ping_req = ""
+                self._cancel(Timer.PONG)
+                self._arm(Timer.HEARTBEAT, max(now_ms, self._ping_sent_ms + self._heartbeat_ms))
+            return
+        if Timer.RESEND not in self._armed:
+            self._arm(Timer.RESEND, now_ms + _RATE_WINDOW_MS)
+
+    def _resend(self) -> None:
+        # What rate_limited held back: every wanted pattern the connection does not hold, and
+        # every unwanted one it still does.
+        wanted = [p for p in sorted(self._pattern_handles) if p not in self._connection_patterns]
+        if wanted:
+            self._send_subscribe(wanted)
+        unwanted = sorted(p for p in self._unsubscribe_again if p not in self._pattern_handles)
+        self._unsubscribe_again.clear()
+        if unwanted:
+            req = self._request_id()
+            self._pending[req] = _Pending("unsubscribe", unwanted)
+            self._send(_codec.encode_unsubscribe(req, unwanted))
 
     def _on_subscribe_refused(self, code: str, message: str, topic: str, topics: list[str]) -> None:
         # A refused `subscribe` applied none of its patterns.
@@ -736,6 +778,9 @@ class ClientSession:
         elif timer is Timer.STABLE:
             if state is State.LIVE:
                 self._attempt = 0
+        elif timer is Timer.RESEND:
+            if state is State.LIVE:
+                self._resend()
         return self.take_actions()
 
     def subscribe(self, now_ms: int, random01: float, pattern: str) -> int:
