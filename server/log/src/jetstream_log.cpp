@@ -102,13 +102,12 @@ struct jetstream_log::nats {
   std::unordered_map<std::string, std::vector<outgoing*>> awaiting;
   std::size_t outstanding = 0;
 
+  // The connection closes first, so no ack or connection callback runs into what is destroyed next.
   ~nats() {
+    if (connection) natsConnection_Close(connection);
     jsCtx_Destroy(publisher);
     jsCtx_Destroy(admin);
-    if (connection) {
-      natsConnection_Close(connection);
-      natsConnection_Destroy(connection);
-    }
+    natsConnection_Destroy(connection);
     natsOptions_Destroy(options);
   }
 
