@@ -239,7 +239,7 @@ const CLIENT_OPS = new Set(['auth', 'subscribe', 'unsubscribe', 'refresh', 'ping
 
 // What holds in every scenario: every handshake offers the subprotocol and keeps the token out
 // of the URL (section 1); every client frame is a JSON object with a client op and a `req` of 1
-// to 64 characters if any (section 2); an event reaches a subscription at most once; the driver
+// to 64 characters if any (section 2), and nothing but `auth` comes before `ready`; an event reaches a subscription at most once; the driver
 // understood every command and printed only JSON.
 function checkInvariants(ctx) {
   for (const a of ctx.server.attempts.all) {
@@ -252,6 +252,8 @@ function checkInvariants(ctx) {
       const v = f.value;
       if (f.binary || v === null || typeof v !== 'object' || Array.isArray(v) || !CLIENT_OPS.has(v.op)) fail(`connection ${c.n}: the client sent ${f.text}`);
       if (v.req !== undefined && (typeof v.req !== 'string' || [...v.req].length < 1 || [...v.req].length > 64)) fail(`bad req in ${f.text}`);
+      // Before `ready` a client has nothing to say but its `auth` (section 1.1).
+      if (v.op !== 'auth' && !(c.readyAt <= f.t)) fail(`connection ${c.n}: ${v.op} sent before ready`);
     }
   }
   // State changes form one chain: each starts where the one before ended (idle at first).

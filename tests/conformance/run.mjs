@@ -18,8 +18,8 @@ const results = await runSuite({
     console.log(`${r.pass ? 'pass' : 'FAIL'} ${r.driver.padEnd(6)} ${r.scenario} (${r.ms} ms)`);
     if (!r.pass || values.verbose) {
       if (r.error) console.log(`  ${r.error}`);
-      console.log(`  attempts: ${JSON.stringify(r.attempts)}`);
-      console.log(`  frames:\n${r.frames.map((f) => `    ${JSON.stringify(f)}`).join('\n')}`);
+      console.log(`  attempts: ${JSON.stringify(r.attempts ?? [])}`);
+      console.log(`  frames:\n${(r.frames ?? []).map((f) => `    ${JSON.stringify(f)}`).join('\n')}`);
       console.log(`  observations:\n${r.observations.map((o) => `    ${JSON.stringify(o)}`).join('\n')}`);
       if (r.stderr) console.log(`  driver stderr:\n${r.stderr}`);
     }

@@ -107,6 +107,7 @@ class Connection {
   frames = new Feed();
   silent = false;
   closed = null;       // {code, reason, t} once the socket closed
+  readyAt = undefined; // when `ready` was sent
   token = null;
   constructor(n, ws, headers) {
     this.n = n;
@@ -129,7 +130,11 @@ class Connection {
     });
   }
   get open() { return this.ws.readyState === 1; }
-  send(frame) { if (this.open) this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame)); }
+  send(frame) {
+    if (!this.open) return;
+    if (frame?.op === 'ready') this.readyAt ??= performance.now();
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
   sendBinary(bytes) { if (this.open) this.ws.send(Buffer.from(bytes), { binary: true }); }
   close(code, reason = '') { if (this.open) this.ws.close(code, reason); }
   // No close frame: the TCP connection just ends (what a network failure looks like).
