@@ -138,6 +138,7 @@ test('kill -9 of one GlobeMeet node under steady publishing: every acknowledged 
     s.stop();
   }
   assert.ok(subscribers[1].connections >= 2, 'the killed node\'s subscriber reconnected elsewhere');
+  await nodes[1].stop();  // removes its directory
   nodes[1] = await startNode(cluster, secret);
 });
 
@@ -188,6 +189,7 @@ test('rolling restart of all three nodes: npm and C++ clients stay connected thr
   for (let i = 0; i < 3; i++) {
     await sleep(400);
     await nodes[i].kill('SIGTERM');  // a graceful stop: `closing`, then close 1001
+    await nodes[i].stop();  // removes its directory
     nodes[i] = await startNode(cluster, secret);
   }
   await sleep(400);
