@@ -71,6 +71,12 @@ test('events published on node 1 reach subscribers on nodes 2 and 3, each tenant
   assert.equal((await globex3.next('event', 10000)).id, last.body.ids[0]);
   assert.deepEqual(globex3.drain().filter((f) => f.op === 'event'), []);
   for (const c of [acme2, acme3, globex3]) await c.close();
+
+  // Each node reports how far behind the stream it is and the JetStream round trip.
+  const metrics = await (await fetch(`${nodes[2].httpUrl}/metrics`)).text();
+  assert.match(metrics, /^globemeet_jetstream_consumer_lag \d+$/m);
+  assert.match(metrics, /^globemeet_jetstream_round_trip_seconds \d+\.\d+$/m);
+  assert.match(metrics, /^globemeet_jetstream_publishes_total \d+$/m);
 });
 
 test('a client resumes on another node with exactly the events it missed, in order', async () => {
