@@ -23,7 +23,9 @@ namespace http = beast::http;
 
 constexpr auto tls_handshake_timeout = std::chrono::seconds(10);
 constexpr auto request_timeout = std::chrono::seconds(30);
-constexpr std::uint32_t header_limit = 16 * 1024;
+// Room for a token of the largest size the verifier takes (16 KiB) with the other headers, so an
+// oversized token is refused as a token (401 invalid_token), not as a malformed request.
+constexpr std::uint32_t header_limit = 32 * 1024;
 constexpr auto linger_timeout = std::chrono::seconds(2);
 constexpr std::size_t max_linger_bytes = 4 * 1024 * 1024;
 
@@ -77,6 +79,10 @@ class http_session : public std::enable_shared_from_this<http_session> {
     }
     if (ec == http::error::body_limit) {
       send(json_error(413, events::payload_too_large_code, "the body is larger than 1 MiB"), false);
+      return;
+    }
+    if (ec == http::error::header_limit) {
+      send(json_error(431, "header_too_large", "the request's headers are larger than 32 KiB"), false);
       return;
     }
     if (ec) {
@@ -204,8 +210,12 @@ class http_session : public std::enable_shared_from_this<http_session> {
       std::string_view token = bearer_token(authorization);
       auto verified = state_.tokens_verifier->verify(token, unix_now_s());
       if (token.empty() || !verified) {
-        refuse(wire::http_error(401, "invalid_token", token.empty() ? "expected Authorization: Bearer <token>"
-                                                                    : verified.err().message));
+        const std::string reason = token.empty() ? "expected Authorization: Bearer <token>" : verified.err().message;
+        logger::info("auth_failed", {{"address", address_}, {"path", "handshake"}, {"reason", reason}});
+        auto refusal = wire::http_error(401, "invalid_token", reason);
+        // RFC 7235 section 3.1: a 401 names its scheme; RFC 6750 section 3 says which error.
+        refusal.headers.push_back({"WWW-Authenticate", "Bearer realm=\"globemeet\", error=\"invalid_token\""});
+        refuse(refusal);
         return;
       }
       if (verified->perms.empty()) {

@@ -65,11 +65,38 @@ test('bad header tokens are refused with HTTP 401 invalid_token', async () => {
     await assert.rejects(connect(server, { token }), (err) => {
       assert.equal(err.status, 401, name);
       assert.equal(err.body.error, 'invalid_token', name);
+      // RFC 7235: a 401 names its scheme (and RFC 6750 the error).
+      assert.equal(err.headers['www-authenticate'], 'Bearer realm="globemeet", error="invalid_token"', name);
       // One code for every refusal (docs/protocol.md section 6); the message names the check.
       if (name === 'expired') assert.match(err.body.message, /token expired at \d+/);
       return true;
     }, name);
   }
+  // Each refusal is logged as auth_failed with its reason, never the token (the log reaches
+  // stdout a moment after the answer: wait for the lines).
+  const expected = Object.keys(await badTokens()).length;
+  const failures = () => server.logs.filter((l) => l.msg === 'auth_failed' && l.path === 'handshake');
+  for (const start = Date.now(); failures().length < expected && Date.now() - start < 5000;) await sleep(20);
+  assert.ok(failures().length >= expected, `${failures().length} auth_failed lines`);
+  assert.ok(failures().some((l) => /expired/.test(l.reason)));
+  await witness.check();
+});
+
+test('a token over 16,384 bytes is refused as a token: HTTP 401 invalid_token, not a malformed request', async () => {
+  const big = await server.mint({ pad: 'x'.repeat(17000) });
+  assert.ok(big.length > 16384 && big.length < 30000);
+  await assert.rejects(connect(server, { token: big }), (err) => {
+    assert.equal(err.status, 401);
+    assert.equal(err.body.error, 'invalid_token');
+    assert.match(err.body.message, /larger than 16384 bytes/);
+    return true;
+  });
+  // Headers past 32 KiB in all: 431 with a JSON body, never a hang or a crash.
+  await assert.rejects(connect(server, { token: 'x'.repeat(40000) }), (err) => {
+    assert.equal(err.status, 431);
+    assert.equal(err.body.error, 'header_too_large');
+    return true;
+  });
   await witness.check();
 });
 

@@ -365,8 +365,8 @@ test('openapi.yaml has every route with the documented statuses and error bodies
   };
 
   const upgrade = operation('/v1/events', 'get');
-  assert.deepEqual(statuses(upgrade), ['101', '400', '401', '403', '426', '429']);
-  requireErrorBodies(upgrade, ['400', '401', '403', '426', '429'], ['error', 'message']);
+  assert.deepEqual(statuses(upgrade), ['101', '400', '401', '403', '426', '429', '431']);
+  requireErrorBodies(upgrade, ['400', '401', '403', '426', '429', '431'], ['error', 'message']);
   assert.equal(upgrade.responses['101'].headers['Sec-WebSocket-Protocol'].schema.const, 'globemeet-events.v1');
   assert.ok(upgrade.responses['426'].headers['Sec-WebSocket-Version'], '426 names the WebSocket version');
   assert.ok(upgrade.responses['429'].headers['Retry-After'], '429 carries Retry-After');
