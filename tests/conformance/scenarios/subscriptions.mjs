@@ -1,6 +1,6 @@
 // Per-subscription outcomes (sections 2.3, 4, 6.1): a pattern the server refuses is reported for
 // that subscription only and the rest asked for again; a revoked pattern stops delivery.
-import { accept, connect, ev, expect, live, send, subscribed } from './lib.mjs';
+import { SLACK_MS, accept, connect, ev, expect, live, mark, send, subscribed } from './lib.mjs';
 
 // 70 patterns: more than the 64 one `subscribe` may carry (section 2.1).
 const many = Array.from({ length: 70 }, (_, i) => [`s${i}`, `queue.q${i}.depth-changed`]);
@@ -47,6 +47,24 @@ export default [
       expect({ obs: 'subscription_failed', sub: 's2', code: 'too_many_subscriptions' }),
       send(ev('c0-1')),
       expect({ obs: 'event', sub: 's1', id: 'c0-1' }),
+    ],
+  },
+  {
+    id: 'subscribe_rate_limited',
+    title: 'rate_limited names a subscribe: it goes out again after the one-second window, no error reported',
+    protocol: '2.3, 10',
+    steps: [
+      ...live(),
+      { driver: { cmd: 'subscribe', sub: 's2', pattern: 'agent.>' } },
+      { expect_frame: { op: 'subscribe', topics: ['agent.>'] } },
+      send({ op: 'error', req: '$req', code: 'rate_limited', message: 'more than 100 requests per second' }),
+      mark('limited'),
+      { expect_frame: { op: 'subscribe', topics: ['agent.>'] }, after: 'limited', min_ms: 1000 - 20, max_ms: 1000 + SLACK_MS },
+      send({ op: 'subscribed', req: '$req', topics: '$topics', head: 'c0-0' }),
+      send(ev('c0-1', 'agent.a-1.busy')),
+      expect({ obs: 'event', sub: 's2', id: 'c0-1' }),
+      { no_obs: { obs: 'error' }, for_ms: 100 },
+      { no_obs: { obs: 'subscription_failed' }, for_ms: 10 },
     ],
   },
   {
