@@ -48,8 +48,10 @@ void publish(server_state& state, const http_request& request, const http_respon
 
   std::string_view media = request.content_type.substr(0, request.content_type.find(';'));
   while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-  if (!media.empty() && !iequals(media, "application/json"))
-    return respond(json_error(415, "unsupported_media_type", "the body must be application/json"));
+  // Required, not guessed (issue 16): a body without a type is not known to be JSON.
+  if (!iequals(media, "application/json"))
+    return respond(json_error(415, "unsupported_media_type",
+                              media.empty() ? "send Content-Type: application/json" : "the body must be application/json"));
 
   if (request.has_idempotency_key)
     if (auto why = check_idempotency_key(request.idempotency_key)) return respond(json_error(400, "bad_request", *why));

@@ -226,6 +226,16 @@ test('publish: batches of 1,000 in order, typed errors, and a provider asked aga
   const [again] = await publish({ server: srv.httpUrl, token: provider }, depth('support', 1));
   assert.match(again, /^[0-9a-z]+-\d+$/);
   assert.deepEqual(reasons, ['connect', 'refused']);
+
+  // idempotencyKey: a request sent again (its answer lost) stores nothing twice; the ids are
+  // those of the first time. Over 1,000 events, each request has its own key.
+  const keyed = { server: srv.httpUrl, token: clientCredentials(credentials), idempotencyKey: 'sdk-api-retry' };
+  const batch = Array.from({ length: 1200 }, (_, i) => depth('sales', i));
+  const first = await publish(keyed, batch);
+  const retried = await publish(keyed, batch);
+  assert.deepEqual(retried, first);
+  const [next] = await publish({ server: srv.httpUrl, token: clientCredentials(credentials) }, depth('sales', 0));
+  assert.equal(Number(next.split('-')[1]), Number(first.at(-1).split('-')[1]) + 1, 'nothing stored by the retry');
 });
 
 test('@globemeet/sdk/node resolves for import and require', async () => {

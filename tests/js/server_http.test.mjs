@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -149,6 +150,27 @@ test('publish validates the body all-or-nothing', async () => {
     method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'text/plain' }, body: JSON.stringify(depthEvent()),
   });
   assert.equal(wrongType.status, 415);
+  // No Content-Type at all is refused too (Node's http sends none for a Buffer body); the
+  // parameter form `application/json; charset=utf-8` is fine.
+  const untyped = await new Promise((resolve, reject) => {
+    const body = Buffer.from(JSON.stringify(depthEvent()));
+    const req = httpRequest(`${server.httpUrl}/v1/events`, { method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Length': body.length } }, (res) => {
+      let text = '';
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode, body: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  assert.equal(untyped.status, 415);
+  assert.equal(untyped.body.error, 'unsupported_media_type');
+  assert.match(untyped.body.message, /send Content-Type: application\/json/);
+  const withCharset = await fetch(`${server.httpUrl}/v1/events`, {
+    method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json; charset=utf-8' },
+    body: JSON.stringify(depthEvent()),
+  });
+  assert.equal(withCharset.status, 200);
   // Nothing of the refused batch was stored: the next id follows the previous accepted one.
   const a = await publish(server, token, depthEvent());
   const b = await publish(server, token, { events: [depthEvent('x', 1), depthEvent('y', 2)] });
