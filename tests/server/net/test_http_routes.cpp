@@ -93,7 +93,10 @@ TEST_CASE("routes: publish needs a publisher token and stores before answering",
   REQUIRE(ids.size() == 1);
   CHECK(state->log->head().str() == std::string(ids[0].as_string()));
   CHECK(route(*state, {"POST", "/v1/events", auth, "text/plain", body}).status == 415);
-  auto invalid = route(*state, {"POST", "/v1/events", auth, "", R"({"type":"agent.online","subject":"a","data":{}})"});
+  auto untyped = route(*state, {"POST", "/v1/events", auth, "", body});  // Content-Type is required
+  CHECK(untyped.status == 415);
+  CHECK(error_code(untyped) == "unsupported_media_type");
+  auto invalid = route(*state, {"POST", "/v1/events", auth, "application/json", R"({"type":"agent.online","subject":"a","data":{}})"});
   CHECK(invalid.status == 400);
   CHECK(error_code(invalid) == "invalid_event");
 
