@@ -27,7 +27,7 @@ http_response method_not_allowed(std::string_view allow) {
 
 http_response unauthorized(std::string_view message) {
   auto response = json_error(401, "invalid_token", message);
-  response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"globemeet\", error=\"invalid_token\"");
+  response.headers.emplace_back("WWW-Authenticate", std::string(bearer_challenge));
   return response;
 }
 

@@ -12,6 +12,10 @@
 
 namespace globemeet::server::net {
 
+// The challenge of every 401 for a bearer token, on the handshake and on POST /v1/events
+// (RFC 7235 section 3.1 names the scheme; RFC 6750 section 3 the error).
+inline constexpr std::string_view bearer_challenge = "Bearer realm=\"globemeet\", error=\"invalid_token\"";
+
 struct http_request {
   std::string_view method;  // "GET"
   std::string_view target;  // "/v1/events?x=1"

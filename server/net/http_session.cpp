@@ -213,8 +213,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
         const std::string reason = token.empty() ? "expected Authorization: Bearer <token>" : verified.err().message;
         logger::info("auth_failed", {{"address", address_}, {"path", "handshake"}, {"reason", reason}});
         auto refusal = wire::http_error(401, "invalid_token", reason);
-        // RFC 7235 section 3.1: a 401 names its scheme; RFC 6750 section 3 says which error.
-        refusal.headers.push_back({"WWW-Authenticate", "Bearer realm=\"globemeet\", error=\"invalid_token\""});
+        refusal.headers.push_back({"WWW-Authenticate", std::string(bearer_challenge)});
         refuse(refusal);
         return;
       }
