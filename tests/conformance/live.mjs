@@ -5,7 +5,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import { rmSync } from 'node:fs';
-import { depthEvent, makeTempDir, publish, startServer } from '../js/helpers/server.mjs';
+import { depthEvent, makeTempDir, publish, startServer, until } from '../js/helpers/server.mjs';
 import { DriverProcess } from './driver_process.mjs';
 
 const DEPTH = 'queue.support.depth-changed';
@@ -22,15 +22,6 @@ function freePort() {
       srv.close(() => resolve(port));
     });
   });
-}
-
-async function until(check, what, ms = 15000) {
-  const start = Date.now();
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 async function subscriptions(server) {

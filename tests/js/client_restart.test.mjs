@@ -21,7 +21,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { startServer, makeTempDir, publish, depthEvent, connect, sleep } from './helpers/server.mjs';
+import { startServer, makeTempDir, publish, depthEvent, connect, sleep, until } from './helpers/server.mjs';
 import { runCli } from './helpers/native_cli.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -48,17 +48,6 @@ function freePort() {
       srv.close(() => resolve(port));
     });
   });
-}
-
-// Resolves once `check()` is truthy; the deadline only turns a hang into a readable failure.
-async function until(check, what, deadlineMs = 10000) {
-  const start = Date.now();
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() - start > deadlineMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 async function metric(srv, name) {

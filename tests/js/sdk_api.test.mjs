@@ -8,7 +8,7 @@ import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { startServer, depthEvent, makeTempDir, oauthClient } from './helpers/server.mjs';
+import { startServer, depthEvent, makeTempDir, oauthClient, until } from './helpers/server.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 if (!existsSync(path.join(root, 'js/dist/node.js'))) throw new Error('js/dist is missing: run `node js/build.mjs` first');
@@ -38,15 +38,6 @@ function client(options) {
   const c = new GlobeMeetWS({ backoff: { min_ms: 20, max_ms: 200, factor: 2 }, ...options });
   clients.push(c);
   return c;
-}
-async function until(check, what, deadlineMs = 15000) {
-  const start = Date.now();
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() - start > deadlineMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 const depth = depthEvent;
 
@@ -170,7 +161,7 @@ test('autoConnect: false waits for connect()', async () => {
   assert.equal(ws.state, 'live');
 });
 
-test('the token provider is told why: connect first, then expired after the server closed with 4001', async () => {
+test('the token provider is told why: connect first, then why a 2-second token is replaced', async () => {
   const { srv, credentials } = await serverWithClient(['--token-grace-ms', '0']);
   const reasons = [];
   const ws = client({
@@ -183,8 +174,9 @@ test('the token provider is told why: connect first, then expired after the serv
   });
   ws.subscribe('queue.>', () => {});
   await until(() => reasons.length >= 2 && ws.state === 'live', 'a second token after the expiry');
-  assert.deepEqual(reasons.slice(0, 2), ['connect', reasons[1]]);
-  // A 2-second token is refreshed halfway (refresh) unless the server's 4001 came first (expired).
+  assert.equal(reasons[0], 'connect');
+  // A 2-second token is refreshed halfway (refresh), unless the server's warning (expiring) or
+  // its 4001 (expired) comes first on a busy machine: never `connect` or `refused` again.
   assert.ok(['refresh', 'expired', 'expiring'].includes(reasons[1]), reasons[1]);
 });
 

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { startServer, publish, depthEvent, makeTempDir, oauthClient } from './helpers/server.mjs';
+import { startServer, publish, depthEvent, makeTempDir, oauthClient, until } from './helpers/server.mjs';
 import { startProxy } from './helpers/native_cli.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -42,16 +42,6 @@ function client(options) {
   return c;
 }
 
-// Resolves once `check()` is truthy; the deadline only turns a hang into a readable failure.
-async function until(check, what, deadlineMs = 15000) {
-  const start = Date.now();
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() - start > deadlineMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 // The server's gauge of patterns held: a publish after it shows `n` reaches the subscribers.
 async function metric(srv, name) {
   const text = await (await fetch(`${srv.httpUrl}/metrics`)).text();

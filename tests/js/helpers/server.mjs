@@ -232,6 +232,18 @@ export function depthEvent(queue = 'support', depth = 1) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Resolves with `check()`'s value (awaited) once it is truthy; the deadline only turns a hang
+// into a readable failure.
+export async function until(check, what, deadlineMs = 15000) {
+  const start = Date.now();
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() - start > deadlineMs) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
 // A client subscribed to everything of tenant `acme`, to show the server keeps serving while
 // a test throws bad input at it.
 export async function liveWitness(server, claims = {}) {
