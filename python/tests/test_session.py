@@ -26,10 +26,16 @@ def ready(exp: int = EXP, head: str = "e1-0", heartbeat_ms: int = 20_000) -> str
     return json.dumps({"op": "ready", "sub": "s", "tenant": "acme", "exp": exp, "heartbeat_ms": heartbeat_ms, "head": head})
 
 
-def event(eid: str, topic: str = "queue.q1.depth-changed") -> str:
-    return json.dumps({"op": "event", "specversion": "1.0", "id": eid, "source": "/tenants/acme/queues/q1",
-                       "type": "queue.depth-changed", "subject": "q1", "time": "2026-11-27T18:02:11.204Z",
-                       "topic": topic, "tenant": "acme", "data": {"queue_id": "q1", "depth": 1, "longest_wait_seconds": 0}})
+TIME = "2026-11-27T18:02:11.204Z"
+
+
+def event(eid: str, topic: str = "queue.q1.depth-changed", time: str = TIME, snapshot: bool = False) -> str:
+    frame = {"op": "event", "specversion": "1.0", "id": eid, "source": "/tenants/acme/queues/q1",
+             "type": "queue.depth-changed", "subject": "q1", "time": time,
+             "topic": topic, "tenant": "acme", "data": {"queue_id": "q1", "depth": 1, "longest_wait_seconds": 0}}
+    if snapshot:
+        frame["snapshot"] = True
+    return json.dumps(frame)
 
 
 def sends(actions: Sequence[object]) -> list[dict[str, object]]:
@@ -75,16 +81,16 @@ def test_events_delivered_once_in_order_duplicates_dropped() -> None:
     assert [a.id for a in acts if isinstance(a, Deliver)] == ["e1-3"]
     assert s.frame(T0, 0.5, conn, event("e1-3")) == []
     assert s.frame(T0, 0.5, conn, event("e1-2")) == []
-    assert s.event_fast(conn, "e1-4", "queue.q1.depth-changed") == (1,)
-    assert s.event_fast(conn, "e1-4", "queue.q1.depth-changed") == ()
-    assert s.event_fast(conn, "e1-5", "agent.a.busy") == ()  # nobody subscribed
+    assert s.event_fast(T0, conn, "e1-4", "queue.q1.depth-changed", TIME)[0] == (1,)
+    assert s.event_fast(T0, conn, "e1-4", "queue.q1.depth-changed", TIME) == ((), None)
+    assert s.event_fast(T0, conn, "e1-5", "agent.a.busy", TIME) == ((), None)  # nobody subscribed
     assert s.last_event_id == "e1-5"
 
 
 def test_event_from_another_epoch_without_reset_closes_1008_and_keeps_the_old_id() -> None:
     s, conn = live_session()
     s.frame(T0, 0.5, conn, event("e1-3"))
-    assert s.event_fast(conn, "f2-1", "queue.q1.depth-changed") is None
+    assert s.event_fast(T0, conn, "f2-1", "queue.q1.depth-changed", TIME) is None
     acts = s.event_received(T0, 0.5, conn, "f2-1", "queue.q1.depth-changed")
     assert notices(acts)[0].detail == "epoch_changed"
     assert Close(conn, 1008, "event from another epoch without reset") in acts

@@ -20,11 +20,18 @@ def handler(e: GlobeMeetEvent) -> None:
     if isinstance(e, globemeet.AgentOnline):
         assert_type(e.data.queues, list[str] | None)
     assert_type(e.data["anything"], Any)  # extra fields pass through
+    assert_type(e.snapshot, bool)
+    assert_type(e.delay_ms, int | None)
 
 
 def on_state(c: globemeet.StateChange) -> None: ...
 def on_reset(r: globemeet.Reset) -> None: ...
 async def on_error(e: globemeet.GlobeMeetError) -> None: ...
+def on_snapshot(s: globemeet.Snapshotted) -> None: ...
+
+
+async def snapshot_count(sub: globemeet.Subscription) -> None:
+    assert_type(await sub.snapshotted(), int)
 
 
 def listeners(ws: GlobeMeetWS) -> None:
@@ -36,3 +43,7 @@ def listeners(ws: GlobeMeetWS) -> None:
     # The wrong payload is refused (warn_unused_ignores would flag the ignore otherwise):
     ws.on("state", on_reset)  # type: ignore[call-overload]
     ws.subscribe("queue.>", handler)
+    ws.on("snapshot", on_snapshot)
+    sub = ws.subscribe("queue.>", handler, snapshot=True)
+    assert_type(sub.snapshot, bool)
+    assert_type(ws.latency().p99_ms, int)

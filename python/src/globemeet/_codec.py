@@ -223,6 +223,16 @@ class _Members:
             raise _bad_frame(f"member '{name}': {v} is out of range (at most {limit})")
         return v
 
+    def optional_non_negative(self, name: str) -> int | None:
+        return self.non_negative(name) if name in self.o else None
+
+    def true_if_present(self, name: str) -> None:
+        # An extension attribute with one allowed value (section 3: `snapshot` is `true` or absent).
+        if name in self.o and self.o[name] is not True:
+            v = self.o[name]
+            got = "false" if v is False else kind_name(v)
+            raise _bad_frame(f"member '{name}': expected true or no member, got {got}")
+
     def exactly(self, name: str, expected: str, required: bool) -> None:
         if name not in self.o and not required:
             return
@@ -247,6 +257,7 @@ def _check_event(m: _Members) -> None:
     data = m.required("data")
     if not isinstance(data, dict):
         raise _bad_frame(f"member 'data': expected an object, got {kind_name(data)}")
+    m.true_if_present("snapshot")
 
 
 def _check_server(o: dict[str, Any]) -> str:
@@ -265,13 +276,18 @@ def _check_server(o: dict[str, Any]) -> str:
     elif op == "replayed":
         m.req()
         m.non_negative("count", (1 << 64) - 1)
+    elif op == "snapshotted":
+        m.req()
+        m.non_negative("count", (1 << 64) - 1)
     elif op == "pong":
         m.req()
+        m.optional_non_negative("time_ms")
     elif op == "ready":
         m.string("sub")
         m.string("tenant")
         m.non_negative("exp")
         m.non_negative("heartbeat_ms")
+        m.optional_non_negative("time_ms")  # older servers omit it (section 7.2)
         m.optional_string("head", True)
     elif op == "unsubscribed":
         m.req()
@@ -321,7 +337,8 @@ def check_event_envelope(o: Any) -> bool:
         return (o["op"] == "event" and o["specversion"] == "1.0" and type(o["id"]) is str
                 and type(o["topic"]) is str and type(o["type"]) is str and type(o["source"]) is str
                 and type(o["subject"]) is str and type(o["time"]) is str and type(o["tenant"]) is str
-                and type(o["data"]) is dict and o.get("datacontenttype", "application/json") == "application/json")
+                and type(o["data"]) is dict and o.get("datacontenttype", "application/json") == "application/json"
+                and o.get("snapshot", True) is True)
     except KeyError:
         return False
 
@@ -337,10 +354,15 @@ def encode_auth(token: str) -> str:
     return _dump({"op": "auth", "token": token})
 
 
-def encode_subscribe(req: str, topics: list[str], from_id: str | None) -> str:
+def encode_subscribe(req: str, topics: list[str], from_id: str | None, snapshot: bool = False,
+                     conflate: bool = False) -> str:
     o: dict[str, Any] = {"op": "subscribe", "req": req, "topics": topics}
     if from_id is not None:
         o["from"] = from_id
+    if snapshot:
+        o["snapshot"] = True
+    if conflate:
+        o["conflate"] = True
     return _dump(o)
 
 

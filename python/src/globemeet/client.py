@@ -26,6 +26,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from globemeet import _codec
 from globemeet._backoff import BackoffPolicy
 from globemeet._event import Event, EventData
+from globemeet._latency import LatencyStats
 from globemeet.catalogue import CATALOGUE, GlobeMeetEvent
 from globemeet.errors import GlobeMeetError
 from globemeet.session import (
@@ -88,13 +89,21 @@ class Subscribed:
 
 
 @dataclass(frozen=True)
+class Snapshotted:
+    """The snapshot a subscription asked for is complete (`count` events of the current state
+    came before it); live events follow. Again after every `reset` that brought a snapshot."""
+    pattern: str
+    count: int
+
+
+@dataclass(frozen=True)
 class TokenExpiring:
     """The server warned that the token expires soon; a refresh is under way."""
     message: str
 
 
 EventName = Literal["state", "reconnect", "reset", "overflow", "error", "revoked",
-                    "subscription_failed", "token_expiring", "subscribed"]
+                    "subscription_failed", "token_expiring", "subscribed", "snapshot"]
 _EVENT_NAMES = frozenset(EventName.__args__)  # type: ignore[attr-defined]
 P = TypeVar("P")
 Listener = Callable[[P], Union[None, Awaitable[None], object]]
@@ -107,18 +116,23 @@ class Subscription:
     again from a lost connection until the next one applied it), `subscribed` while events
     flow; final: `failed` (refused), `revoked` (removed by the server), `unsubscribed` (by
     you, or the client closed). `await ready()` returns once it is subscribed and raises
-    GlobeMeetError if it ends first. unsubscribe() ends it (again: no effect)."""
+    GlobeMeetError if it ends first. unsubscribe() ends it (again: no effect). Made with
+    `snapshot=True`, `await snapshotted()` returns once its snapshot is complete."""
 
-    __slots__ = ("pattern", "_handler", "_handle", "_client", "_state", "_settled", "_end_code")
+    __slots__ = ("pattern", "snapshot", "_handler", "_handle", "_client", "_state", "_settled", "_end_code",
+                 "_snapshot_done", "_snapshot_count")
 
-    def __init__(self, client: GlobeMeetWS, pattern: str, handler: Handler, handle: int) -> None:
+    def __init__(self, client: GlobeMeetWS, pattern: str, handler: Handler, handle: int, snapshot: bool) -> None:
         self.pattern = pattern
+        self.snapshot = snapshot
         self._handler = handler
         self._handle = handle
         self._client = client
         self._state = "subscribing"
         self._settled = asyncio.Event()  # set while subscribed or once ended
         self._end_code = ""
+        self._snapshot_done = asyncio.Event()  # set once a snapshot completed, or once ended
+        self._snapshot_count = 0
 
     @property
     def state(self) -> str:
@@ -142,6 +156,21 @@ class Subscription:
             if not self.active:
                 raise GlobeMeetError(self._end_code, f"subscription {self.pattern!r} ended: {self._state}")
 
+    async def snapshotted(self) -> int:
+        """Returns the number of snapshot events once the subscription's snapshot is complete
+        (at once if one is). Raises GlobeMeetError if it ends first, or `bad_config` for a
+        subscription made without snapshot=True."""
+        if not self.snapshot:
+            raise GlobeMeetError("bad_config", f"subscription {self.pattern!r} did not ask for a snapshot")
+        await self._snapshot_done.wait()
+        if self._snapshot_count < 0:
+            raise GlobeMeetError(self._end_code, f"subscription {self.pattern!r} ended: {self._state}")
+        return self._snapshot_count
+
+    def _snapshotted(self, count: int) -> None:
+        self._snapshot_count = count
+        self._snapshot_done.set()
+
     def _confirm(self) -> None:
         if self.active:
             self._state = "subscribed"
@@ -157,6 +186,9 @@ class Subscription:
             self._state = state
             self._end_code = code
             self._settled.set()
+            if not self._snapshot_done.is_set():
+                self._snapshot_count = -1  # ended before its snapshot
+                self._snapshot_done.set()
 
 
 class _Connection:
@@ -212,7 +244,7 @@ class GlobeMeetWS:
     def __init__(self, *, endpoint: str, token: str | None = None,
                  get_token: TokenProvider | None = None, last_event_id: str | None = None,
                  backoff: BackoffPolicy | None = None, handshake_timeout_ms: int = 10_000,
-                 refresh_before_ms: int = 60_000, events_queue_size: int = 1024) -> None:
+                 refresh_before_ms: int = 60_000, events_queue_size: int = 1024, conflate: bool = False) -> None:
         if (token is None) == (get_token is None):
             raise GlobeMeetError("bad_config", "GlobeMeetWS: pass `token` or `get_token` (exactly one)")
         if token is not None and (not isinstance(token, str) or not token):
@@ -236,7 +268,7 @@ class GlobeMeetWS:
         self._session = ClientSession(SessionConfig(
             endpoint=endpoint, token_in_header=True, token_provider=get_token is not None,
             backoff=policy, handshake_timeout_ms=handshake_timeout_ms,
-            refresh_before_ms=refresh_before_ms))
+            refresh_before_ms=refresh_before_ms, conflate=bool(conflate)))
         if last_event_id is not None and not self._session.set_last_event_id(last_event_id):
             raise GlobeMeetError("invalid_event_id", f"GlobeMeetWS: last_event_id {last_event_id!r} is not an event id")
         self._subscriptions: dict[int, Subscription] = {}
@@ -330,11 +362,19 @@ class GlobeMeetWS:
         """The close code that ended the client once closed (1000 after close()), else 0."""
         return self._session.final_code
 
+    def latency(self) -> LatencyStats:
+        """The delivery delay of live events (replayed and snapshot events left out): `count`
+        events in the window (the last 1,000), their `p50_ms` and `p99_ms`, and the
+        `clock_offset_ms` (server clock minus local clock) the delays were computed with."""
+        return self._session.latency()
+
     # ---- subscriptions -------------------------------------------------------------------
-    def subscribe(self, pattern: str, handler: Handler) -> Subscription:
+    def subscribe(self, pattern: str, handler: Handler, *, snapshot: bool = False) -> Subscription:
         """Calls `handler` (plain function or coroutine function) for every event whose topic
         matches `pattern` (`*` one segment, `>` the rest). A malformed pattern raises
-        GlobeMeetError `invalid_topic` at once."""
+        GlobeMeetError `invalid_topic` at once. With `snapshot=True` the handler first gets the
+        current state: the latest event of each matching topic (`event.snapshot` True), then
+        the live events; again after a `reset`, so the view can be rebuilt."""
         if not callable(handler):
             raise GlobeMeetError("bad_config", "GlobeMeetWS.subscribe: handler must be callable")
         if self._session.state is State.CLOSED:
@@ -342,10 +382,10 @@ class GlobeMeetWS:
         if not isinstance(pattern, str):
             raise GlobeMeetError("invalid_topic", f"GlobeMeetWS.subscribe: pattern must be a string, got {type(pattern).__name__}")
         try:
-            handle = self._session.subscribe(_now_ms(), self._rng.random(), pattern)
+            handle = self._session.subscribe(_now_ms(), self._rng.random(), pattern, bool(snapshot))
         except ValueError as e:
             raise GlobeMeetError("invalid_topic", f"GlobeMeetWS.subscribe({pattern!r}): {e}") from None
-        sub = Subscription(self, pattern, handler, handle)
+        sub = Subscription(self, pattern, handler, handle, bool(snapshot))
         self._subscriptions[handle] = sub
         self._feed(self._session.take_actions())
         return sub
@@ -355,7 +395,7 @@ class GlobeMeetWS:
             return
         self._feed(self._session.unsubscribe(_now_ms(), self._rng.random(), sub._handle))
 
-    async def events(self, pattern: str) -> AsyncIterator[GlobeMeetEvent]:
+    async def events(self, pattern: str, *, snapshot: bool = False) -> AsyncIterator[GlobeMeetEvent]:
         """Iterates over the events matching `pattern`, in order. Ends when the client is
         closed by close(); raises the final GlobeMeetError if it stopped for good otherwise.
         Leaving the loop ends the subscription."""
@@ -368,7 +408,7 @@ class GlobeMeetWS:
             except asyncio.QueueFull:
                 return queue.put(event)  # awaited by the reader: backpressure
 
-        sub = self.subscribe(pattern, put)
+        sub = self.subscribe(pattern, put, snapshot=snapshot)
         remove = self.on("state", lambda c: queue.put_nowait(None) if c.to_state == "closed" and queue.empty() else None)
         try:
             while True:
@@ -403,6 +443,8 @@ class GlobeMeetWS:
     def on(self, name: Literal["token_expiring"], listener: Listener[TokenExpiring]) -> Callable[[], None]: ...
     @overload
     def on(self, name: Literal["subscribed"], listener: Listener[Subscribed]) -> Callable[[], None]: ...
+    @overload
+    def on(self, name: Literal["snapshot"], listener: Listener[Snapshotted]) -> Callable[[], None]: ...
 
     def on(self, name: str, listener: Callable[[Any], object]) -> Callable[[], None]:
         """Adds a listener (plain function or coroutine function); returns its remover."""
@@ -451,7 +493,7 @@ class GlobeMeetWS:
         if isinstance(action, Deliver):
             raw = action.event if action.event is not None else self._received
             if raw is not None and raw.get("id") == action.id:
-                self._deliver(raw, action.handles)
+                self._deliver(raw, action.handles, action.snapshot, action.delay_ms)
         elif isinstance(action, Send):
             conn = self._connections.get(action.connection)
             if conn is not None:
@@ -583,15 +625,19 @@ class GlobeMeetWS:
                     except ValueError:
                         parsed = None
                 if parsed is not None and check(parsed):
-                    # The hot path: an event parsed once; the session needs only id and topic.
-                    handles = session.event_fast(number, parsed["id"], parsed["topic"])
-                    if handles is not None:
-                        if handles:
-                            self._deliver(parsed, handles)
+                    # The hot path: an event parsed once; the session needs only id, topic, time
+                    # (and whether it is a snapshot event, which takes the full path).
+                    snapshot = "snapshot" in parsed
+                    fast = None if snapshot else session.event_fast(_now_ms(), number, parsed["id"], parsed["topic"],
+                                                                    parsed["time"])
+                    if fast is not None:
+                        if fast[0]:
+                            self._deliver(parsed, fast[0], False, fast[1])
                     else:
                         self._received = parsed
                         try:
-                            self._input(lambda now, r: session.event_received(now, r, number, parsed["id"], parsed["topic"]))
+                            self._input(lambda now, r: session.event_received(
+                                now, r, number, parsed["id"], parsed["topic"], parsed["time"], snapshot))
                         finally:
                             self._received = None
                 else:
@@ -636,14 +682,14 @@ class GlobeMeetWS:
         conn.outbox.put_nowait((code, reason))
 
     # ---- deliveries and notices -----------------------------------------------------------
-    def _deliver(self, raw: dict[str, Any], handles: tuple[int, ...]) -> None:
+    def _deliver(self, raw: dict[str, Any], handles: tuple[int, ...], snapshot: bool, delay_ms: int | None) -> None:
         if self._user_closed:
             return
         kinds = CATALOGUE.get(raw["type"])
         if kinds is None:
-            event: GlobeMeetEvent = Event(raw, EventData(raw["data"]))
+            event: GlobeMeetEvent = Event(raw, EventData(raw["data"]), snapshot, delay_ms)
         else:
-            event = kinds[0](raw, kinds[1](raw["data"]))
+            event = kinds[0](raw, kinds[1](raw["data"]), snapshot, delay_ms)
         subs = self._subscriptions
         for handle in handles:
             sub = subs.get(handle)
@@ -687,6 +733,11 @@ class GlobeMeetWS:
             if sub is not None:
                 sub._confirm()
             self._emit("subscribed", Subscribed(action.detail))
+        elif kind is NoticeKind.SNAPSHOTTED:
+            count = int(action.detail)
+            if sub is not None:
+                sub._snapshotted(count)
+            self._emit("snapshot", Snapshotted(pattern, count))
         elif kind is NoticeKind.SUBSCRIPTION_FAILED:
             if sub is not None:
                 sub._end("failed", action.detail)
@@ -771,5 +822,5 @@ async def _abort(ws: ClientConnection) -> None:
 
 __all__ = [
     "GlobeMeetWS", "Subscription", "StateChange", "Subscribed", "Reconnected", "Reset", "Overflow", "Revoked",
-    "SubscriptionFailed", "TokenExpiring", "EventName", "Handler", "TokenProvider",
+    "SubscriptionFailed", "TokenExpiring", "Snapshotted", "LatencyStats", "EventName", "Handler", "TokenProvider",
 ]

@@ -9,12 +9,21 @@ actions it returns, in order:
              timer_fired, subscribe / unsubscribe (the user), stop
     actions: Open, Send, Close, ArmTimer, CancelTimer, RequestToken (with a reason), Deliver,
              StateChanged, Notice (reconnected, reset, overflow, error, subscription_failed,
-             revoked, token_expiring, subscribed)
+             revoked, token_expiring, subscribed, snapshotted)
 
 Every connection has a number; an input about one the session has given up on is ignored, so
 the adapter never reasons about races. Timers are identified by kind: arming a kind replaces
 its deadline; a timer_fired for a kind not armed is ignored. Adapters report a refused handshake
 as a close: network failure 1006, HTTP 401 4401, 403 4403, 429 4029, other 4xx 4400, 5xx 1011.
+
+Snapshot and latency (docs/protocol.md section 9): a handle subscribed with snapshot=True puts
+`"snapshot":true` on every subscribe frame that carries its pattern (the resume frame too, so a
+`reset` brings the snapshot); one added to a pattern the connection already holds asks for it
+in a frame of its own. Snapshot events go only to the handles waiting for a snapshot on this
+connection, bypass duplicate suppression and never move the last id; `snapshotted` ends the
+wait with Notice SNAPSHOTTED (detail: the count) per handle. Every delivered event whose `time`
+parses carries its delay (local clock + offset - time); live ones (not replayed, not snapshot)
+enter latency().
 
 Each input method returns the actions it produced (and take_actions() returns any left), so a
 test steps the machine and compares whole action values, as tests/core does for the C++ core.
@@ -27,7 +36,8 @@ from typing import Any, Union
 
 from globemeet import _codec, _topic
 from globemeet._backoff import BackoffPolicy, backoff_delay
-from globemeet._event_id import ResumeState, Verdict
+from globemeet._event_id import ResumeState, Verdict, parse_event
+from globemeet._latency import ClockOffset, DelayWindow, LatencyStats, parse_time_ms
 from globemeet._event_id import parse as parse_position
 
 SUBPROTOCOL = "globemeet-events.v1"
@@ -82,6 +92,7 @@ class NoticeKind(str, enum.Enum):
     REVOKED = "revoked"
     TOKEN_EXPIRING = "token_expiring"
     SUBSCRIBED = "subscribed"
+    SNAPSHOTTED = "snapshotted"   # the snapshot `handle` asked for is complete: detail is the count
 
 
 @dataclass(frozen=True)
@@ -94,6 +105,7 @@ class SessionConfig:
     refresh_before_ms: int = 60_000
     stable_after_ms: int = 10_000
     default_heartbeat_ms: int = 20_000
+    conflate: bool = False           # every subscribe carries "conflate": true (section 7.1)
 
 
 # ---- actions -------------------------------------------------------------------------------
@@ -139,10 +151,14 @@ class RequestToken:
 class Deliver:
     # After `frame`: the decoded frame object. After `event_received`: None (the adapter hands
     # the user the event it fed in). `handles`: the subscriptions whose pattern matches.
+    # `snapshot`: a snapshot event (section 5.3), for the handles waiting for their snapshot.
+    # `delay_ms`: local clock + server offset - the event's `time`; None when `time` does not parse.
     event: dict[str, Any] | None
     id: str
     topic: str
     handles: tuple[int, ...]
+    snapshot: bool = False
+    delay_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -178,11 +194,15 @@ def _seconds_to_ms(s: int) -> int:
 
 
 class _Pending:
-    __slots__ = ("what", "topics")
+    __slots__ = ("what", "topics", "resumes", "snapshot_for", "reask")
 
-    def __init__(self, what: str, topics: list[str]) -> None:
+    def __init__(self, what: str, topics: list[str], resumes: bool = False,
+                 snapshot_for: tuple[int, ...] = (), reask: bool = False) -> None:
         self.what = what   # subscribe, unsubscribe, refresh, ping
         self.topics = topics
+        self.resumes = resumes            # a subscribe with `from`: the replay follows
+        self.snapshot_for = snapshot_for  # a subscribe with `snapshot`: the handles that asked
+        self.reask = reask                # a subscribe of a held pattern, only for its snapshot
 
 
 class ClientSession:
@@ -209,6 +229,12 @@ class ClientSession:
         # Topic names seen (valid ones only) -> the handles they match; emptied whenever the
         # subscriptions change. Spares the grammar check and the matching per event.
         self._topic_handles: dict[str, tuple[int, ...]] = {}
+        self._snapshot_handles: set[int] = set()   # handles subscribed with snapshot=True
+        # Latency: the server clock, the live events' delays, and the last `time` read.
+        self._clock = ClockOffset()
+        self._delays = DelayWindow()
+        self._time_text = ""
+        self._time_ms: int | None = None
         # Reconnecting.
         self._attempt = 0
         self._closing_delay_ms: int | None = None
@@ -220,6 +246,10 @@ class ClientSession:
         self._connection_patterns: set[str] = set()
         self._confirmed_patterns: set[str] = set()
         self._unsubscribe_again: set[str] = set()  # unsubscribes refused as rate_limited
+        self._snapshot_again: set[int] = set()     # snapshot re-asks refused as rate_limited
+        # Snapshot requests not yet answered by `snapshotted` (or `replayed`): req -> handles.
+        self._snapshot_requests: dict[str, tuple[int, ...]] = {}
+        self._replay_req = ""  # the subscribe with `from` whose replay is under way
         self._resume_refused = False
         self._head_req = ""
         self._pending: dict[str, _Pending] = {}
@@ -254,6 +284,10 @@ class ClientSession:
 
     def pattern_of(self, handle: int) -> str | None:
         return self._handle_pattern.get(handle)
+
+    def latency(self) -> LatencyStats:
+        """p50/p99 of the delay over the last 1,000 live events, and the clock offset."""
+        return self._delays.stats(self._clock.offset_ms)
 
     # ---- helpers -------------------------------------------------------------------------
     def _set_state(self, to: State, code: int, reason: str) -> None:
@@ -313,6 +347,8 @@ class ClientSession:
         self._resume_refused = False
         self._head_req = ""
         self._pending.clear()
+        self._snapshot_requests.clear()
+        self._replay_req = ""
         self._ping_req = ""
         self._refresh_failures = 0
         self._heartbeat_ms = self.config.default_heartbeat_ms
@@ -331,7 +367,10 @@ class ClientSession:
         self._connection_patterns.clear()
         self._confirmed_patterns.clear()
         self._unsubscribe_again.clear()
+        self._snapshot_again.clear()
         self._pending.clear()
+        self._snapshot_requests.clear()
+        self._replay_req = ""
         self._ping_req = ""
 
     def _reconnect_later(self, now_ms: int, random01: float, code: int, reason: str) -> None:
@@ -388,8 +427,21 @@ class ClientSession:
             if first and from_id is None:
                 self._head_req = req
             self._connection_patterns.update(chunk)
-            self._pending[req] = _Pending("subscribe", chunk)
-            self._send(_codec.encode_subscribe(req, chunk, from_id))
+            # `snapshot` when any handle of these patterns asked for it (section 9).
+            asking = tuple(h for p in chunk for h in self._pattern_handles.get(p, ()) if h in self._snapshot_handles)
+            self._pending[req] = _Pending("subscribe", chunk, from_id is not None, asking)
+            if asking:
+                self._snapshot_requests[req] = asking
+            self._send(_codec.encode_subscribe(req, chunk, from_id, bool(asking), self.config.conflate))
+
+    def _ask_snapshot(self, handle: int) -> None:
+        # A snapshot handle added to a pattern the connection already holds: the pattern once
+        # more, for its snapshot (the server changes nothing else).
+        pattern = self._handle_pattern[handle]
+        req = self._request_id()
+        self._pending[req] = _Pending("subscribe", [pattern], False, (handle,), True)
+        self._snapshot_requests[req] = (handle,)
+        self._send(_codec.encode_subscribe(req, [pattern], None, True, self.config.conflate))
 
     def _drop_pattern(self, pattern: str, kind: NoticeKind, detail: str, message: str) -> None:
         self._topic_handles.clear()
@@ -399,6 +451,7 @@ class ClientSession:
         for handle in handles:
             self._notice(kind, detail, message, handle)
             self._handle_pattern.pop(handle, None)
+            self._snapshot_handles.discard(handle)
 
     def _handles_for(self, topic_name: str) -> tuple[int, ...]:
         out: list[int] = []
@@ -428,6 +481,7 @@ class ClientSession:
 
     def _on_ready(self, now_ms: int, random01: float, f: dict[str, Any]) -> None:
         self._cancel(Timer.HANDSHAKE)
+        self._clock.on_ready(now_ms, f.get("time_ms"))
         self._refused_token_replaced = False
         self._set_state(State.LIVE, 0, "")
         hb: int = f["heartbeat_ms"]
@@ -443,7 +497,9 @@ class ClientSession:
 
     def _on_subscribed(self, now_ms: int, random01: float, f: dict[str, Any]) -> None:
         req = f.get("req", "")
-        self._pending.pop(req, None)
+        request = self._pending.pop(req, None)
+        if request is not None and request.resumes:
+            self._replay_req = req  # replayed events follow until `replayed`: not live latency
         head = f.get("head")
         # The head answering the connection's first subscribe (sent without `from`) is the
         # position to resume from until an event arrives: an outage before it loses nothing.
@@ -457,7 +513,19 @@ class ClientSession:
                 self._notice(NoticeKind.SUBSCRIBED, pattern, f"subscribed to `{pattern}`", handle)
 
     def _on_replayed(self, now_ms: int, random01: float, f: dict[str, Any]) -> None:
-        pass
+        req = f.get("req", "")
+        if req == self._replay_req:
+            self._replay_req = ""
+        # The resume worked (no snapshot comes) or the snapshot has come already.
+        self._snapshot_requests.pop(req, None)
+
+    def _on_snapshotted(self, now_ms: int, random01: float, f: dict[str, Any]) -> None:
+        count = str(f["count"])
+        for handle in self._snapshot_requests.pop(f.get("req", ""), ()):
+            pattern = self._handle_pattern.get(handle)
+            if pattern is not None and handle in self._snapshot_handles:
+                self._notice(NoticeKind.SNAPSHOTTED, count, f"the snapshot of `{pattern}` is complete: {count} events",
+                             handle)
 
     def _on_unsubscribed(self, now_ms: int, random01: float, f: dict[str, Any]) -> None:
         req = f.get("req", "")
@@ -483,26 +551,51 @@ class ClientSession:
             return  # not the pong we wait for
         self._pending.pop(req, None)
         self._ping_req = ""
+        self._clock.on_pong(self._ping_sent_ms, now_ms, f.get("time_ms"))
         self._cancel(Timer.PONG)
         self._arm(Timer.HEARTBEAT, max(now_ms, self._ping_sent_ms + self._heartbeat_ms))
 
     def _on_event(self, now_ms: int, random01: float, f: dict[str, Any]) -> None:
-        self._event(now_ms, random01, f["id"], f["topic"], f)
+        self._event(now_ms, random01, f["id"], f["topic"], f["time"], f.get("snapshot") is True, f)
 
-    def _event(self, now_ms: int, random01: float, event_id: str, topic_name: str,
-               frame: dict[str, Any] | None) -> Deliver | None:
+    def _delay(self, now_ms: int, time_text: str) -> int | None:
+        if time_text != self._time_text:  # consecutive events often share their millisecond
+            self._time_text, self._time_ms = time_text, parse_time_ms(time_text)
+        return None if self._time_ms is None else now_ms + self._clock.offset_ms - self._time_ms
+
+    def _snapshot_receivers(self, topic_name: str) -> tuple[int, ...]:
+        # The handles whose snapshot is under way on this connection and whose pattern matches.
+        waiting = {h for hs in self._snapshot_requests.values() for h in hs if h in self._snapshot_handles}
+        return tuple(h for h in self._handles_for(topic_name) if h in waiting)
+
+    def _event(self, now_ms: int, random01: float, event_id: str, topic_name: str, time_text: str,
+               snapshot: bool, frame: dict[str, Any] | None) -> Deliver | None:
         # The topic must be a name (handles are matched against it); checked before the id is
         # taken as the last one, so a refused event leaves the resume position alone.
         problem = _topic.validate_name(topic_name)
         if problem is not None:
             self._notice(NoticeKind.ERROR, "bad_frame", "member 'topic': " + problem)
             return None
+        if snapshot:
+            # Older than the connection's position: no duplicate suppression, no new last id.
+            if parse_event(event_id) is None:
+                self._notice(NoticeKind.ERROR, "bad_frame", f"event id `{event_id[:64]}` is not an event id")
+                return None
+            handles = self._snapshot_receivers(topic_name)
+            if not handles:
+                return None
+            action = Deliver(frame, event_id, topic_name, handles, True, self._delay(now_ms, time_text))
+            self._actions.append(action)
+            return action
         verdict = self._resume.accept(event_id)
         if verdict is Verdict.DELIVER:
             handles = self._handles_for(topic_name)
             if not handles:
                 return None
-            action = Deliver(frame, event_id, topic_name, handles)
+            delay = self._delay(now_ms, time_text)
+            if delay is not None and not self._replay_req:
+                self._delays.add(delay)
+            action = Deliver(frame, event_id, topic_name, handles, False, delay)
             self._actions.append(action)
             return action
         if verdict is Verdict.EPOCH_CHANGED:
@@ -547,10 +640,13 @@ class ClientSession:
         if request is None:
             self._notice(NoticeKind.ERROR, code, message)
             return
+        self._snapshot_requests.pop(req, None)
         if code == "rate_limited":
             self._on_rate_limited(now_ms, random01, req, request)
             return
-        if request.what == "subscribe":
+        if request.reask:
+            self._notice(NoticeKind.ERROR, code, message)  # the pattern is still held
+        elif request.what == "subscribe":
             self._on_subscribe_refused(code, message, f.get("topic", ""), request.topics)
         elif request.what == "refresh":
             # The refused token must not open the next connection either.
@@ -571,7 +667,9 @@ class ClientSession:
     def _on_rate_limited(self, now_ms: int, random01: float, req: str, request: _Pending) -> None:
         # Refused for coming too fast: nothing was applied and nothing is wrong that the
         # application could act on (no notice). Sent again after the server's one-second window.
-        if request.what == "subscribe":
+        if request.reask:
+            self._snapshot_again.update(request.snapshot_for)
+        elif request.what == "subscribe":
             for pattern in request.topics:
                 self._connection_patterns.discard(pattern)
         elif request.what == "unsubscribe":
@@ -596,6 +694,11 @@ class ClientSession:
         wanted = [p for p in sorted(self._pattern_handles) if p not in self._connection_patterns]
         if wanted:
             self._send_subscribe(wanted)
+        for handle in sorted(self._snapshot_again):
+            if handle in self._snapshot_handles and self._handle_pattern.get(handle) in self._connection_patterns \
+                    and self._handle_pattern[handle] not in wanted:
+                self._ask_snapshot(handle)
+        self._snapshot_again.clear()
         unwanted = sorted(p for p in self._unsubscribe_again if p not in self._pattern_handles)
         self._unsubscribe_again.clear()
         if unwanted:
@@ -700,20 +803,23 @@ class ClientSession:
         return self.take_actions()
 
     def event_received(self, now_ms: int, random01: float, connection: int, event_id: str,
-                       topic_name: str) -> list[Action]:
+                       topic_name: str, time_text: str = "", snapshot: bool = False) -> list[Action]:
         """An `event` frame the adapter parsed and checked itself (see _codec.check_event_envelope):
-        only id and topic decide; the Deliver action then carries event=None."""
+        only id, topic, time and the snapshot mark decide; the Deliver action then carries
+        event=None."""
         if self._connection_active and connection == self._connection:
             if self._state is State.AUTHENTICATING:
                 self._notice(NoticeKind.ERROR, "bad_frame", "unexpected `event` while authenticating")
             elif self._state is State.LIVE:
-                self._event(now_ms, random01, event_id, topic_name, None)
+                self._event(now_ms, random01, event_id, topic_name, time_text, snapshot, None)
         return self.take_actions()
 
-    def event_fast(self, connection: int, event_id: str, topic_name: str) -> tuple[int, ...] | None:
-        """The adapter's hot path: a checked event while live with nothing else pending. Returns
-        the handles to call (empty: a duplicate, or nobody subscribed), or None when the event
-        needs the full path (event_received), e.g. another epoch or a bad topic."""
+    def event_fast(self, now_ms: int, connection: int, event_id: str, topic_name: str,
+                   time_text: str) -> tuple[tuple[int, ...], int | None] | None:
+        """The adapter's hot path: a checked event (not a snapshot event) while live with nothing
+        else pending. Returns the handles to call (empty: a duplicate, or nobody subscribed) and
+        the event's delay, or None when the event needs the full path (event_received), e.g.
+        another epoch or a bad topic."""
         if (self._actions or not self._connection_active or connection != self._connection
                 or self._state is not State.LIVE):
             return None
@@ -726,9 +832,14 @@ class ClientSession:
             handles = self._topic_handles[topic_name] = self._handles_for(topic_name)
         verdict = self._resume.accept(event_id)
         if verdict is Verdict.DELIVER:
-            return handles
+            if not handles:
+                return handles, None
+            delay = self._delay(now_ms, time_text)
+            if delay is not None and not self._replay_req:
+                self._delays.add(delay)
+            return handles, delay
         if verdict is Verdict.DUPLICATE:
-            return ()
+            return (), None
         return None
 
     def closed(self, now_ms: int, random01: float, connection: int, code: int, reason: str) -> list[Action]:
@@ -783,9 +894,10 @@ class ClientSession:
                 self._resend()
         return self.take_actions()
 
-    def subscribe(self, now_ms: int, random01: float, pattern: str) -> int:
+    def subscribe(self, now_ms: int, random01: float, pattern: str, snapshot: bool = False) -> int:
         """A handle (never 0); raises ValueError (invalid_topic) for a malformed pattern. Its
-        actions wait in take_actions()."""
+        actions wait in take_actions(). With `snapshot`, the handle gets the current state of
+        its pattern first (section 5.3), and again after every `reset`."""
         problem = _topic.validate_pattern(pattern)
         if problem is not None:
             raise ValueError(problem)
@@ -795,17 +907,23 @@ class ClientSession:
         self._topic_handles.clear()
         handles = self._pattern_handles.setdefault(pattern, [])
         handles.append(handle)
+        if snapshot:
+            self._snapshot_handles.add(handle)
         live = self._state is State.LIVE
         if len(handles) == 1 and live and pattern not in self._connection_patterns:
             self._send_subscribe([pattern])
-        elif live and pattern in self._confirmed_patterns:
+            return handle
+        if live and pattern in self._confirmed_patterns:
             self._notice(NoticeKind.SUBSCRIBED, pattern, f"subscribed to `{pattern}`", handle)
+        if snapshot and live and pattern in self._connection_patterns:
+            self._ask_snapshot(handle)
         return handle
 
     def unsubscribe(self, now_ms: int, random01: float, handle: int) -> list[Action]:
         pattern = self._handle_pattern.pop(handle, None)
         if pattern is None:
             return self.take_actions()
+        self._snapshot_handles.discard(handle)
         self._topic_handles.clear()
         handles = self._pattern_handles.get(pattern, [])
         if handle in handles:
