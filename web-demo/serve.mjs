@@ -55,7 +55,7 @@ const types = {
 };
 // URL path prefix to the directory it is served from.
 const mounts = [['/sdk/', sdkDir], ['/', here]];
-const pageFiles = new Set(['/index.html', '/app.js', '/view.js', '/style.css']);
+const pageFiles = new Set(['/index.html', '/app.js', '/dashboard.js', '/chart.js', '/view.js', '/style.css']);
 
 function send(res, status, body, type = 'application/json', extra = {}) {
   res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', ...extra });

@@ -1,5 +1,7 @@
-// Renders the dashboard's model into the page. Everything from the wire is set as text
-// (never as HTML): event data comes from publishers, not from us.
+// Renders the dashboard's model (dashboard.js) into the page. Everything from the wire is set
+// as text (never as HTML): event data comes from publishers, not from us.
+import { palette, renderDepthChart } from '/chart.js';
+import { serviceSeconds, windowMs } from '/dashboard.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -10,11 +12,18 @@ function el(tag, className, text) {
   return node;
 }
 
-// "42 s", "3 m 05 s"
+// "42 s", "3m 05s"
 export function duration(seconds) {
-  const s = Math.max(0, Math.round(seconds));
-  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} m ${String(s % 60).padStart(2, '0')} s`;
+  const s = Math.max(0, Math.floor(seconds));
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
 }
+// "0:42", "12:05", "1:02:03": time in a status, compact for the agent tiles
+function clock(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const mmss = `${Math.floor(s / 60) % 60}:${String(s % 60).padStart(2, '0')}`;
+  return s < 3600 ? mmss : `${Math.floor(s / 3600)}:${mmss.padStart(5, '0')}`;
+}
+const percent = (share) => (share === null ? '–' : `${Math.round(share * 100)} %`);
 
 function toggleEmpty(listId, empty) {
   document.querySelector(`[data-empty-for="${listId}"]`).hidden = !empty;
@@ -41,32 +50,120 @@ export function renderNotice(text) {
   notice.textContent = text ?? '';
 }
 
-// queues: Map name -> {depth, longest_wait_seconds, agents_available, alert}
-export function renderQueues(queues) {
+export function renderSnapshot(text) { $('snapshot-count').textContent = text; }
+
+// A stable colour per queue, shared by the table and the chart.
+function queueColours(board) {
+  const names = [...board.queues.keys()].sort((a, b) => a.localeCompare(b));
+  return new Map(names.map((name, i) => [name, palette[i % palette.length]]));
+}
+
+export function renderKpis(board, now) {
+  let worst = null;
+  for (const [name, q] of board.queues) {
+    const wait = board.longestWaitNow(q, now);
+    if (q.depth !== null && (!worst || wait > worst.wait)) worst = { name, wait, depth: q.depth };
+  }
+  const waitBox = $('kpi-wait');
+  waitBox.dataset.level = worst ? board.waitLevel(worst.wait) : 'ok';
+  $('longest-wait').textContent = worst ? duration(worst.wait) : '–';
+  $('wait-threshold').textContent = duration(board.thresholdSeconds);
+  $('longest-wait-detail').firstChild.textContent = worst && worst.depth ? `in ${worst.name}, threshold ` : 'threshold ';
+  const stats = board.serviceStats(undefined, now);
+  $('service-level').textContent = percent(stats.serviceLevel);
+  $('abandon-rate').textContent = percent(stats.abandonRate);
+  $('offered').textContent = String(stats.offered);
+  $('service-seconds').textContent = duration(serviceSeconds);
+  $('kpi-service').dataset.level = stats.serviceLevel === null ? 'none' : stats.serviceLevel >= 0.8 ? 'ok' : stats.serviceLevel >= 0.6 ? 'warn' : 'breach';
+  $('kpi-abandon').dataset.level = stats.abandonRate === null ? 'none' : stats.abandonRate <= 0.05 ? 'ok' : stats.abandonRate <= 0.15 ? 'warn' : 'breach';
+  // Until the window is full, say since when it counts.
+  const since = now - board.openedAt < windowMs
+    ? `since ${new Date(board.openedAt).toLocaleTimeString([], { hour12: false })}` : `last ${windowMs / 60_000} min`;
+  for (const label of document.querySelectorAll('.window-label')) label.textContent = since;
+}
+
+// latency: {count, p50Ms, p99Ms, clockOffsetMs} from ws.latency(), or null (an SDK without it);
+// frameP99: the page's own wait from the handler to the painted frame.
+export function renderLatency(latency, frameP99) {
+  const box = $('kpi-latency');
+  const ms = (v) => `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`;
+  if (!latency || !latency.count) {
+    box.dataset.level = 'none';
+    $('latency-p50').textContent = '–';
+    $('latency-p99').textContent = '–';
+    $('latency-detail').textContent = latency ? 'promise: under 200 ms; waiting for live events' : 'this SDK does not measure latency';
+    $('latency-sdk').textContent = 'Latency: –';
+    return;
+  }
+  box.dataset.level = latency.p99Ms <= 200 ? 'ok' : latency.p50Ms <= 200 ? 'warn' : 'breach';
+  $('latency-p50').textContent = ms(latency.p50Ms);
+  $('latency-p99').textContent = ms(latency.p99Ms);
+  $('latency-detail').textContent = `promise: under 200 ms · ${latency.count} live events`;
+  $('latency-sdk').textContent = `Latency: server accept → handler (SDK) over ${latency.count} events, clock offset `
+    + `${Math.round(latency.clockOffsetMs ?? 0)} ms${frameP99 === null ? '' : `; handler → painted frame p99 ${ms(frameP99)}`}`;
+}
+
+export function renderQueues(board, now) {
+  const colours = queueColours(board);
   const body = $('queues').querySelector('tbody');
-  const rows = [...queues.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([name, q]) => {
+  const rows = [...board.queues.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([name, q]) => {
     const row = el('tr');
     row.dataset.queue = name;
-    if (q.alert) row.className = 'alert';
-    row.append(el('th', '', name), el('td', 'depth', String(q.depth)),
-      el('td', 'wait', duration(q.longest_wait_seconds)),
-      el('td', 'free', q.agents_available === undefined ? '–' : String(q.agents_available)));
+    const wait = board.longestWaitNow(q, now);
+    const level = q.depth ? board.waitLevel(wait) : 'ok';
+    row.dataset.level = level;
+    const label = el('th');
+    const swatch = el('span', 'swatch');
+    swatch.style.background = colours.get(name);
+    label.append(swatch, document.createTextNode(name));
+    const stats = board.serviceStats([name], now);
+    row.append(label,
+      el('td', 'depth', q.depth === null ? '–' : String(q.depth)),
+      el('td', `wait level-${level}`, q.depth === null ? '–' : duration(wait)),
+      el('td', 'free', q.agentsAvailable === undefined ? '–' : String(q.agentsAvailable)),
+      el('td', 'sl', percent(stats.serviceLevel)),
+      el('td', 'abandoned', percent(stats.abandonRate)));
     return row;
   });
   body.replaceChildren(...rows);
   toggleEmpty('queues', rows.length === 0);
 }
 
-// agents: Map id -> {status, detail}
-export function renderAgents(agents) {
+export function renderChart(board, now) {
+  const colours = queueColours(board);
+  const series = [...colours].map(([name, colour]) => {
+    const q = board.queues.get(name);
+    return { name, color: colour, points: q.history, current: q.depth };
+  });
+  renderDepthChart($('depth-chart'), series, { now, windowMs, openedAt: board.openedAt });
+  $('chart-legend').replaceChildren(...series.map((s) => {
+    const item = el('li');
+    const swatch = el('span', 'swatch');
+    swatch.style.background = s.color;
+    item.append(swatch, document.createTextNode(s.name));
+    return item;
+  }));
+}
+
+const statusOrder = ['available', 'busy', 'wrap-up', 'break', 'offline'];
+
+export function renderAgents(agents, now) {
+  const counts = new Map();
   const tiles = [...agents.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([id, a]) => {
-    const tile = el('li', `agent status-${a.status}`);
+    counts.set(a.status, (counts.get(a.status) ?? 0) + 1);
+    // Only known statuses become a class; anything else a publisher sends is shown as text.
+    const known = statusOrder.includes(a.status) ? a.status : 'other';
+    const tile = el('li', `agent status-${known}`);
     tile.dataset.agent = id;
-    tile.append(el('span', 'agent-id', id), el('span', 'agent-status', a.status));
-    if (a.detail) tile.append(el('span', 'agent-detail', a.detail));
+    tile.dataset.status = a.status;
+    const head = el('span', 'agent-head');
+    head.append(el('span', 'agent-id', id), el('span', 'agent-since', a.since === null ? '' : clock((now - a.since) / 1000)));
+    tile.append(head, el('span', 'agent-status', a.status));
+    if (a.detail && a.detail.status === a.status && a.detail.text) tile.append(el('span', 'agent-detail', a.detail.text));
     return tile;
   });
   $('agents').replaceChildren(...tiles);
+  $('agent-summary').textContent = statusOrder.filter((s) => counts.get(s)).map((s) => `${counts.get(s)} ${s}`).join(' · ');
   toggleEmpty('agents', tiles.length === 0);
 }
 

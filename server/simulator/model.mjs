@@ -79,6 +79,14 @@ export class ContactCenter {
     return this.take();
   }
 
+  // What a wallboard should show now: each agent's status and each queue's published gauge.
+  state() {
+    return {
+      agents: Object.fromEntries(this.agents.map((a) => [a.id, a.status])),
+      queues: Object.fromEntries(this.queues.map((q) => [q.name, q.published])),
+    };
+  }
+
   take() {
     const events = this.pending;
     this.pending = [];

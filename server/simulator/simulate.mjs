@@ -90,4 +90,8 @@ while (!stopping && Date.now() - started < duration * 1000) {
 }
 // One last attempt at what is still queued, so that a stop loses nothing the server could take.
 await publisher.flush().catch((e) => console.error(JSON.stringify({ msg: 'publish failed', error: e.message })));
-console.log(JSON.stringify({ msg: 'stopped', published: publisher.published, pending: publisher.pending, dropped: publisher.dropped }));
+// The final state (every agent's status, every queue's last gauge) is what a dashboard opened
+// now should show: the browser tests compare it with the page.
+console.log(JSON.stringify({
+  msg: 'stopped', published: publisher.published, pending: publisher.pending, dropped: publisher.dropped, ...model.state(),
+}));

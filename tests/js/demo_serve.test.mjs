@@ -39,6 +39,9 @@ test('serves the page, the SDK and the endpoint; nothing else', async () => {
   assert.equal(page.status, 200);
   assert.match(page.headers.get('content-type'), /text\/html/);
   assert.match(await page.text(), /<script type="module" src="\/app.js">/);
+  for (const file of ['/app.js', '/dashboard.js', '/view.js', '/chart.js', '/style.css']) {
+    assert.equal((await fetch(`${base}${file}`)).status, 200, file);
+  }
   const sdk = await fetch(`${base}/sdk/index.js`);
   assert.equal(sdk.status, 200);
   assert.match(sdk.headers.get('content-type'), /javascript/);
