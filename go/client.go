@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -72,6 +73,7 @@ func New(opts Options) (*Client, error) {
 	if opts.RefreshBefore > 0 {
 		cfg.RefreshBeforeMS = opts.RefreshBefore.Milliseconds()
 	}
+	cfg.Conflate = opts.Conflate
 	s := core.NewSession(cfg)
 	if opts.LastEventID != "" && !s.SetLastEventID(opts.LastEventID) {
 		return nil, &Error{Code: "invalid_event_id", Message: "LastEventID is not an event id: " + opts.LastEventID}
@@ -207,6 +209,16 @@ func (c *Client) LastEventID() string {
 	return id
 }
 
+// Latency is the delivery delay of the last 1,000 live events (p50, p99) and the estimate of
+// the server's clock offset it rests on (docs/protocol.md section 7.2).
+func (c *Client) Latency() Latency {
+	c.mu.Lock()
+	l := c.s.Latency()
+	c.mu.Unlock()
+	ms := func(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
+	return Latency{Count: l.Count, P50: ms(l.P50MS), P99: ms(l.P99MS), ClockOffset: ms(l.ClockOffsetMS)}
+}
+
 // FinalCode is the close code that ended the client, once closed (1000 after Close).
 func (c *Client) FinalCode() int {
 	c.mu.Lock()
@@ -265,7 +277,7 @@ func (c *Client) do(a *core.Action) {
 				subs = append(subs, sub)
 			}
 		}
-		c.d.pushEvent(subs, a.Event, a.Prev, a.HasPrev)
+		c.d.pushEvent(subs, a.Event, a.Prev, a.HasPrev, a.DelayMS, a.HasDelay)
 		clear(subs)
 		c.deliverTo = subs
 	case core.ActStateChanged:
@@ -345,6 +357,19 @@ func (c *Client) notice(a *core.Action) {
 		if sub := c.subs[a.Handle]; sub != nil {
 			c.d.push(item{fn: sub.confirm})
 		}
+	case core.NoticeSnapshotted:
+		sub := c.subs[a.Handle]
+		if sub == nil {
+			return
+		}
+		count, _ := strconv.Atoi(a.Detail)
+		f := o.OnSnapshot
+		c.d.push(item{fn: func() {
+			sub.snapshotted(count)
+			if f != nil {
+				f(sub.pattern, count)
+			}
+		}})
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/globemeet/globemeet-events/go/internal/core"
 )
@@ -21,9 +22,11 @@ import (
 const maxQueued = 1024
 
 type item struct {
-	fn  func()
-	sub *subscription
-	ev  *core.Event
+	fn       func()
+	sub      *subscription
+	ev       *core.Event
+	delayMS  int64
+	hasDelay bool
 }
 
 type dispatcher struct {
@@ -44,13 +47,13 @@ type dispatcher struct {
 }
 
 // pushEvent queues one event for its subscriptions.
-func (d *dispatcher) pushEvent(subs []*subscription, ev *core.Event, prev core.EventID, hasPrev bool) {
+func (d *dispatcher) pushEvent(subs []*subscription, ev *core.Event, prev core.EventID, hasPrev bool, delayMS int64, hasDelay bool) {
 	d.mu.Lock()
 	if d.queued == 0 {
 		d.mark, d.markPrev, d.markPrevOK = "", prev, hasPrev
 	}
 	for _, sub := range subs {
-		d.q = append(d.q, item{sub: sub, ev: ev})
+		d.q = append(d.q, item{sub: sub, ev: ev, delayMS: delayMS, hasDelay: hasDelay})
 		d.queued++
 	}
 	d.mu.Unlock()
@@ -126,7 +129,9 @@ func (d *dispatcher) run() {
 		d.mu.Lock()
 		if it.sub != nil {
 			d.queued--
-			d.mark = it.ev.ID
+			if !it.ev.Snapshot { // a snapshot event is older than the position: never the last id
+				d.mark = it.ev.ID
+			}
 		}
 	}
 }
@@ -135,7 +140,7 @@ func (d *dispatcher) run() {
 // hiding it would leave the application running without its events.
 func call(it item) {
 	if it.sub != nil {
-		it.sub.deliver(it.ev)
+		it.sub.deliver(it.ev, delivery{delay: time.Duration(it.delayMS) * time.Millisecond, hasDelay: it.hasDelay})
 		return
 	}
 	it.fn()

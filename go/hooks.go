@@ -37,5 +37,10 @@ func (c *Client) OnSubscriptionFailed(f func(pattern string, err error)) {
 	c.setHook(func(o *Options) { o.OnSubscriptionFailed = f })
 }
 
+// OnSnapshot sets the hook told when a Snapshot subscription's snapshot is complete.
+func (c *Client) OnSnapshot(f func(pattern string, count int)) {
+	c.setHook(func(o *Options) { o.OnSnapshot = f })
+}
+
 // OnTokenExpiring sets the hook told when the server warned that the token expires.
 func (c *Client) OnTokenExpiring(f func()) { c.setHook(func(o *Options) { o.OnTokenExpiring = f }) }

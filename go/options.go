@@ -44,6 +44,11 @@ type Options struct {
 	HandshakeTimeout time.Duration // open + ready; default 10 s
 	RefreshBefore    time.Duration // refresh this long before `exp`; default 60 s
 
+	// Conflate lets the server conflate gauge events (queue.depth-changed,
+	// agent.status-changed) while the client lags: it then gets the newest value of each gauge
+	// topic instead of every intermediate one (docs/protocol.md section 7.1).
+	Conflate bool
+
 	HTTPClient *http.Client // for the WebSocket handshake; default http.DefaultClient
 	Header     http.Header  // extra handshake headers
 
@@ -58,6 +63,7 @@ type Options struct {
 	OnRevoked            func(pattern, reason string)    // the server removed a pattern
 	OnSubscriptionFailed func(pattern string, err error) // the server refused a pattern
 	OnTokenExpiring      func()                          // the server warned; a refresh is under way
+	OnSnapshot           func(pattern string, count int) // a Snapshot subscription's snapshot is complete
 }
 
 // State is the client's connection state.
@@ -78,6 +84,15 @@ type StateChange struct {
 	From, To State
 	Code     int
 	Reason   string
+}
+
+// Latency is the delivery delay of live events (replayed and snapshot events left out) over
+// the last 1,000: Count events, their P50 and P99 (0 while Count is 0), and the ClockOffset
+// (server clock minus local clock) the delays were computed with.
+type Latency struct {
+	Count       int
+	P50, P99    time.Duration
+	ClockOffset time.Duration
 }
 
 // Reset is the server's word that it could not resume (retention_exceeded, epoch_changed,

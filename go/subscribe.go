@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/globemeet/globemeet-events/go/internal/core"
 )
@@ -18,24 +19,44 @@ type Subscription struct {
 	// and it resumes), it never loses an event.
 	C <-chan AnyEvent
 
-	c          *Client
-	handle     uint64
-	pattern    string
-	done       chan struct{}
-	subscribed chan struct{}
-	err        error
-	errOnce    sync.Once
+	c           *Client
+	handle      uint64
+	pattern     string
+	done        chan struct{}
+	subscribed  chan struct{}
+	snapshotted chan struct{}
+	snapCount   atomic.Int64
+	err         error
+	errOnce     sync.Once
+}
+
+// SubscribeOption changes how Subscribe, the generic Subscribe and SubscribeChan subscribe.
+type SubscribeOption func(*subscribeOptions)
+
+type subscribeOptions struct{ snapshot bool }
+
+// Snapshot asks for the current state first: the handler gets the latest event of every
+// topic the pattern matches (Event.Snapshot true), then the live events, with no gap and no
+// duplicate between them (docs/protocol.md section 5.3). The snapshot comes again after a
+// `reset`, so a view can be rebuilt from it; Subscription.Snapshotted tells when it is complete.
+func Snapshot() SubscribeOption { return func(o *subscribeOptions) { o.snapshot = true } }
+
+// delivery is what the session says about one event besides the event itself.
+type delivery struct {
+	delay    time.Duration
+	hasDelay bool
 }
 
 // subscription is the client's side of a Subscription: how to hand it an event.
 type subscription struct {
-	pattern string
-	active  atomic.Bool
-	deliver func(*core.Event)
-	end     func(error) // runs once, on the dispatcher
-	confirm func()
-	quit    chan struct{} // closed at once by Unsubscribe or Close: a blocked channel send gives up
-	quitOne sync.Once
+	pattern     string
+	active      atomic.Bool
+	deliver     func(*core.Event, delivery)
+	end         func(error) // runs once, on the dispatcher
+	confirm     func()
+	snapshotted func(count int)
+	quit        chan struct{} // closed at once by Unsubscribe or Close: a blocked channel send gives up
+	quitOne     sync.Once
 }
 
 func (s *subscription) stop() { s.quitOne.Do(func() { close(s.quit) }) }
@@ -44,6 +65,14 @@ func (s *subscription) stop() { s.quitOne.Do(func() { close(s.quit) }) }
 // from then on, events published are delivered. The subscription is renewed on every
 // reconnect without further notice.
 func (s *Subscription) Subscribed() <-chan struct{} { return s.subscribed }
+
+// Snapshotted is closed once the snapshot of a subscription made with the Snapshot option is
+// complete (its snapshot events have been handed to the handler); SnapshotCount says how many
+// came. It is never closed for a subscription made without Snapshot.
+func (s *Subscription) Snapshotted() <-chan struct{} { return s.snapshotted }
+
+// SnapshotCount is the number of events of the last complete snapshot (-1 before the first).
+func (s *Subscription) SnapshotCount() int { return int(s.snapCount.Load()) }
 
 // Pattern is the subscribed pattern.
 func (s *Subscription) Pattern() string { return s.pattern }
@@ -83,27 +112,38 @@ func (s *Subscription) Unsubscribe() {
 	c.mu.Unlock()
 }
 
-func toAny(ev *core.Event) AnyEvent {
+func toAny(ev *core.Event, d delivery) AnyEvent {
 	return AnyEvent{ID: ev.ID, Type: ev.Type, Topic: ev.Topic, Subject: ev.Subject, Source: ev.Source,
-		Time: ev.Time, Tenant: ev.Tenant, Data: json.RawMessage(ev.Data)}
+		Time: ev.Time, Tenant: ev.Tenant, Data: json.RawMessage(ev.Data), Snapshot: ev.Snapshot, Delay: d.delay, HasDelay: d.hasDelay}
 }
 
 // subscribe registers a pattern with the session. A malformed pattern is refused at once with
 // an *Error `invalid_topic` (errors.Is(err, ErrInvalidTopic)), before anything is sent.
-func (c *Client) subscribe(pattern string, deliver func(*core.Event), end func(error)) (*Subscription, error) {
-	return c.subscribeWith(pattern, func(*subscription) func(*core.Event) { return deliver }, end)
+func (c *Client) subscribe(pattern string, opts []SubscribeOption, deliver func(*core.Event, delivery), end func(error)) (*Subscription, error) {
+	return c.subscribeWith(pattern, opts, func(*subscription) func(*core.Event, delivery) { return deliver }, end)
 }
 
-func (c *Client) subscribeWith(pattern string, makeDeliver func(*subscription) func(*core.Event), end func(error)) (*Subscription, error) {
-	s := &Subscription{c: c, pattern: pattern, done: make(chan struct{}), subscribed: make(chan struct{})}
-	var confirmed sync.Once
+func (c *Client) subscribeWith(pattern string, opts []SubscribeOption, makeDeliver func(*subscription) func(*core.Event, delivery), end func(error)) (*Subscription, error) {
+	var o subscribeOptions
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	s := &Subscription{c: c, pattern: pattern, done: make(chan struct{}), subscribed: make(chan struct{}), snapshotted: make(chan struct{})}
+	s.snapCount.Store(-1)
+	var confirmed, snapped sync.Once
 	sub := &subscription{pattern: pattern, quit: make(chan struct{}),
-		confirm: func() { confirmed.Do(func() { close(s.subscribed) }) }}
+		confirm: func() { confirmed.Do(func() { close(s.subscribed) }) },
+		snapshotted: func(count int) {
+			s.snapCount.Store(int64(count))
+			snapped.Do(func() { close(s.snapshotted) })
+		}}
 	sub.active.Store(true)
 	deliver := makeDeliver(sub)
-	sub.deliver = func(ev *core.Event) {
+	sub.deliver = func(ev *core.Event, d delivery) {
 		if sub.active.Load() {
-			deliver(ev)
+			deliver(ev, d)
 		}
 	}
 	var once sync.Once
@@ -122,7 +162,7 @@ func (c *Client) subscribeWith(pattern string, makeDeliver func(*subscription) f
 	if c.closing {
 		return nil, ErrClosed
 	}
-	h, perr := c.s.Subscribe(c.tick(), pattern)
+	h, perr := c.s.Subscribe(c.tick(), pattern, o.snapshot)
 	if perr != nil {
 		return nil, &Error{Code: perr.Code, Message: perr.Message, Pattern: pattern}
 	}
@@ -134,12 +174,13 @@ func (c *Client) subscribeWith(pattern string, makeDeliver func(*subscription) f
 
 // Subscribe calls handler for every event whose topic matches pattern (`*` one segment, a
 // final `>` the rest: `queue.*.depth-changed`, `agent.a-17.*`, `session.>`, `>`), each event
-// once, in the server's order, across reconnects. Data is the raw JSON object.
-func (c *Client) Subscribe(pattern string, handler func(AnyEvent)) (*Subscription, error) {
+// once, in the server's order, across reconnects. Data is the raw JSON object. Options:
+// Snapshot (the current state first).
+func (c *Client) Subscribe(pattern string, handler func(AnyEvent), opts ...SubscribeOption) (*Subscription, error) {
 	if handler == nil {
 		return nil, &Error{Code: "bad_config", Message: "handler is nil"}
 	}
-	return c.subscribe(pattern, func(ev *core.Event) { handler(toAny(ev)) }, nil)
+	return c.subscribe(pattern, opts, func(ev *core.Event, d delivery) { handler(toAny(ev, d)) }, nil)
 }
 
 // Subscribe calls handler with each matching event's data decoded into T, usually the
@@ -149,11 +190,11 @@ func (c *Client) Subscribe(pattern string, handler func(AnyEvent)) (*Subscriptio
 //
 // An event whose data does not decode into T is not passed to handler; OnError gets an
 // *Error `bad_data` naming it.
-func Subscribe[T any](c *Client, pattern string, handler func(Event[T])) (*Subscription, error) {
+func Subscribe[T any](c *Client, pattern string, handler func(Event[T]), opts ...SubscribeOption) (*Subscription, error) {
 	if c == nil || handler == nil {
 		return nil, &Error{Code: "bad_config", Message: "client or handler is nil"}
 	}
-	return c.subscribe(pattern, func(ev *core.Event) {
+	return c.subscribe(pattern, opts, func(ev *core.Event, dl delivery) {
 		var data T
 		if err := json.Unmarshal(ev.Data, &data); err != nil {
 			c.mu.Lock()
@@ -165,21 +206,21 @@ func Subscribe[T any](c *Client, pattern string, handler func(Event[T])) (*Subsc
 			return
 		}
 		handler(Event[T]{ID: ev.ID, Type: ev.Type, Topic: ev.Topic, Subject: ev.Subject, Source: ev.Source,
-			Time: ev.Time, Tenant: ev.Tenant, Data: data})
+			Time: ev.Time, Tenant: ev.Tenant, Data: data, Snapshot: ev.Snapshot, Delay: dl.delay, HasDelay: dl.hasDelay})
 	}, nil)
 }
 
 // SubscribeChan is Subscribe with a channel: range over sub.C. buffer is the channel's
 // capacity.
-func (c *Client) SubscribeChan(pattern string, buffer int) (*Subscription, error) {
+func (c *Client) SubscribeChan(pattern string, buffer int, opts ...SubscribeOption) (*Subscription, error) {
 	if buffer < 0 {
 		buffer = 0
 	}
 	ch := make(chan AnyEvent, buffer)
-	s, err := c.subscribeWith(pattern, func(sub *subscription) func(*core.Event) {
-		return func(ev *core.Event) {
+	s, err := c.subscribeWith(pattern, opts, func(sub *subscription) func(*core.Event, delivery) {
+		return func(ev *core.Event, d delivery) {
 			select {
-			case ch <- toAny(ev):
+			case ch <- toAny(ev, d):
 			case <-sub.quit: // unsubscribed or closing: nobody may be reading any more
 			}
 		}

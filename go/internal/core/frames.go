@@ -27,10 +27,12 @@ const (
 	int64Max            = 1<<63 - 1
 )
 
-// Event is a decoded event envelope; Data is the raw JSON object of `data`.
+// Event is a decoded event envelope; Data is the raw JSON object of `data`. Snapshot marks an
+// event of the current state (section 5.3: the frame carries "snapshot":true).
 type Event struct {
 	ID, Source, Type, Subject, Time, DataContentType, Topic, Tenant string
 	Data                                                            []byte
+	Snapshot                                                        bool
 }
 
 // ServerFrame is one decoded server frame; Op says which members are meaningful.
@@ -39,7 +41,8 @@ type ServerFrame struct {
 	Req     string
 	Topics  []string
 	Head    *string // subscribed, ready (nil: absent or null)
-	Count   uint64  // replayed
+	Count   uint64  // replayed, snapshotted
+	TimeMS  *int64  // ready, pong: the server's clock (nil: absent, an older server)
 	Sub     string  // ready
 	Tenant  string  // ready
 	Exp     int64   // ready, refreshed, expiring
@@ -218,6 +221,31 @@ func (r *memberReader) nonNegative(name string) int64 {
 	return int64(r.unsignedInteger(name, int64Max))
 }
 
+func (r *memberReader) optionalNonNegative(name string) *int64 {
+	if r.present(name) == nil {
+		return nil
+	}
+	v := r.nonNegative(name)
+	return &v
+}
+
+// trueIfPresent reads an extension attribute with one allowed value (`snapshot`: true or absent).
+func (r *memberReader) trueIfPresent(name string) bool {
+	m := r.present(name)
+	if m == nil {
+		return false
+	}
+	if m.kind == kindBool && string(m.raw) == "true" {
+		return true
+	}
+	got := m.kind.String()
+	if m.kind == kindBool {
+		got = "false"
+	}
+	r.fail(memberName(name) + ": expected true or no member, got " + got)
+	return false
+}
+
 func (r *memberReader) expectExactly(name, expected string, required bool) {
 	var m *topMember
 	if required {
@@ -273,6 +301,7 @@ func DecodeServer(text []byte, scratch *[]topMember) (ServerFrame, *ProtocolErro
 				f.Event.Data = m.raw
 			}
 		}
+		f.Event.Snapshot = r.trueIfPresent("snapshot")
 	case "subscribed":
 		f.Req = r.requestID()
 		f.Topics = r.stringArray("topics")
@@ -280,13 +309,18 @@ func DecodeServer(text []byte, scratch *[]topMember) (ServerFrame, *ProtocolErro
 	case "replayed":
 		f.Req = r.requestID()
 		f.Count = r.unsignedInteger("count", ^uint64(0))
+	case "snapshotted":
+		f.Req = r.requestID()
+		f.Count = r.unsignedInteger("count", ^uint64(0))
 	case "pong":
 		f.Req = r.requestID()
+		f.TimeMS = r.optionalNonNegative("time_ms")
 	case "ready":
 		f.Sub = r.requiredString("sub")
 		f.Tenant = r.requiredString("tenant")
 		f.Exp = r.nonNegative("exp")
 		f.HeartMS = r.nonNegative("heartbeat_ms")
+		f.TimeMS = r.optionalNonNegative("time_ms") // older servers omit it (section 7.2)
 		f.Head = r.optionalString("head", true)
 	case "unsubscribed":
 		f.Req = r.requestID()
@@ -360,7 +394,7 @@ func EncodeAuth(token string) string {
 	return string(append(b, '}'))
 }
 
-func encodeTopics(op, req string, topics []string, from *string) string {
+func encodeTopics(op, req string, topics []string, from *string, snapshot, conflate bool) string {
 	b := []byte(`{"op":"` + op + `"`)
 	if req != "" {
 		b = append(b, `,"req":`...)
@@ -378,15 +412,22 @@ func encodeTopics(op, req string, topics []string, from *string) string {
 		b = append(b, `,"from":`...)
 		b = appendJSONString(b, *from)
 	}
+	if snapshot {
+		b = append(b, `,"snapshot":true`...)
+	}
+	if conflate {
+		b = append(b, `,"conflate":true`...)
+	}
 	return string(append(b, '}'))
 }
 
-func EncodeSubscribe(req string, topics []string, from *string) string {
-	return encodeTopics("subscribe", req, topics, from)
+// EncodeSubscribe writes a subscribe; snapshot and conflate are written only when true.
+func EncodeSubscribe(req string, topics []string, from *string, snapshot, conflate bool) string {
+	return encodeTopics("subscribe", req, topics, from, snapshot, conflate)
 }
 
 func EncodeUnsubscribe(req string, topics []string) string {
-	return encodeTopics("unsubscribe", req, topics, nil)
+	return encodeTopics("unsubscribe", req, topics, nil, false, false)
 }
 
 func EncodeRefresh(req, token string) string {

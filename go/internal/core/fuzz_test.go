@@ -40,7 +40,7 @@ func FuzzServerFrame(f *testing.F) {
 			t.Fatalf("code %q", perr.Code)
 		}
 		h := newHarness(t, true)
-		h.s.Subscribe(h.tick(), ">")
+		h.s.Subscribe(h.tick(), ">", false)
 		h.live(jwt(h.now/1000 + 900))
 		h.s.Frame(h.tick(), 1, frame)
 		h.s.TakeActions()

@@ -11,6 +11,15 @@ import (
 // performs the returned actions in order. Inputs about a connection the session has given up
 // on are ignored, so an adapter never reasons about races. Not safe for concurrent use: the
 // adapter owns it from one goroutine.
+//
+// Snapshot and latency (docs/protocol.md section 9): a handle subscribed with snapshot puts
+// "snapshot":true on every subscribe frame that carries its pattern (the resume frame too, so a
+// `reset` brings the snapshot); one added to a pattern the connection already holds asks for it
+// in a frame of its own. Snapshot events go only to the handles waiting for a snapshot on this
+// connection, bypass duplicate suppression and never move the last id; `snapshotted` ends the
+// wait with NoticeSnapshotted (Detail: the count) per handle. Every delivered event whose `time`
+// parses carries its delay (local clock + offset - time); live ones (not replayed, not
+// snapshot) enter Latency.
 
 // Tick is the time (Unix milliseconds) and a random number in [0, 1) an input carries.
 type Tick struct {
@@ -76,10 +85,11 @@ const (
 	NoticeRevoked
 	NoticeTokenExpiring
 	NoticeSubscribed
+	NoticeSnapshotted // the snapshot Handle asked for is complete: Detail is the count
 )
 
 func (k NoticeKind) String() string {
-	return [...]string{"reconnected", "reset", "overflow", "error", "subscription_failed", "revoked", "token_expiring", "subscribed"}[k]
+	return [...]string{"reconnected", "reset", "overflow", "error", "subscription_failed", "revoked", "token_expiring", "subscribed", "snapshotted"}[k]
 }
 
 // Config mirrors session_config.
@@ -92,6 +102,7 @@ type Config struct {
 	RefreshBeforeMS  int64
 	StableAfterMS    int64
 	DefaultHeartbeat int64
+	Conflate         bool // every subscribe carries "conflate":true (section 7.1)
 }
 
 // DefaultConfig has the protocol's defaults.
@@ -154,6 +165,11 @@ type Action struct {
 	Handles []uint64
 	Prev    EventID
 	HasPrev bool
+	// Snapshot: a snapshot event, for the handles waiting for their snapshot (Event.Snapshot).
+	// DelayMS: local clock + server offset - the event's `time`, when HasDelay (`time` parsed).
+	Snapshot bool
+	DelayMS  int64
+	HasDelay bool
 	// notice
 	Notice      NoticeKind
 	Detail      string
@@ -182,8 +198,11 @@ const (
 )
 
 type pendingRequest struct {
-	what   requestKind
-	topics []string
+	what        requestKind
+	topics      []string
+	resumes     bool     // a subscribe with `from`: the replay follows
+	snapshotFor []uint64 // a subscribe with `snapshot`: the handles that asked
+	reask       bool     // a subscribe of a held pattern, only for its snapshot
 }
 
 func secondsToMS(s int64) int64 {
@@ -217,7 +236,14 @@ type Session struct {
 	nextHandle     uint64
 	handlePattern  map[uint64]string
 	patternHandles map[string][]uint64
-	patterns       []string // the keys of patternHandles, sorted (deterministic frames)
+	patterns       []string        // the keys of patternHandles, sorted (deterministic frames)
+	snapshotHandle map[uint64]bool // handles subscribed with snapshot
+
+	clock    clockOffset // latency: the server clock, the live events' delays, the last `time` read
+	delays   delays
+	timeText string
+	timeMS   int64
+	timeOK   bool
 
 	attempt        uint32
 	closingDelayMS int64
@@ -229,7 +255,10 @@ type Session struct {
 	connectionActive   bool
 	connectionPatterns map[string]bool
 	confirmedPatterns  map[string]bool
-	unsubscribeAgain   map[string]bool // unsubscribes refused as rate_limited
+	unsubscribeAgain   map[string]bool     // unsubscribes refused as rate_limited
+	snapshotAgain      map[uint64]bool     // snapshot re-asks refused as rate_limited
+	snapshotRequests   map[string][]uint64 // snapshot requests not yet answered by snapshotted (or replayed)
+	replayReq          string              // the subscribe with `from` whose replay is under way
 	resumeRefused      bool
 	headReq            string
 	pending            map[string]pendingRequest
@@ -246,7 +275,8 @@ type Session struct {
 func NewSession(c Config) *Session {
 	return &Session{config: c, nextHandle: 1, nextReq: 1, handlePattern: map[uint64]string{},
 		patternHandles: map[string][]uint64{}, connectionPatterns: map[string]bool{},
-		confirmedPatterns: map[string]bool{}, unsubscribeAgain: map[string]bool{}, pending: map[string]pendingRequest{}}
+		confirmedPatterns: map[string]bool{}, unsubscribeAgain: map[string]bool{}, pending: map[string]pendingRequest{},
+		snapshotHandle: map[uint64]bool{}, snapshotAgain: map[uint64]bool{}, snapshotRequests: map[string][]uint64{}}
 }
 
 // ---- small helpers -----------------------------------------------------------------------------
@@ -326,6 +356,8 @@ func (s *Session) resetConnection() {
 	clear(s.connectionPatterns)
 	clear(s.confirmedPatterns)
 	clear(s.pending)
+	clear(s.snapshotRequests)
+	s.replayReq = ""
 	s.pingReq = ""
 }
 
@@ -355,6 +387,7 @@ func (s *Session) leaveConnection() {
 	s.connectionActive = false
 	s.resetConnection()
 	clear(s.unsubscribeAgain)
+	clear(s.snapshotAgain)
 }
 
 func (s *Session) reconnectLater(t Tick, code uint16, reason string) {
@@ -436,9 +469,31 @@ func (s *Session) sendSubscribe(topics []string) {
 		for _, p := range chunk {
 			s.connectionPatterns[p] = true
 		}
-		s.pending[req] = pendingRequest{what: reqSubscribe, topics: chunk}
-		s.send(EncodeSubscribe(req, chunk, from))
+		// `snapshot` when any handle of these patterns asked for it (section 9).
+		var asking []uint64
+		for _, p := range chunk {
+			for _, h := range s.patternHandles[p] {
+				if s.snapshotHandle[h] {
+					asking = append(asking, h)
+				}
+			}
+		}
+		s.pending[req] = pendingRequest{what: reqSubscribe, topics: chunk, resumes: from != nil, snapshotFor: asking}
+		if len(asking) > 0 {
+			s.snapshotRequests[req] = asking
+		}
+		s.send(EncodeSubscribe(req, chunk, from, len(asking) > 0, s.config.Conflate))
 	}
+}
+
+// askSnapshot: a snapshot handle added to a pattern the connection already holds asks for the
+// pattern once more, for its snapshot (the server changes nothing else).
+func (s *Session) askSnapshot(h uint64) {
+	pattern := s.handlePattern[h]
+	req := s.requestID()
+	s.pending[req] = pendingRequest{what: reqSubscribe, topics: []string{pattern}, snapshotFor: []uint64{h}, reask: true}
+	s.snapshotRequests[req] = []uint64{h}
+	s.send(EncodeSubscribe(req, []string{pattern}, nil, true, s.config.Conflate))
 }
 
 func (s *Session) removePatternKey(pattern string) {
@@ -457,6 +512,7 @@ func (s *Session) dropPattern(pattern string, kind NoticeKind, detail, message s
 	for _, h := range handles {
 		s.notice(kind, detail, message, h)
 		delete(s.handlePattern, h)
+		delete(s.snapshotHandle, h)
 	}
 	delete(s.patternHandles, pattern)
 	s.removePatternKey(pattern)
@@ -500,6 +556,13 @@ func (s *Session) onFrame(t Tick, text []byte) {
 	case "subscribed":
 		s.onSubscribed(&f)
 	case "replayed":
+		if f.Req == s.replayReq {
+			s.replayReq = ""
+		}
+		// The resume worked (no snapshot comes) or the snapshot has come already.
+		delete(s.snapshotRequests, f.Req)
+	case "snapshotted":
+		s.onSnapshotted(&f)
 	case "unsubscribed":
 		s.onUnsubscribed(&f)
 	case "refreshed":
@@ -513,11 +576,12 @@ func (s *Session) onFrame(t Tick, text []byte) {
 		}
 		delete(s.pending, f.Req)
 		s.pingReq = ""
+		s.clock.onPong(s.pingSentMS, t.NowMS, f.TimeMS)
 		s.cancel(TimerPong)
 		s.arm(TimerHeartbeat, max(t.NowMS, s.pingSentMS+s.heartbeatMS))
 	case "event":
 		ev := f.Event
-		s.onEvent(t, ev.ID, ev.Topic, &ev)
+		s.onEvent(t, &ev)
 	case "reset":
 		s.resume.resetTo(f.Pos)
 		where := "from the start of the log"
@@ -553,6 +617,7 @@ func (s *Session) onFrame(t Tick, text []byte) {
 
 func (s *Session) onReady(t Tick, f *ServerFrame) {
 	s.cancel(TimerHandshake)
+	s.clock.onReady(t.NowMS, f.TimeMS)
 	s.refusedReplaced = false // the token was taken: a later 4401 may be a new key again
 	s.setState(StateLive, 0, "")
 	s.heartbeatMS = f.HeartMS
@@ -571,6 +636,9 @@ func (s *Session) onReady(t Tick, f *ServerFrame) {
 }
 
 func (s *Session) onSubscribed(f *ServerFrame) {
+	if r, ok := s.pending[f.Req]; ok && r.resumes {
+		s.replayReq = f.Req // replayed events follow until `replayed`: not live latency
+	}
 	delete(s.pending, f.Req)
 	// Without `from`, live delivery starts after `head`: until an event arrives that is the
 	// position to resume from. Only the connection's first subscribe qualifies.
@@ -602,21 +670,84 @@ func (s *Session) onUnsubscribed(f *ServerFrame) {
 	}
 }
 
-// onEvent handles one event, from a frame (ev decoded) or from EventReceived (ev carries only
-// id and topic).
-func (s *Session) onEvent(t Tick, id, topic string, ev *Event) {
+func (s *Session) onSnapshotted(f *ServerFrame) {
+	handles := s.snapshotRequests[f.Req]
+	delete(s.snapshotRequests, f.Req)
+	count := strconv.FormatUint(f.Count, 10)
+	for _, h := range handles {
+		if p, ok := s.handlePattern[h]; ok && s.snapshotHandle[h] {
+			s.notice(NoticeSnapshotted, count, "the snapshot of `"+p+"` is complete: "+count+" events", h)
+		}
+	}
+}
+
+// delay is local clock + offset - the event's `time`, when it parses.
+func (s *Session) delay(now int64, time string) (int64, bool) {
+	if time != s.timeText { // consecutive events often share their millisecond
+		s.timeText = time
+		s.timeMS, s.timeOK = ParseTimeMS(time)
+	}
+	return now + s.clock.offsetMS - s.timeMS, s.timeOK
+}
+
+// snapshotReceivers are the handles whose snapshot is under way on this connection and whose
+// pattern matches topic.
+func (s *Session) snapshotReceivers(topic string) []uint64 {
+	var out []uint64
+	for _, h := range s.handlesFor(topic) {
+		if !s.snapshotHandle[h] {
+			continue
+		}
+		for _, hs := range s.snapshotRequests {
+			if containsHandle(hs, h) {
+				out = append(out, h)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func containsHandle(hs []uint64, h uint64) bool {
+	for _, x := range hs {
+		if x == h {
+			return true
+		}
+	}
+	return false
+}
+
+// onEvent handles one decoded event.
+func (s *Session) onEvent(t Tick, ev *Event) {
+	id, topic := ev.ID, ev.Topic
 	if bad := ValidateName(topic); bad != nil {
 		s.notice(NoticeError, "bad_frame", "member 'topic': "+bad.Message, 0)
 		return
 	}
 	prev, hasPrev := s.resume.last, s.resume.hasLast
+	if ev.Snapshot {
+		// Older than the connection's position: no duplicate suppression, no new last id.
+		handles := s.snapshotReceivers(topic)
+		if len(handles) == 0 {
+			return
+		}
+		d, ok := s.delay(t.NowMS, ev.Time)
+		s.actions = append(s.actions, Action{Kind: ActDeliver, Event: ev, Handles: handles, Prev: prev, HasPrev: hasPrev,
+			Snapshot: true, DelayMS: d, HasDelay: ok})
+		return
+	}
 	switch s.resume.accept(id) {
 	case verdictDeliver:
 		handles := s.handlesFor(topic)
 		if len(handles) == 0 {
 			return
 		}
-		s.actions = append(s.actions, Action{Kind: ActDeliver, Event: ev, Handles: handles, Prev: prev, HasPrev: hasPrev})
+		d, ok := s.delay(t.NowMS, ev.Time)
+		if ok && s.replayReq == "" {
+			s.delays.add(d)
+		}
+		s.actions = append(s.actions, Action{Kind: ActDeliver, Event: ev, Handles: handles, Prev: prev, HasPrev: hasPrev,
+			DelayMS: d, HasDelay: ok})
 	case verdictDuplicate:
 	case verdictEpochChanged:
 		s.notice(NoticeError, "epoch_changed", "event `"+id+"` is from another epoch without a `reset`", 0)
@@ -637,8 +768,13 @@ func (s *Session) onError(t Tick, f *ServerFrame) {
 		return
 	}
 	delete(s.pending, f.Req)
+	delete(s.snapshotRequests, f.Req)
 	if f.Code == "rate_limited" {
 		s.onRateLimited(t, f.Req, req)
+		return
+	}
+	if req.reask {
+		s.notice(NoticeError, f.Code, f.Message, 0) // the pattern is still held
 		return
 	}
 	switch req.what {
@@ -665,21 +801,25 @@ func (s *Session) onError(t Tick, f *ServerFrame) {
 // onRateLimited: refused for coming too fast, nothing was applied and nothing is wrong that the
 // application could act on. The request goes out again after the server's one-second window.
 func (s *Session) onRateLimited(t Tick, req string, r pendingRequest) {
-	switch r.what {
-	case reqSubscribe:
+	switch {
+	case r.reask:
+		for _, h := range r.snapshotFor {
+			s.snapshotAgain[h] = true
+		}
+	case r.what == reqSubscribe:
 		for _, p := range r.topics {
 			delete(s.connectionPatterns, p)
 		}
-	case reqUnsubscribe:
+	case r.what == reqUnsubscribe:
 		for _, p := range r.topics {
 			if _, wanted := s.patternHandles[p]; !wanted {
 				s.unsubscribeAgain[p] = true
 			}
 		}
-	case reqRefresh:
+	case r.what == reqRefresh:
 		s.retryRefreshLater(t) // the token is good, only early: keep it
 		return
-	case reqPing:
+	case r.what == reqPing:
 		// Still proof that the connection is alive: no pong will come, the next ping will.
 		if req == s.pingReq {
 			s.pingReq = ""
@@ -704,6 +844,18 @@ func (s *Session) resend() {
 	}
 	if len(wanted) > 0 {
 		s.sendSubscribe(wanted)
+	}
+	again := make([]uint64, 0, len(s.snapshotAgain))
+	for h := range s.snapshotAgain {
+		again = append(again, h)
+	}
+	clear(s.snapshotAgain)
+	sort.Slice(again, func(i, j int) bool { return again[i] < again[j] })
+	for _, h := range again {
+		p, ok := s.handlePattern[h]
+		if ok && s.snapshotHandle[h] && s.connectionPatterns[p] && !containsString(wanted, p) {
+			s.askSnapshot(h)
+		}
 	}
 	var unwanted []string
 	for p := range s.unsubscribeAgain {
@@ -929,8 +1081,19 @@ func (s *Session) TimerFired(t Tick, k TimerKind) {
 	}
 }
 
-// Subscribe adds a handle for pattern (validated locally) and returns it (never 0).
-func (s *Session) Subscribe(t Tick, pattern string) (uint64, *ProtocolError) {
+func containsString(ss []string, v string) bool {
+	for _, x := range ss {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Subscribe adds a handle for pattern (validated locally) and returns it (never 0). With
+// snapshot, the handle gets the current state of its pattern first (section 5.3), and again
+// after every `reset`.
+func (s *Session) Subscribe(t Tick, pattern string, snapshot bool) (uint64, *ProtocolError) {
 	if err := ValidatePattern(pattern); err != nil {
 		return 0, err
 	}
@@ -945,10 +1108,19 @@ func (s *Session) Subscribe(t Tick, pattern string) (uint64, *ProtocolError) {
 		s.patterns[i] = pattern
 	}
 	s.patternHandles[pattern] = append(handles, h)
-	if len(handles) == 0 && s.state == StateLive && !s.connectionPatterns[pattern] {
+	if snapshot {
+		s.snapshotHandle[h] = true
+	}
+	live := s.state == StateLive
+	if len(handles) == 0 && live && !s.connectionPatterns[pattern] {
 		s.sendSubscribe([]string{pattern})
-	} else if s.state == StateLive && s.confirmedPatterns[pattern] {
+		return h, nil
+	}
+	if live && s.confirmedPatterns[pattern] {
 		s.notice(NoticeSubscribed, pattern, "subscribed to `"+pattern+"`", h)
+	}
+	if snapshot && live && s.connectionPatterns[pattern] {
+		s.askSnapshot(h)
 	}
 	return h, nil
 }
@@ -960,6 +1132,7 @@ func (s *Session) Unsubscribe(t Tick, h uint64) {
 		return
 	}
 	delete(s.handlePattern, h)
+	delete(s.snapshotHandle, h)
 	handles := s.patternHandles[pattern]
 	for i, x := range handles {
 		if x == h {
@@ -1035,6 +1208,9 @@ func (s *Session) SetLastEventID(id string) bool {
 	}
 	return s.resume.setLast(id)
 }
+
+// Latency is p50/p99 of the delay over the last 1,000 live events, and the clock offset.
+func (s *Session) Latency() LatencyStats { return s.delays.stats(s.clock.offsetMS) }
 
 // FinalCode is the close code that ended the session, once closed.
 func (s *Session) FinalCode() uint16 { return s.finalCode }

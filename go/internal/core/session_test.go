@@ -75,7 +75,7 @@ func TestSessionResumeAndDuplicates(t *testing.T) {
 	if !h.s.SetLastEventID("ab-5") {
 		t.Fatal("SetLastEventID refused a valid id")
 	}
-	handle, err := h.s.Subscribe(h.tick(), "queue.*.depth-changed")
+	handle, err := h.s.Subscribe(h.tick(), "queue.*.depth-changed", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestSessionResumeAndDuplicates(t *testing.T) {
 
 func TestSessionHeadIsThePositionBeforeTheFirstEvent(t *testing.T) {
 	h := newHarness(t, false)
-	h.s.Subscribe(h.tick(), ">")
+	h.s.Subscribe(h.tick(), ">", false)
 	acts := h.live(jwt(h.now/1000 + 900))
 	if send := h.must(acts, ActSend); strings.Contains(send.Text, "from") {
 		t.Fatalf("first subscribe with from: %s", send.Text)
@@ -220,8 +220,8 @@ func TestSessionStaleTimerAndStop(t *testing.T) {
 
 func TestSessionRefusedSubscriptionKeepsTheRest(t *testing.T) {
 	h := newHarness(t, false)
-	bad, _ := h.s.Subscribe(h.tick(), "agent.>")
-	good, _ := h.s.Subscribe(h.tick(), "queue.>")
+	bad, _ := h.s.Subscribe(h.tick(), "agent.>", false)
+	good, _ := h.s.Subscribe(h.tick(), "queue.>", false)
 	h.live(jwt(h.now/1000 + 900))
 	h.s.Frame(h.tick(), 1, []byte(`{"op":"error","req":"1","code":"forbidden_topic","message":"no","topic":"agent.>"}`))
 	acts := h.take()
@@ -240,7 +240,7 @@ func TestSessionRefusedSubscriptionKeepsTheRest(t *testing.T) {
 
 func TestSessionRateLimitedRequestsGoOutAgain(t *testing.T) {
 	h := newHarness(t, false)
-	h.s.Subscribe(h.tick(), "queue.>")
+	h.s.Subscribe(h.tick(), "queue.>", false)
 	h.live(jwt(h.now/1000 + 900))
 	h.s.Frame(h.tick(), 1, []byte(`{"op":"error","req":"1","code":"rate_limited","message":"slow down"}`))
 	acts := h.take()
@@ -260,7 +260,7 @@ func TestSessionRateLimitedRequestsGoOutAgain(t *testing.T) {
 
 func TestSessionDisconnectKeepsPositionAndSubscriptions(t *testing.T) {
 	h := newHarness(t, false)
-	h.s.Subscribe(h.tick(), "queue.>")
+	h.s.Subscribe(h.tick(), "queue.>", false)
 	h.live(jwt(h.now/1000 + 900))
 	h.s.Frame(h.tick(), 1, []byte(`{"op":"subscribed","req":"1","topics":["queue.>"],"head":"ab-0"}`))
 	h.s.Frame(h.tick(), 1, event("ab-3", "queue.q.depth-changed"))
