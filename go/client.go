@@ -367,7 +367,7 @@ func (c *Client) notice(a *core.Action) {
 		c.d.push(item{fn: func() {
 			sub.snapshotted(count)
 			if f != nil {
-				f(sub.pattern, count)
+				f(sub.public, count)
 			}
 		}})
 	}

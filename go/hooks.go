@@ -38,7 +38,7 @@ func (c *Client) OnSubscriptionFailed(f func(pattern string, err error)) {
 }
 
 // OnSnapshot sets the hook told when a Snapshot subscription's snapshot is complete.
-func (c *Client) OnSnapshot(f func(pattern string, count int)) {
+func (c *Client) OnSnapshot(f func(sub *Subscription, count int)) {
 	c.setHook(func(o *Options) { o.OnSnapshot = f })
 }
 

@@ -56,14 +56,14 @@ type Options struct {
 	// goroutine (never concurrently with each other or with event handlers). A hook must not
 	// block for long: events wait behind it.
 	OnState              func(StateChange)
-	OnReconnect          func(lastEventID string)        // live again; resume is under way
-	OnReset              func(Reset)                     // the server could not resume: events were missed
-	OnOverflow           func(lastID string)             // dropped for lagging; reconnecting to resume
-	OnError              func(error)                     // *Error, and last of all the *CloseError
-	OnRevoked            func(pattern, reason string)    // the server removed a pattern
-	OnSubscriptionFailed func(pattern string, err error) // the server refused a pattern
-	OnTokenExpiring      func()                          // the server warned; a refresh is under way
-	OnSnapshot           func(pattern string, count int) // a Snapshot subscription's snapshot is complete
+	OnReconnect          func(lastEventID string)           // live again; resume is under way
+	OnReset              func(Reset)                        // the server could not resume: events were missed
+	OnOverflow           func(lastID string)                // dropped for lagging; reconnecting to resume
+	OnError              func(error)                        // *Error, and last of all the *CloseError
+	OnRevoked            func(pattern, reason string)       // the server removed a pattern
+	OnSubscriptionFailed func(pattern string, err error)    // the server refused a pattern
+	OnTokenExpiring      func()                             // the server warned; a refresh is under way
+	OnSnapshot           func(sub *Subscription, count int) // a Snapshot subscription's snapshot is complete (again after a reset)
 }
 
 // State is the client's connection state.

@@ -55,6 +55,7 @@ type subscription struct {
 	end         func(error) // runs once, on the dispatcher
 	confirm     func()
 	snapshotted func(count int)
+	public      *Subscription
 	quit        chan struct{} // closed at once by Unsubscribe or Close: a blocked channel send gives up
 	quitOne     sync.Once
 }
@@ -133,7 +134,7 @@ func (c *Client) subscribeWith(pattern string, opts []SubscribeOption, makeDeliv
 	s := &Subscription{c: c, pattern: pattern, done: make(chan struct{}), subscribed: make(chan struct{}), snapshotted: make(chan struct{})}
 	s.snapCount.Store(-1)
 	var confirmed, snapped sync.Once
-	sub := &subscription{pattern: pattern, quit: make(chan struct{}),
+	sub := &subscription{pattern: pattern, quit: make(chan struct{}), public: s,
 		confirm: func() { confirmed.Do(func() { close(s.subscribed) }) },
 		snapshotted: func(count int) {
 			s.snapCount.Store(int64(count))

@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from globemeet import BackoffPolicy, GlobeMeetError, GlobeMeetWS, Subscription
+from globemeet import BackoffPolicy, GlobeMeetError, GlobeMeetWS, Snapshotted, Subscription
 
 
 def out(obs: dict[str, Any]) -> None:
@@ -25,13 +25,14 @@ class Driver:
     def subs_for(self, pattern: str) -> list[str]:
         return [name for name, s in self.subs.items() if s.pattern == pattern]
 
-    def subscribe(self, sub: str, pattern: str) -> None:
+    def subscribe(self, sub: str, pattern: str, snapshot: bool = False) -> None:
         assert self.client is not None
 
         def handler(event: Any) -> None:
-            out({"obs": "event", "sub": sub, "id": event.id, "topic": event.topic, "type": event.type})
+            out({"obs": "event", "sub": sub, "id": event.id, "topic": event.topic, "type": event.type,
+                 "snapshot": event.snapshot, "delay_ms": event.delay_ms})
         try:
-            self.subs[sub] = self.client.subscribe(pattern, handler)
+            self.subs[sub] = self.client.subscribe(pattern, handler, snapshot=snapshot)
         except GlobeMeetError as e:
             out({"obs": "subscribe_error", "sub": sub, "code": e.code, "message": e.message})
 
@@ -56,6 +57,8 @@ class Driver:
             kwargs["get_token"] = self.get_token
         if cmd.get("last_event_id") is not None:
             kwargs["last_event_id"] = cmd["last_event_id"]
+        if options.get("conflate"):
+            kwargs["conflate"] = True
         client = self.client = GlobeMeetWS(**kwargs)
         client.on("state", lambda c: out({"obs": "state", "from": c.from_state, "to": c.to_state, "code": c.code}))
         client.on("reconnect", lambda _: out({"obs": "reconnect"}))
@@ -79,8 +82,14 @@ class Driver:
                 out({"obs": "revoked", "sub": sub})
         client.on("revoked", revoked)
         client.on("token_expiring", lambda _: out({"obs": "token_expiring"}))
+
+        def snapshotted(s: Snapshotted) -> None:
+            for name, held in self.subs.items():
+                if held is s.subscription:
+                    out({"obs": "snapshotted", "sub": name, "count": s.count})
+        client.on("snapshot", snapshotted)
         for entry in cmd.get("subscribe") or []:
-            self.subscribe(entry["sub"], entry["pattern"])
+            self.subscribe(entry["sub"], entry["pattern"], bool(entry.get("snapshot")))
         await client.start()
 
     def answer_token(self, token: str | None, message: str | None) -> None:
@@ -98,7 +107,7 @@ class Driver:
         if name == "connect":
             await self.connect(cmd)
         elif name == "subscribe":
-            self.subscribe(cmd["sub"], cmd["pattern"])
+            self.subscribe(cmd["sub"], cmd["pattern"], bool(cmd.get("snapshot")))
         elif name == "unsubscribe":
             sub = self.subs.pop(cmd["sub"], None)
             if sub is not None:
@@ -109,6 +118,11 @@ class Driver:
             self.answer_token(None, cmd.get("message"))
         elif name == "last_event_id":
             out({"obs": "last_event_id", "id": self.client.last_event_id if self.client else None})
+        elif name == "latency":
+            if self.client is not None:
+                stats = self.client.latency()
+                out({"obs": "latency", "count": stats.count, "p50_ms": stats.p50_ms, "p99_ms": stats.p99_ms,
+                     "clock_offset_ms": stats.clock_offset_ms})
         elif name == "close":
             if self.client is not None:
                 await self.client.close()

@@ -18,20 +18,25 @@ import (
 )
 
 type command struct {
-	Cmd         string `json:"cmd"`
-	Endpoint    string `json:"endpoint"`
-	Token       *string
-	Subscribe   []struct{ Sub, Pattern string }
+	Cmd       string `json:"cmd"`
+	Endpoint  string `json:"endpoint"`
+	Token     *string
+	Subscribe []struct {
+		Sub, Pattern string
+		Snapshot     bool
+	}
 	LastEventID *string `json:"last_event_id"`
 	Options     struct {
 		BackoffBaseMS      *int64 `json:"backoff_base_ms"`
 		BackoffMaxMS       *int64 `json:"backoff_max_ms"`
 		HandshakeTimeoutMS *int64 `json:"handshake_timeout_ms"`
 		RefreshBeforeMS    *int64 `json:"refresh_before_ms"`
+		Conflate           bool   `json:"conflate"`
 	}
-	Sub     string
-	Pattern string
-	Message string
+	Sub      string
+	Pattern  string
+	Snapshot bool
+	Message  string
 }
 
 type tokenAnswer struct {
@@ -141,6 +146,15 @@ func (d *driver) connect(cmd command) {
 		}
 	}
 	opts.OnTokenExpiring = func() { d.out(map[string]any{"obs": "token_expiring"}) }
+	opts.Conflate = o.Conflate
+	opts.OnSnapshot = func(s *globemeet.Subscription, count int) {
+		d.subsMu.Lock()
+		name, ok := d.names[s]
+		d.subsMu.Unlock()
+		if ok {
+			d.out(map[string]any{"obs": "snapshotted", "sub": name, "count": count})
+		}
+	}
 	c, err := globemeet.New(opts)
 	if err != nil {
 		d.out(map[string]any{"obs": "driver_error", "message": err.Error()})
@@ -148,19 +162,31 @@ func (d *driver) connect(cmd command) {
 	}
 	d.client = c
 	for _, s := range cmd.Subscribe {
-		d.subscribe(s.Sub, s.Pattern)
+		d.subscribe(s.Sub, s.Pattern, s.Snapshot)
 	}
 	c.Start()
 }
 
-func (d *driver) subscribe(name, pattern string) {
+func (d *driver) subscribe(name, pattern string, snapshot bool) {
 	if d.client == nil {
 		d.out(map[string]any{"obs": "driver_error", "message": "subscribe before connect"})
 		return
 	}
+	var opts []globemeet.SubscribeOption
+	if snapshot {
+		opts = append(opts, globemeet.Snapshot())
+	}
+	// Registered under the lock, so a hook that runs before Subscribe returns finds the name.
+	d.subsMu.Lock()
+	defer d.subsMu.Unlock()
 	s, err := d.client.Subscribe(pattern, func(e globemeet.AnyEvent) {
-		d.out(map[string]any{"obs": "event", "sub": name, "id": e.ID, "topic": e.Topic, "type": e.Type})
-	})
+		var delay any
+		if e.HasDelay {
+			delay = e.Delay.Milliseconds()
+		}
+		d.out(map[string]any{"obs": "event", "sub": name, "id": e.ID, "topic": e.Topic, "type": e.Type,
+			"snapshot": e.Snapshot, "delay_ms": delay})
+	}, opts...)
 	if err != nil {
 		var e *globemeet.Error
 		code := "exception"
@@ -170,9 +196,8 @@ func (d *driver) subscribe(name, pattern string) {
 		d.out(map[string]any{"obs": "subscribe_error", "sub": name, "code": code, "message": err.Error()})
 		return
 	}
-	d.subsMu.Lock()
 	d.subs[name] = s
-	d.subsMu.Unlock()
+	d.names[s] = name
 }
 
 func (d *driver) answer(a tokenAnswer) {
@@ -189,7 +214,7 @@ func (d *driver) handle(cmd command) bool {
 	case "connect":
 		d.connect(cmd)
 	case "subscribe":
-		d.subscribe(cmd.Sub, cmd.Pattern)
+		d.subscribe(cmd.Sub, cmd.Pattern, cmd.Snapshot)
 	case "unsubscribe":
 		d.subsMu.Lock()
 		s := d.subs[cmd.Sub]
@@ -214,6 +239,12 @@ func (d *driver) handle(cmd command) bool {
 			}
 		}
 		d.out(map[string]any{"obs": "last_event_id", "id": id})
+	case "latency":
+		if d.client != nil {
+			l := d.client.Latency()
+			d.out(map[string]any{"obs": "latency", "count": l.Count, "p50_ms": l.P50.Milliseconds(),
+				"p99_ms": l.P99.Milliseconds(), "clock_offset_ms": l.ClockOffset.Milliseconds()})
+		}
 	case "close":
 		code := 0
 		if d.client != nil {

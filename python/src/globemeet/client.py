@@ -94,6 +94,7 @@ class Snapshotted:
     came before it); live events follow. Again after every `reset` that brought a snapshot."""
     pattern: str
     count: int
+    subscription: Subscription
 
 
 @dataclass(frozen=True)
@@ -737,7 +738,7 @@ class GlobeMeetWS:
             count = int(action.detail)
             if sub is not None:
                 sub._snapshotted(count)
-            self._emit("snapshot", Snapshotted(pattern, count))
+                self._emit("snapshot", Snapshotted(pattern, count, sub))
         elif kind is NoticeKind.SUBSCRIPTION_FAILED:
             if sub is not None:
                 sub._end("failed", action.detail)
