@@ -33,9 +33,9 @@ std::int64_t seconds_to_ms(std::int64_t s) noexcept {
 }
 
 const char* op_name(const server_frame& f) noexcept {
-  static constexpr const char* names[] = {"ready",    "subscribed", "replayed", "unsubscribed",
-                                          "refreshed", "pong",      "event",    "reset",
-                                          "overflow", "expiring",   "closing",  "error"};
+  static constexpr const char* names[] = {"ready",     "subscribed", "replayed", "snapshotted", "unsubscribed",
+                                          "refreshed", "pong",       "event",    "reset",       "overflow",
+                                          "expiring",  "closing",    "error"};
   static_assert(std::size(names) == std::variant_size_v<server_frame>);
   return names[f.index()];
 }
@@ -89,6 +89,7 @@ const char* to_string(notice_kind k) noexcept {
     case notice_kind::revoked: return "revoked";
     case notice_kind::token_expiring: return "token_expiring";
     case notice_kind::subscribed: return "subscribed";
+    case notice_kind::snapshotted: return "snapshotted";
   }
   return "unknown";
 }
@@ -134,10 +135,17 @@ struct client_session::impl {
   bool refused_token_replaced = false;  // after a 4401, until a connection reaches `ready`
 
   // Resume and the user's subscriptions (they outlive connections).
+  struct handle_state {
+    std::string pattern;
+    bool snapshot = false;       // asked for the current state
+    std::string snapshot_req;    // the subscribe that brings it, while awaited on this connection
+    bool snapshot_had = false;   // this connection brought it (or a replay made it unnecessary)
+  };
   resume_state resume;
   std::uint64_t next_handle = 1;
-  std::map<std::uint64_t, std::string> handle_pattern;
+  std::map<std::uint64_t, handle_state> handle_pattern;
   std::map<std::string, std::vector<std::uint64_t>> pattern_handles;  // ordered: deterministic frames
+  latency_tracker latency;
 
   // Reconnecting.
   unsigned attempt = 0;
@@ -153,6 +161,8 @@ struct client_session::impl {
   std::set<std::string> unsubscribe_again;    // unsubscribes refused as rate_limited
   bool resume_refused = false;                // the server said `resume_not_allowed`: no more `from`
   std::string head_req;                       // the connection's first subscribe, sent without `from`
+  std::string from_req;                       // the subscribe that carried `from`, until its `replayed`
+  bool replaying = false;                     // between that request's `subscribed` and `replayed`
   std::map<std::string, pending_request> pending;
   std::int64_t heartbeat_ms = 0;
   std::int64_t connection_exp_ms = 0;
@@ -209,6 +219,8 @@ struct client_session::impl {
     confirmed_patterns.clear();
     resume_refused = false;
     head_req.clear();
+    from_req.clear();
+    replaying = false;
     pending.clear();
     ping_req.clear();
     refresh_failures = 0;
@@ -231,6 +243,12 @@ struct client_session::impl {
     unsubscribe_again.clear();
     pending.clear();
     ping_req.clear();
+    from_req.clear();
+    replaying = false;
+    for (auto& entry : handle_pattern) {
+      entry.second.snapshot_req.clear();
+      entry.second.snapshot_had = false;
+    }
   }
 
   void reconnect_later(const tick& t, std::uint16_t code, std::string reason) {
@@ -289,6 +307,16 @@ struct client_session::impl {
       bool first = connection_patterns.empty();
       if (first && !resume_refused) f.from = resume.last();
       if (first && !f.from) head_req = f.req;
+      if (f.from) from_req = f.req;
+      f.conflate = config.conflate;
+      // `snapshot` when a handle of one of its patterns asked and has not had it on this
+      // connection; those handles await it now.
+      for (const auto& pattern : f.topics)
+        for (auto handle : pattern_handles[pattern])
+          if (auto& h = handle_pattern[handle]; h.snapshot && !h.snapshot_had) {
+            f.snapshot = true;
+            h.snapshot_req = f.req;
+          }
       connection_patterns.insert(f.topics.begin(), f.topics.end());
       pending[f.req] = pending_request{pending_request::kind::subscribe, f.topics};
       send(f);
@@ -313,6 +341,27 @@ struct client_session::impl {
       if (topic::matches(pattern, topic_name)) out.insert(out.end(), handles.begin(), handles.end());
     std::sort(out.begin(), out.end());
     return out;
+  }
+
+  // A snapshot event's receivers: the handles awaiting a snapshot whose pattern matches.
+  std::vector<std::uint64_t> snapshot_handles_for(std::string_view topic_name) const {
+    std::vector<std::uint64_t> out;
+    for (const auto& [handle, h] : handle_pattern)
+      if (!h.snapshot_req.empty() && topic::matches(h.pattern, topic_name)) out.push_back(handle);
+    return out;
+  }
+
+  // The handles awaiting the snapshot of request `req` stop waiting; with `count`, each is told.
+  void snapshot_done(const std::string& req, const std::optional<std::uint64_t>& count) {
+    if (req.empty()) return;
+    for (auto& [handle, h] : handle_pattern) {
+      if (h.snapshot_req != req) continue;
+      h.snapshot_req.clear();
+      h.snapshot_had = true;
+      if (count)
+        notice(notice_kind::snapshotted, std::to_string(*count),
+               "the snapshot of `" + h.pattern + "` is complete (" + std::to_string(*count) + " events)", handle);
+    }
   }
 
   // ---- server frames -----------------------------------------------------------------------
@@ -343,6 +392,7 @@ struct client_session::impl {
     set_state(session_state::live, 0, "");
     heartbeat_ms = f.heartbeat_ms > 0 ? f.heartbeat_ms : config.default_heartbeat_ms;
     connection_exp_ms = seconds_to_ms(f.exp);
+    if (f.time_ms) latency.on_ready(*f.time_ms, t.now_ms);
     std::vector<std::string> topics;
     for (const auto& entry : pattern_handles) topics.push_back(entry.first);
     send_subscribe(topics);
@@ -359,6 +409,7 @@ struct client_session::impl {
     // arrives that is the position to resume from, so an outage before it loses nothing. Only
     // the first subscribe qualifies: a later `head` may lie beyond a replay still under way.
     if (f.req == head_req && !resume.last() && f.head) resume.set_last(*f.head);
+    if (!f.req.empty() && f.req == from_req) replaying = true;
     for (const auto& pattern : f.topics) {
       // A pattern unsubscribed meanwhile, or one the connection no longer asks for, has no one to tell.
       if (connection_patterns.count(pattern) == 0 || !confirmed_patterns.insert(pattern).second) continue;
@@ -367,7 +418,14 @@ struct client_session::impl {
       for (auto handle : it->second) notice(notice_kind::subscribed, pattern, "subscribed to `" + pattern + "`", handle);
     }
   }
-  void on(const tick&, std::string_view, const replayed_frame&) {}
+  void on(const tick&, std::string_view, const replayed_frame& f) {
+    if (!f.req.empty() && f.req == from_req) {
+      replaying = false;
+      from_req.clear();
+    }
+    snapshot_done(f.req, std::nullopt);  // the resume was possible: the replay brought them up to date
+  }
+  void on(const tick&, std::string_view, const snapshotted_frame& f) { snapshot_done(f.req, f.count); }
 
   void on(const tick&, std::string_view, const unsubscribed_frame& f) {
     if (!f.req.empty()) pending.erase(f.req);
@@ -389,18 +447,43 @@ struct client_session::impl {
 
   void on(const tick& t, std::string_view, const pong_frame& f) {
     if (ping_req.empty() || f.req != ping_req) return;  // not the pong we wait for
+    if (f.time_ms) latency.on_pong(*f.time_ms, ping_sent_ms, t.now_ms);
     pending.erase(f.req);
     ping_req.clear();
     cancel(timer_kind::pong);
     arm(timer_kind::heartbeat, std::max(t.now_ms, ping_sent_ms + heartbeat_ms));
   }
 
-  void on(const tick& t, std::string_view text, const event_frame& f) { on_event(t, text, f.ev.id, f.ev.topic, &f.ev); }
+  void on(const tick& t, std::string_view text, const event_frame& f) {
+    on_event(t, text, f.ev.id, f.ev.topic, f.ev.time, f.ev.snapshot, &f.ev);
+  }
+
+  // The deliver action's envelope: the decoded one, or for event_received only id, topic and snapshot.
+  static event event_for(std::string_view id, std::string_view topic_name, bool snapshot, const event* ev) {
+    if (ev != nullptr) return *ev;
+    event out{std::string(id), {}, {}, {}, {}, std::string(topic_name), {}, {}};
+    out.snapshot = snapshot;
+    return out;
+  }
+
+  // A snapshot event: older than the position, so neither duplicate suppression nor the last id
+  // applies (section 5.3); only the handles awaiting a snapshot get it, and it is not measured.
+  void on_snapshot_event(const tick& t, std::string_view text, std::string_view id, std::string_view topic_name,
+                         std::string_view time, const event* ev) {
+    if (!event_id::parse_event(id)) {
+      notice(notice_kind::error, "bad_frame", "event id `" + std::string(id.substr(0, 64)) + "` is not an event id");
+      return;
+    }
+    auto handles = snapshot_handles_for(topic_name);
+    if (handles.empty()) return;
+    actions.emplace_back(deliver_action{std::string(text), event_for(id, topic_name, true, ev), std::move(handles),
+                                        true, latency.delay_ms(time, t.now_ms)});
+  }
 
   // One event, from `frame` (`ev` decoded, `text` its JSON) or from `event_received` (no `ev`,
-  // no text: the deliver action then carries only id and topic).
+  // no text: the deliver action then carries only id, topic and snapshot).
   void on_event(const tick& t, std::string_view text, std::string_view id, std::string_view topic_name,
-                const event* ev) {
+                std::string_view time, bool snapshot, const event* ev) {
     // Handles are matched against the topic, so it must be a name; checked before the id is
     // taken as the last one, so that a refused event leaves the resume position alone (an id
     // that is not an event id is refused by accept(), which then changes nothing).
@@ -408,13 +491,15 @@ struct client_session::impl {
       notice(notice_kind::error, "bad_frame", "member 'topic': " + bad->message);
       return;
     }
+    if (snapshot) return on_snapshot_event(t, text, id, topic_name, time, ev);
     switch (resume.accept(id)) {
       case resume_state::verdict::deliver: {
         auto handles = handles_for(topic_name);
         if (handles.empty()) return;
-        actions.emplace_back(deliver_action{
-            std::string(text), ev != nullptr ? *ev : event{std::string(id), {}, {}, {}, {}, std::string(topic_name), {}, {}},
-            std::move(handles)});
+        const auto delay = latency.delay_ms(time, t.now_ms);
+        if (delay && !replaying) latency.record(*delay);
+        actions.emplace_back(deliver_action{std::string(text), event_for(id, topic_name, false, ev),
+                                            std::move(handles), false, delay});
         return;
       }
       case resume_state::verdict::duplicate:
@@ -646,7 +731,7 @@ void client_session::frame(const tick& t, std::uint64_t connection, std::string_
 }
 
 void client_session::event_received(const tick& t, std::uint64_t connection, std::string_view id,
-                                    std::string_view topic_name) {
+                                    std::string_view topic_name, std::string_view time, bool snapshot) {
   auto& s = *impl_;
   if (!s.connection_active || connection != s.connection) return;
   if (s.state == session_state::authenticating) {
@@ -654,7 +739,7 @@ void client_session::event_received(const tick& t, std::uint64_t connection, std
     return;
   }
   if (s.state != session_state::live) return;
-  s.on_event(t, {}, id, topic_name, nullptr);
+  s.on_event(t, {}, id, topic_name, time, snapshot, nullptr);
 }
 
 void client_session::closed(const tick& t, std::uint64_t connection, std::uint16_t code, std::string_view reason) {
@@ -712,18 +797,21 @@ void client_session::timer_fired(const tick& t, timer_kind timer) {
   }
 }
 
-result<std::uint64_t> client_session::subscribe(const tick&, std::string_view pattern) {
+result<std::uint64_t> client_session::subscribe(const tick&, std::string_view pattern, subscribe_options options) {
   auto& s = *impl_;
   if (auto invalid = topic::validate_pattern(pattern)) return *invalid;
   auto handle = s.next_handle++;
   std::string key(pattern);
-  s.handle_pattern.emplace(handle, key);
+  s.handle_pattern.emplace(handle, impl::handle_state{key, options.snapshot, {}});
   auto& handles = s.pattern_handles[key];
   handles.push_back(handle);
-  if (handles.size() == 1 && s.state == session_state::live && s.connection_patterns.count(key) == 0)
-    s.send_subscribe({key});
-  else if (s.state == session_state::live && s.confirmed_patterns.count(key) != 0)
+  if (s.state != session_state::live) return handle;
+  const bool held = s.connection_patterns.count(key) != 0;
+  if (held && s.confirmed_patterns.count(key) != 0)
     s.notice(notice_kind::subscribed, key, "subscribed to `" + key + "`", handle);
+  // A held pattern is asked for again when this handle wants its current state (section 5.3).
+  // (A pattern with other handles that is not held waits for the resend timer: rate_limited.)
+  if ((handles.size() == 1 && !held) || (held && options.snapshot)) s.send_subscribe({key});
   return handle;
 }
 
@@ -731,7 +819,7 @@ void client_session::unsubscribe(const tick&, std::uint64_t handle) {
   auto& s = *impl_;
   auto it = s.handle_pattern.find(handle);
   if (it == s.handle_pattern.end()) return;
-  auto pattern = std::move(it->second);
+  auto pattern = std::move(it->second.pattern);
   s.handle_pattern.erase(it);
   auto& handles = s.pattern_handles[pattern];
   handles.erase(std::remove(handles.begin(), handles.end(), handle), handles.end());
@@ -780,5 +868,7 @@ bool client_session::set_last_event_id(std::string_view id) {
 }
 
 std::uint16_t client_session::final_code() const noexcept { return impl_->final_code; }
+
+latency_stats client_session::latency() const { return impl_->latency.stats(); }
 
 }  // namespace globemeet::core

@@ -127,6 +127,33 @@ class member_reader {
     return static_cast<std::int64_t>(unsigned_integer(name, int64_max));
   }
 
+  // The same, or nullopt when absent (members newer servers add, like `time_ms`).
+  std::optional<std::int64_t> optional_non_negative_integer(std::string_view name) {
+    if (!present(name)) return std::nullopt;
+    const std::int64_t value = non_negative_integer(name);
+    if (failure_) return std::nullopt;
+    return value;
+  }
+
+  // A boolean, false when absent.
+  bool optional_boolean(std::string_view name) {
+    const json::value* v = present(name);
+    if (!v) return false;
+    if (const bool* b = v->if_bool()) return *b;
+    fail(member(name) + ": expected a boolean, got " + std::string(strict_json::kind_name(*v)));
+    return false;
+  }
+
+  // A flag that is either absent or `true` (an event's `snapshot`): false when absent.
+  bool absent_or_true(std::string_view name) {
+    const json::value* v = present(name);
+    if (!v) return false;
+    if (const bool* b = v->if_bool(); b && *b) return true;
+    fail(member(name) + ": expected true or no member, got " +
+         (v->is_bool() ? std::string("false") : std::string(strict_json::kind_name(*v))));
+    return false;
+  }
+
   std::uint64_t unsigned_integer(std::string_view name,
                                  std::uint64_t max = std::numeric_limits<std::uint64_t>::max()) {
     const json::value* v = required(name);
@@ -227,6 +254,8 @@ result<client_frame> decode_client_object(const json::object& object) {
     f.req = r.request_id();
     f.topics = r.string_array("topics", 1, max_topics_per_request);
     f.from = r.optional_string("from", false);
+    f.snapshot = r.optional_boolean("snapshot");
+    f.conflate = r.optional_boolean("conflate");
     return finish<subscribe_frame, F>(r, std::move(f));
   }
   if (op.value() == "ping") {
@@ -271,6 +300,7 @@ result<server_frame> decode_event(member_reader& r) {
   r.expect_exactly("datacontenttype", event_content_type, false);
   ev.topic = r.required_string("topic");
   ev.tenant = r.required_string("tenant");
+  ev.snapshot = r.absent_or_true("snapshot");
   if (const json::object* data = r.object("data")) {
     ev.data_json.reserve(256);
     json_writer::append_object(ev.data_json, *data);
@@ -298,9 +328,16 @@ result<server_frame> decode_server_object(const json::object& object) {
     f.count = r.unsigned_integer("count");
     return finish<replayed_frame, F>(r, std::move(f));
   }
+  if (name == "snapshotted") {
+    snapshotted_frame f;
+    f.req = r.request_id();
+    f.count = r.unsigned_integer("count");
+    return finish<snapshotted_frame, F>(r, std::move(f));
+  }
   if (name == "pong") {
     pong_frame f;
     f.req = r.request_id();
+    f.time_ms = r.optional_non_negative_integer("time_ms");
     return finish<pong_frame, F>(r, std::move(f));
   }
   if (name == "ready") {
@@ -309,6 +346,7 @@ result<server_frame> decode_server_object(const json::object& object) {
     f.tenant = r.required_string("tenant");
     f.exp = r.non_negative_integer("exp");
     f.heartbeat_ms = r.non_negative_integer("heartbeat_ms");
+    f.time_ms = r.optional_non_negative_integer("time_ms");
     f.head = r.optional_string("head", true);
     return finish<ready_frame, F>(r, std::move(f));
   }
@@ -397,6 +435,15 @@ class frame_writer {
   frame_writer& optional_string(std::string_view name, const std::optional<std::string>& value) {
     return value ? string(name, *value) : *this;
   }
+  frame_writer& optional_integer(std::string_view name, const std::optional<std::int64_t>& value) {
+    return value ? integer(name, *value) : *this;
+  }
+  frame_writer& true_if(std::string_view name, bool value) {
+    if (!value) return *this;
+    open(name);
+    out_.append("true");
+    return *this;
+  }
   frame_writer& string_or_null(std::string_view name, const std::optional<std::string>& value) {
     if (value) return string(name, *value);
     open(name);
@@ -437,14 +484,15 @@ class frame_writer {
   std::string out_;
 };
 
-// Member order, client frames: auth(token); subscribe(req, topics, from); unsubscribe(req,
-// topics); refresh(req, token); ping(req). Empty req and absent from are omitted.
+// Member order, client frames: auth(token); subscribe(req, topics, from, snapshot, conflate);
+// unsubscribe(req, topics); refresh(req, token); ping(req). Empty req, absent from and false
+// flags are omitted.
 std::string encode_frame(const auth_frame& f) {
   return frame_writer("auth").string("token", f.token).finish();
 }
 std::string encode_frame(const subscribe_frame& f) {
   return frame_writer("subscribe").string_unless_empty("req", f.req).strings("topics", f.topics)
-      .optional_string("from", f.from).finish();
+      .optional_string("from", f.from).true_if("snapshot", f.snapshot).true_if("conflate", f.conflate).finish();
 }
 std::string encode_frame(const unsubscribe_frame& f) {
   return frame_writer("unsubscribe").string_unless_empty("req", f.req).strings("topics", f.topics).finish();
@@ -456,15 +504,16 @@ std::string encode_frame(const ping_frame& f) {
   return frame_writer("ping").string_unless_empty("req", f.req).finish();
 }
 
-// Member order, server frames: ready(sub, tenant, exp, heartbeat_ms, head); subscribed(req,
-// topics, head); replayed(req, count); unsubscribed(req, topics, reason); refreshed(req, exp);
-// pong(req); reset(reason, from, position); overflow(lag_ms, last_id); expiring(exp, grace_ms);
+// Member order, server frames: ready(sub, tenant, exp, heartbeat_ms, time_ms, head);
+// subscribed(req, topics, head); replayed(req, count); snapshotted(req, count); unsubscribed(req,
+// topics, reason); refreshed(req, exp); pong(req, time_ms); reset(reason, from, position); overflow(lag_ms, last_id); expiring(exp, grace_ms);
 // closing(reason, reconnect_after_ms); error(req, code, message, topic); event: encode_event.
-// An absent `head` or `position` is written as null (see frames.hpp); other absent members are
-// omitted.
+// An absent `head` or `position` is written as null (see frames.hpp); other absent members
+// (`time_ms` included) are omitted.
 std::string encode_frame(const ready_frame& f) {
   return frame_writer("ready").string("sub", f.sub).string("tenant", f.tenant).integer("exp", f.exp)
-      .integer("heartbeat_ms", f.heartbeat_ms).string_or_null("head", f.head).finish();
+      .integer("heartbeat_ms", f.heartbeat_ms).optional_integer("time_ms", f.time_ms)
+      .string_or_null("head", f.head).finish();
 }
 std::string encode_frame(const subscribed_frame& f) {
   return frame_writer("subscribed").string_unless_empty("req", f.req).strings("topics", f.topics)
@@ -472,6 +521,10 @@ std::string encode_frame(const subscribed_frame& f) {
 }
 std::string encode_frame(const replayed_frame& f) {
   return frame_writer("replayed").string_unless_empty("req", f.req).unsigned_integer("count", f.count)
+      .finish();
+}
+std::string encode_frame(const snapshotted_frame& f) {
+  return frame_writer("snapshotted").string_unless_empty("req", f.req).unsigned_integer("count", f.count)
       .finish();
 }
 std::string encode_frame(const unsubscribed_frame& f) {
@@ -482,7 +535,7 @@ std::string encode_frame(const refreshed_frame& f) {
   return frame_writer("refreshed").string_unless_empty("req", f.req).integer("exp", f.exp).finish();
 }
 std::string encode_frame(const pong_frame& f) {
-  return frame_writer("pong").string_unless_empty("req", f.req).finish();
+  return frame_writer("pong").string_unless_empty("req", f.req).optional_integer("time_ms", f.time_ms).finish();
 }
 std::string encode_frame(const event_frame& f) { return encode_event(f.ev); }
 std::string encode_frame(const reset_frame& f) {
@@ -554,12 +607,13 @@ std::string encode(const server_frame& frame) {
 }
 
 // Member order: op, specversion, id, source, type, subject, time, datacontenttype, topic,
-// tenant, data. Written straight into one buffer: this runs once per published event.
+// tenant, snapshot (only on snapshot events), data. Written straight into one buffer: this runs
+// once per published event.
 std::string encode_event(const event& ev) {
   static constexpr std::string_view head = R"({"op":"event","specversion":"1.0","id":)";
   static constexpr std::string_view content_type = R"(,"datacontenttype":"application/json","topic":)";
   std::string out;
-  out.reserve(head.size() + content_type.size() + 64 + ev.id.size() + ev.source.size() + ev.type.size() +
+  out.reserve(head.size() + content_type.size() + 80 + ev.id.size() + ev.source.size() + ev.type.size() +
               ev.subject.size() + ev.time.size() + ev.topic.size() + ev.tenant.size() + ev.data_json.size());
   out.append(head);
   json_writer::append_string(out, ev.id);
@@ -575,6 +629,7 @@ std::string encode_event(const event& ev) {
   json_writer::append_string(out, ev.topic);
   out.append(R"(,"tenant":)");
   json_writer::append_string(out, ev.tenant);
+  if (ev.snapshot) out.append(R"(,"snapshot":true)");
   out.append(R"(,"data":)");
   out.append(ev.data_json.empty() ? std::string_view("{}") : std::string_view(ev.data_json));
   out.push_back('}');

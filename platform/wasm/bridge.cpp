@@ -90,6 +90,7 @@ char* decoded(const core::result<Frame>& frame) noexcept {
 struct gm_session {
   core::client_session session;
   std::vector<double> handles;     // the handles of gm_session_event's deliver action
+  double delay_ms = std::nan("");  // and its delivery delay; NaN when the event's time did not parse
 };
 
 extern "C" {
@@ -155,7 +156,7 @@ EMSCRIPTEN_KEEPALIVE char* gm_codec_check_strict_json(const char* json, std::siz
 EMSCRIPTEN_KEEPALIVE char* gm_session_create(const char* config_json, std::size_t size) noexcept {
   auto config = globemeet::wasm::parse_session_config(text(config_json, size));
   if (!config) return hand_over(error_json("ok", config.err()));
-  auto* s = new gm_session{core::client_session(std::move(config.value())), {}};
+  auto* s = new gm_session{core::client_session(std::move(config.value())), {}, std::nan("")};
   std::string out;
   json_text::object_writer(out)
       .boolean("ok", true)
@@ -209,11 +210,13 @@ EMSCRIPTEN_KEEPALIVE int gm_session_timer_fired(gm_session* s, double now_ms, do
   s->session.timer_fired(to_tick(now_ms, random), *kind);
   return 1;
 }
-// {"ok":true,"handle":N} or {"ok":false,"code":"invalid_topic","message":..}
+// {"ok":true,"handle":N} or {"ok":false,"code":"invalid_topic","message":..}; `snapshot` 1 asks
+// for the pattern's current state first (core::subscribe_options).
 EMSCRIPTEN_KEEPALIVE char* gm_session_subscribe(gm_session* s, double now_ms, double random, const char* pattern,
-                                                std::size_t size) noexcept {
+                                                std::size_t size, int snapshot) noexcept {
   if (s == nullptr) return hand_over(error_json("ok", core::error{"bad_argument", "no session"}));
-  const auto handle = s->session.subscribe(to_tick(now_ms, random), text(pattern, size));
+  const auto handle = s->session.subscribe(to_tick(now_ms, random), text(pattern, size),
+                                           core::subscribe_options{snapshot != 0});
   if (!handle) return hand_over(error_json("ok", handle.err()));
   std::string out;
   json_text::object_writer(out).boolean("ok", true).integer("handle", static_cast<std::int64_t>(handle.value())).close();
@@ -235,22 +238,35 @@ EMSCRIPTEN_KEEPALIVE int gm_session_disconnect(gm_session* s, double now_ms, dou
   return 1;
 }
 // An `event` frame that JavaScript parsed and checked (client_session::event_received): only its
-// id and topic cross. The common outcomes need no JSON: 0 when nothing is to be done (no match,
-// a duplicate), n > 0 when the one action is a deliver to n handles, now at gm_session_handles.
+// id, topic, time and snapshot flag (1: the frame's "snapshot":true) cross. The common outcomes
+// need no JSON: 0 when nothing is to be done (no match, a duplicate), n > 0 when the one action
+// is a deliver to n handles, now at gm_session_handles, with its delay at gm_session_delay.
 // -1 when there are other actions (a notice, a close...): take them with gm_session_take_actions
 // (the deliver, if any, has an empty "frame"). -2 without a session.
 EMSCRIPTEN_KEEPALIVE int gm_session_event(gm_session* s, double now_ms, double random, double connection,
                                           const char* id, std::size_t id_size, const char* topic,
-                                          std::size_t topic_size) noexcept {
+                                          std::size_t topic_size, const char* time, std::size_t time_size,
+                                          int snapshot) noexcept {
   if (s == nullptr) return -2;
-  s->session.event_received(to_tick(now_ms, random), to_uint64(connection), text(id, id_size), text(topic, topic_size));
+  s->session.event_received(to_tick(now_ms, random), to_uint64(connection), text(id, id_size), text(topic, topic_size),
+                            text(time, time_size), snapshot != 0);
   const auto& actions = s->session.pending_actions();
   if (actions.empty()) return 0;
   const auto* d = actions.size() == 1 ? std::get_if<core::deliver_action>(&actions.front()) : nullptr;
   if (d == nullptr) return -1;  // left for gm_session_take_actions
   s->handles.assign(d->handles.begin(), d->handles.end());
+  s->delay_ms = d->delay_ms ? static_cast<double>(*d->delay_ms) : std::nan("");
   s->session.take_actions();
   return static_cast<int>(s->handles.size());
+}
+// The delivery delay of the last deliver gm_session_event returned, ms; NaN when unknown.
+EMSCRIPTEN_KEEPALIVE double gm_session_delay(gm_session* s) noexcept {
+  return s == nullptr ? std::nan("") : s->delay_ms;
+}
+// {"count":N,"p50_ms":N,"p99_ms":N,"clock_offset_ms":N} (core::latency_stats), or null without a session.
+EMSCRIPTEN_KEEPALIVE char* gm_session_latency(gm_session* s) noexcept {
+  if (s == nullptr) return hand_over("null");
+  return hand_over(globemeet::wasm::latency_to_json(s->session.latency()));
 }
 // The handles of the last deliver gm_session_event returned, as doubles (valid until the next call).
 EMSCRIPTEN_KEEPALIVE const double* gm_session_handles(gm_session* s) noexcept {

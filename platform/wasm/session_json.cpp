@@ -121,7 +121,11 @@ void append_action(std::string& out, const core::deliver_action& a) {
   handles.push_back(']');
   json_text::object_writer w(out);
   // The SDK parses `frame` itself; the envelope's other members are not repeated here.
-  w.string("kind", "deliver").string("frame", a.frame).raw("handles", handles).string("id", a.ev.id).string("topic", a.ev.topic).close();
+  w.string("kind", "deliver").string("frame", a.frame).raw("handles", handles).string("id", a.ev.id).string("topic", a.ev.topic)
+      .boolean("snapshot", a.snapshot);
+  if (a.delay_ms) w.integer("delay_ms", *a.delay_ms);
+  else w.raw("delay_ms", "null");
+  w.close();
 }
 void append_action(std::string& out, const core::state_changed_action& a) {
   json_text::object_writer w(out);
@@ -166,6 +170,8 @@ core::result<core::session_config> parse_session_config(std::string_view text) {
       r.boolean(v, key, config.token_in_header);
     } else if (key == "token_provider") {
       r.boolean(v, key, config.token_provider);
+    } else if (key == "conflate") {
+      r.boolean(v, key, config.conflate);
     } else if (key == "backoff") {
       if (!r.object(v, key)) continue;
       member_reader nested("backoff.");
@@ -207,6 +213,17 @@ std::string status_to_json(const core::client_session& session) {
   w.string("state", core::to_string(session.state()))
       .string_or_null("last_event_id", last.value_or(std::string()))
       .integer("final_code", session.final_code())
+      .close();
+  return out;
+}
+
+std::string latency_to_json(const core::latency_stats& l) {
+  std::string out;
+  json_text::object_writer(out)
+      .integer("count", static_cast<std::int64_t>(l.count))
+      .integer("p50_ms", l.p50_ms)
+      .integer("p99_ms", l.p99_ms)
+      .integer("clock_offset_ms", l.clock_offset_ms)
       .close();
   return out;
 }

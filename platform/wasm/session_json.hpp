@@ -23,6 +23,9 @@ std::string actions_to_json(const std::vector<core::action>& actions);
 // {"state":..,"last_event_id":..|null,"final_code":..}
 std::string status_to_json(const core::client_session& session);
 
+// {"count":..,"p50_ms":..,"p99_ms":..,"clock_offset_ms":..}
+std::string latency_to_json(const core::latency_stats& latency);
+
 // "reconnect", "handshake", ... as in core::to_string(timer_kind); nullopt for other text.
 std::optional<core::timer_kind> timer_kind_from_name(std::string_view name) noexcept;
 

@@ -108,7 +108,8 @@ TEST_CASE("happy path: token, open, ready, one subscribe, events to the matching
   auto ev = make_event("a1-5", "queue.support.depth-changed");
   auto text = codec::encode_event(ev);
   s.frame(t1, 1, text);
-  CHECK(s.take_actions() == actions{deliver_action{text, ev, {1, 2}}});
+  // The delay is the local clock minus `time` (this `ready` names no server clock: offset 0).
+  CHECK(s.take_actions() == actions{deliver_action{text, ev, {1, 2}, false, t1.now_ms - 1'795'802'531'204}});
   CHECK(s.last_event_id() == std::optional<std::string>("a1-5"));
 
   auto other = make_event("a1-9", "queue.sales.abandoned");
@@ -1464,7 +1465,7 @@ TEST_CASE("event_received: id and topic decide; the deliver names the handles wi
   REQUIRE(l.s.subscribe({t0, 0.5}, ">").value() == 2);
   l.s.take_actions();
   tick t{t0 + 1'000, 0.5};
-  l.s.event_received(t, 1, "a1-5", "queue.support.depth-changed");
+  l.s.event_received(t, 1, "a1-5", "queue.support.depth-changed", "", false);
   deliver_action expected;
   expected.ev.id = "a1-5";
   expected.ev.topic = "queue.support.depth-changed";
@@ -1472,17 +1473,17 @@ TEST_CASE("event_received: id and topic decide; the deliver names the handles wi
   CHECK(l.s.take_actions() == actions{expected});
   CHECK(l.s.last_event_id() == std::optional<std::string>("a1-5"));
 
-  l.s.event_received(t, 1, "a1-7", "agent.a-1.status-changed");  // only `>` matches
+  l.s.event_received(t, 1, "a1-7", "agent.a-1.status-changed", "", false);  // only `>` matches
   auto a = l.s.take_actions();
   REQUIRE(a.size() == 1);
   CHECK(std::get<deliver_action>(a[0]).handles == std::vector<std::uint64_t>{2});
 
   // At or before the last id: dropped, the position stays.
-  l.s.event_received(t, 1, "a1-7", "queue.support.depth-changed");
-  l.s.event_received(t, 1, "a1-6", "queue.support.depth-changed");
+  l.s.event_received(t, 1, "a1-7", "queue.support.depth-changed", "", false);
+  l.s.event_received(t, 1, "a1-6", "queue.support.depth-changed", "", false);
   CHECK(l.s.take_actions().empty());
   // Another connection's event: ignored like its frames.
-  l.s.event_received(t, 2, "a1-9", "queue.support.depth-changed");
+  l.s.event_received(t, 2, "a1-9", "queue.support.depth-changed", "", false);
   CHECK(l.s.take_actions().empty());
   CHECK(l.s.last_event_id() == std::optional<std::string>("a1-7"));
 
@@ -1497,7 +1498,7 @@ TEST_CASE("event_received: id and topic decide; the deliver names the handles wi
            {"a1-8", "queue.*.depth-changed"},
            {"a1-8", ""}}) {
     INFO(id << " " << topic_name);
-    l.s.event_received(t, 1, id, topic_name);
+    l.s.event_received(t, 1, id, topic_name, "", false);
     auto out = l.s.take_actions();
     REQUIRE(out.size() == 1);
     auto n = std::get<notice_action>(out[0]);
@@ -1508,7 +1509,7 @@ TEST_CASE("event_received: id and topic decide; the deliver names the handles wi
   CHECK(l.s.state() == session_state::live);
 
   // Another epoch without `reset`: the protocol violation, as from `frame`.
-  l.s.event_received(t, 1, "ffff-1", "queue.support.depth-changed");
+  l.s.event_received(t, 1, "ffff-1", "queue.support.depth-changed", "", false);
   a = l.s.take_actions();
   REQUIRE(a.size() >= 2);
   CHECK(std::get<notice_action>(a[0]).detail == "epoch_changed");
@@ -1520,21 +1521,21 @@ TEST_CASE("event_received before `ready` is a bad_frame; before opened or after 
   client_session s{config()};
   tick t{t0, 0.5};
   REQUIRE(s.subscribe(t, ">").ok());
-  s.event_received(t, 1, "a1-1", "queue.support.depth-changed");  // idle: no connection
+  s.event_received(t, 1, "a1-1", "queue.support.depth-changed", "", false);  // idle: no connection
   s.start(t);
   s.token_obtained(t, make_token(t0 / 1000 + 900, 1));
   s.take_actions();
-  s.event_received(t, 1, "a1-1", "queue.support.depth-changed");  // connecting: not opened yet
+  s.event_received(t, 1, "a1-1", "queue.support.depth-changed", "", false);  // connecting: not opened yet
   CHECK(s.take_actions().empty());
   s.opened(t, 1);
   s.take_actions();
-  s.event_received(t, 1, "a1-1", "queue.support.depth-changed");
+  s.event_received(t, 1, "a1-1", "queue.support.depth-changed", "", false);
   CHECK(s.take_actions() ==
         actions{notice_action{notice_kind::error, "bad_frame", "unexpected `event` while authenticating", 0}});
   CHECK_FALSE(s.last_event_id());
   s.stop(t);
   s.take_actions();
-  s.event_received(t, 1, "a1-2", "queue.support.depth-changed");
+  s.event_received(t, 1, "a1-2", "queue.support.depth-changed", "", false);
   CHECK(s.take_actions().empty());
   CHECK_FALSE(s.last_event_id());
 }

@@ -81,6 +81,8 @@ struct server_settings {
   std::uint64_t replay_overlap = 0;          // a sloppy server: replay re-sends this many old events
   bool null_heads = false;                   // an old server: `head` and `reset.position` null, never `{epoch}-0`
   std::set<std::string> refused_tokens;      // refused with 4401 as if signed with another key
+  std::int64_t clock_offset_ms = 0;          // the server's clock minus the test's (ready/pong time_ms)
+  bool sends_time = true;                    // false: a server before `time_ms`
 };
 
 class virtual_server {
@@ -215,6 +217,7 @@ class virtual_server {
       }
       c.open = true;
       outbox.push_back({to_client::kind::opened, c.id, {}, 0, {}});
+      now_ms_ = now_ms;
       authenticate(c, token);
       return;
     }
@@ -232,6 +235,7 @@ class virtual_server {
     REQUIRE(it != connections_.end());
     auto& c = it->second;
     if (!c.open) return;  // in flight when the connection went away
+    now_ms_ = now_ms;
     std::visit([&](const auto& f) { on_frame(now_ms, c, f); }, decoded.value());
   }
 
@@ -322,7 +326,10 @@ class virtual_server {
     c.authenticated = true;
     c.exp_ms = *core::codec::jwt_expiry(token) * 1000;
     c.expiring_sent = false;  // a token already inside its warning window is warned next step
-    send(c, core::ready_frame{"console", "acme", c.exp_ms / 1000, cfg.heartbeat_ms, head()});
+    send(c, core::ready_frame{"console", "acme", c.exp_ms / 1000, cfg.heartbeat_ms, head(), server_time()});
+  }
+  std::optional<std::int64_t> server_time() const {
+    return cfg.sends_time ? std::optional<std::int64_t>(now_ms_ + cfg.clock_offset_ms) : std::nullopt;
   }
   void error(connection& c, std::string req, std::string code, std::string topic = {}) {
     send(c, core::error_frame{std::move(req), code, "refused: " + code, std::move(topic)});
@@ -353,16 +360,49 @@ class virtual_server {
     }
     c.patterns = std::move(after);
     send(c, core::subscribed_frame{f.req, f.topics, head()});
-    if (position) replay(c, f.req, *from, *position);
+    if (position) {
+      replay(c, f.req, *from, *position, f.snapshot ? &f.topics : nullptr);
+    } else if (f.snapshot) {
+      send(c, core::snapshotted_frame{f.req, send_snapshot(c, f.topics)});
+    }
   }
 
-  void replay(connection& c, const std::string& req, const std::string& from, const core::event_id& pos) {
+  // Section 5.3: the latest retained event of every topic a pattern matches, in id order.
+  std::uint64_t send_snapshot(connection& c, const std::vector<std::string>& patterns) {
+    const std::set<std::string> wanted(patterns.begin(), patterns.end());
+    std::map<std::string, const stored_event*> latest;
+    for (const auto& e : log_)
+      if (e.seq >= oldest_retained_ && matches_any(wanted, e.ev.topic)) latest[e.ev.topic] = &e;
+    std::vector<const stored_event*> in_order;
+    for (const auto& [topic, e] : latest) in_order.push_back(e);
+    std::sort(in_order.begin(), in_order.end(), [](auto* a, auto* b) { return a->seq < b->seq; });
+    for (const auto* e : in_order) {
+      core::event ev = e->ev;
+      ev.snapshot = true;
+      outbox.push_back({to_client::kind::frame, c.id, core::codec::encode_event(ev), 0, {}});
+    }
+    return in_order.size();
+  }
+
+  // With `snapshot_patterns`, a reset brings the snapshot of those patterns instead of the replay.
+  void replay(connection& c, const std::string& req, const std::string& from, const core::event_id& pos,
+              const std::vector<std::string>* snapshot_patterns = nullptr) {
     std::uint64_t after_seq = pos.seq;
     auto oldest = std::max(oldest_retained_, log_.empty() ? next_seq_ : log_.front().seq);
     auto before_oldest = [&]() -> std::optional<std::string> {
       if (oldest <= 1 && cfg.null_heads) return std::nullopt;
       return cfg.epoch + "-" + std::to_string(oldest - 1);
     };
+    const char* reset = pos.epoch != cfg.epoch ? "epoch_changed"
+                        : pos.seq >= next_seq_ ? "future_id"
+                        : pos.seq + 1 < oldest ? "retention_exceeded"
+                                               : nullptr;
+    if (reset && snapshot_patterns) {  // section 5.3: the snapshot instead of the replay
+      send(c, core::reset_frame{reset, from, head()});
+      send(c, core::snapshotted_frame{req, send_snapshot(c, *snapshot_patterns)});
+      send(c, core::replayed_frame{req, 0});
+      return;
+    }
     if (pos.epoch != cfg.epoch) {
       send(c, core::reset_frame{"epoch_changed", from, before_oldest()});
       after_seq = 0;
@@ -400,7 +440,7 @@ class virtual_server {
   }
 
   void on_frame(std::int64_t, connection& c, const core::ping_frame& f) {
-    if (cfg.answer_pings) send(c, core::pong_frame{f.req});
+    if (cfg.answer_pings) send(c, core::pong_frame{f.req, server_time()});
   }
 
   std::map<std::uint64_t, connection> connections_;
@@ -409,6 +449,7 @@ class virtual_server {
   std::uint64_t oldest_retained_ = 1;
   bool stalled_ = false;
   std::set<std::string> taken_tokens_;
+  std::int64_t now_ms_ = 0;  // the time of the input being answered
 };
 
 // ---- the harness: adapter + virtual clock ----------------------------------------------------
@@ -462,8 +503,8 @@ class harness {
     session.start(tick());
     run_for(0);
   }
-  std::uint64_t subscribe(std::string_view pattern) {
-    auto h = session.subscribe(tick(), pattern);
+  std::uint64_t subscribe(std::string_view pattern, core::subscribe_options options = {}) {
+    auto h = session.subscribe(tick(), pattern, options);
     INFO(pattern);
     REQUIRE(h.ok());
     run_for(0);
@@ -604,7 +645,7 @@ class harness {
       auto decoded = core::codec::decode_server(text);
       if (decoded) {
         if (auto* e = std::get_if<core::event_frame>(&decoded.value())) {
-          session.event_received(tick(), connection, e->ev.id, e->ev.topic);
+          session.event_received(tick(), connection, e->ev.id, e->ev.topic, e->ev.time, e->ev.snapshot);
           return;
         }
       }
@@ -657,7 +698,8 @@ inline std::string describe(const core::action& a) {
     std::string operator()(const core::deliver_action& d) const {
       std::string hs;
       for (auto h : d.handles) hs += " " + to_string(h);
-      return "deliver{" + d.ev.id + ", " + d.ev.topic + ", handles" + hs + "}";
+      return "deliver{" + d.ev.id + ", " + d.ev.topic + ", handles" + hs + (d.snapshot ? ", snapshot" : "") +
+             ", delay " + (d.delay_ms ? to_string(*d.delay_ms) : std::string("none")) + "}";
     }
     std::string operator()(const core::state_changed_action& s) const {
       return std::string("state{") + core::to_string(s.from) + " -> " + core::to_string(s.to) + ", " + to_string(s.code) +

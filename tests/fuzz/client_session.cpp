@@ -1,14 +1,16 @@
 // The client session (core client_session) under a hostile server. After a normal start
 // (subscriptions, a token, the connection opened, `ready`) every input line is one input:
 //   "E<id> <topic>"  event_received        "T<d>"  timer_fired (kind d % 6)
+//   "e<id> <topic>"  a snapshot event      "s<pattern>"  subscribe asking for the snapshot
 //   "C<code>"        closed                "O"     opened (the newest connection)
 //   "K"              token_obtained        "S<pattern>" / "U<d>"  the user (un)subscribes
 //   any other line   a frame from the server, as text
 // time advancing 250 ms per line. Checks, on every action: the session sends only frames the
 // server's decoder accepts, on the connection it opened; it delivers only event ids, each
 // later than the one before in the same epoch (never twice, never out of order) and another
-// epoch only after a `reset`; each delivery names distinct live handles whose pattern matches
-// the topic.
+// epoch only after a `reset`, except snapshot events, which leave the order alone and go only
+// to handles that asked for the snapshot; each delivery names distinct live handles whose
+// pattern matches the topic.
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -36,6 +38,7 @@ struct harness {
   core::tick now{1'800'000'000'000, 0.5};
   std::uint64_t connection = 0;
   std::map<std::uint64_t, std::string> handles;  // live handle -> pattern
+  std::set<std::uint64_t> snapshot_handles;      // those subscribed with the snapshot option
   std::optional<core::event_id> last;            // last delivered, cleared by a reset
 
   void check_actions() {
@@ -59,11 +62,21 @@ struct harness {
   void check_delivery(const core::deliver_action& d) {
     const auto id = core::event_id::parse_event(d.ev.id);
     FUZZ_CHECK(id.has_value());
+    FUZZ_CHECK(d.snapshot == d.ev.snapshot);
+    for (const auto h : d.handles) FUZZ_CHECK(!d.snapshot || snapshot_handles.count(h) == 1);
+    if (d.snapshot) {
+      check_handles(d);
+      return;  // older than the position: no order to keep, and the position does not move
+    }
     if (last) {
       FUZZ_CHECK(id->epoch == last->epoch);  // another epoch comes only after a reset
       FUZZ_CHECK(id->seq > last->seq);
     }
     last = id;
+    check_handles(d);
+  }
+
+  void check_handles(const core::deliver_action& d) {
     FUZZ_CHECK(!core::topic::validate_name(d.ev.topic));
     FUZZ_CHECK(!d.handles.empty());
     FUZZ_CHECK(std::set<std::uint64_t>(d.handles.begin(), d.handles.end()).size() == d.handles.size());
@@ -74,8 +87,9 @@ struct harness {
     }
   }
 
-  void subscribe(std::string_view pattern) {
-    auto handle = session.subscribe(now, pattern);
+  void subscribe(std::string_view pattern, bool snapshot = false) {
+    auto handle = session.subscribe(now, pattern, core::subscribe_options{snapshot});
+    if (handle && snapshot) snapshot_handles.insert(handle.value());
     if (handle) handles.emplace(handle.value(), pattern);
   }
 
@@ -84,10 +98,11 @@ struct harness {
     now.random = static_cast<double>(line.size() % 10) / 10.0;
     const char command = line.empty() ? '\0' : line[0];
     const auto rest = line.empty() ? line : line.substr(1);
-    if (command == 'E') {
+    if (command == 'E' || command == 'e') {
       const auto space = rest.find(' ');
       session.event_received(now, connection, rest.substr(0, space),
-                             space == std::string_view::npos ? std::string_view{} : rest.substr(space + 1));
+                             space == std::string_view::npos ? std::string_view{} : rest.substr(space + 1),
+                             "2026-11-27T18:02:11.204Z", command == 'e');
     } else if (command == 'T' && !rest.empty()) {
       session.timer_fired(now, static_cast<core::timer_kind>(static_cast<std::uint8_t>(rest[0]) % 6));
     } else if (command == 'C') {
@@ -98,8 +113,8 @@ struct harness {
       session.opened(now, connection);
     } else if (command == 'K') {
       session.token_obtained(now, std::string(token));
-    } else if (command == 'S') {
-      subscribe(rest);
+    } else if (command == 'S' || command == 's') {
+      subscribe(rest, command == 's');
     } else if (command == 'U' && !rest.empty() && !handles.empty()) {
       auto it = handles.begin();
       std::advance(it, static_cast<std::uint8_t>(rest[0]) % handles.size());

@@ -78,10 +78,10 @@ class WasmSession {
     withBytes(this.#m, timer, (p, n) =>
       accepted(this.#m._gm_session_timer_fired(this.#live(), nowMs, random, p, n), `timer '${timer}'`));
   }
-  // {ok:true, handle} or {ok:false, code:'invalid_topic', message}
-  subscribe(nowMs, random, pattern) {
+  // {ok:true, handle} or {ok:false, code:'invalid_topic', message}; `options.snapshot` asks for the current state
+  subscribe(nowMs, random, pattern, options = {}) {
     return withBytes(this.#m, pattern, (p, n) =>
-      takeJson(this.#m, this.#m._gm_session_subscribe(this.#live(), nowMs, random, p, n)));
+      takeJson(this.#m, this.#m._gm_session_subscribe(this.#live(), nowMs, random, p, n, options.snapshot ? 1 : 0)));
   }
   unsubscribe(nowMs, random, handle) {
     accepted(this.#m._gm_session_unsubscribe(this.#live(), nowMs, random, handle), 'unsubscribe');
@@ -91,17 +91,21 @@ class WasmSession {
     return withBytes(this.#m, id, (p, n) => this.#m._gm_session_set_last_event_id(this.#live(), p, n) === 1);
   }
   // The actions since the last call, in order (shapes: platform/wasm/README.md).
-  // An event frame parsed by the caller: only id and topic cross (gm_session_event). Returns the
-  // bridge's answer: n >= 0 (then `handles` holds the n handles) or -1 (take the actions).
-  event(nowMs, random, connection, id, topic) {
-    return withBytes(this.#m, id, (ip, il) => withBytes(this.#m, topic, (tp, tl) => {
-      const n = this.#m._gm_session_event(this.#live(), nowMs, random, connection, ip, il, tp, tl);
+  // An event frame parsed by the caller: only id, topic, time and the snapshot flag cross
+  // (gm_session_event). Returns the bridge's answer: n >= 0 (then `handles` holds the n handles
+  // and `delayMs` the delivery delay, null when unknown) or -1 (take the actions).
+  event(nowMs, random, connection, id, topic, time = '', snapshot = false) {
+    return withBytes(this.#m, id, (ip, il) => withBytes(this.#m, topic, (tp, tl) => withBytes(this.#m, time, (mp, ml) => {
+      const n = this.#m._gm_session_event(this.#live(), nowMs, random, connection, ip, il, tp, tl, mp, ml, snapshot ? 1 : 0);
       if (n === -2) throw new TypeError('wasm session refused an event');
       const at = this.#m._gm_session_handles(this.#live()) / 8;
       const heap = new Float64Array(this.#m.HEAPU8.buffer);
-      return { n, handles: n > 0 ? Array.from(heap.subarray(at, at + n)) : [] };
-    }));
+      const delay = this.#m._gm_session_delay(this.#live());
+      return { n, handles: n > 0 ? Array.from(heap.subarray(at, at + n)) : [], delayMs: n > 0 && !Number.isNaN(delay) ? delay : null };
+    })));
   }
+  // {count, p50_ms, p99_ms, clock_offset_ms}
+  latency() { return takeJson(this.#m, this.#m._gm_session_latency(this.#live())); }
   takeActions() { return takeJson(this.#m, this.#m._gm_session_take_actions(this.#live())); }
   // {state, last_event_id, final_code}
   status() { return takeJson(this.#m, this.#m._gm_session_status(this.#live())); }

@@ -96,6 +96,7 @@ test('a browser-style session connects, subscribes, delivers an event and arms a
     s.frame(t0 + 50, random, 1, eventFrame);
     assert.deepEqual(oneOf(s.takeActions(), 'deliver'), {
       kind: 'deliver', frame: eventFrame, handles: [handle], id: '6f1c2a9e-1043', topic: 'queue.support.depth-changed',
+      snapshot: false, delay_ms: t0 + 50 - Date.parse('2026-11-27T18:02:11.204Z'),  // this `ready` names no server clock
     });
     assert.equal(s.status().last_event_id, '6f1c2a9e-1043');
 
@@ -198,7 +199,7 @@ test('an event fed as id and topic: handles as a number, duplicates and bad ids 
     // Before `ready` an event is out of place, as a frame would be.
     s.opened(t0, random, 1);
     s.takeActions();
-    assert.deepEqual(s.event(t0, random, 1, '6f1c2a9e-1', 'queue.support.depth-changed'), { n: -1, handles: [] });
+    assert.deepEqual(s.event(t0, random, 1, '6f1c2a9e-1', 'queue.support.depth-changed'), { n: -1, handles: [], delayMs: null });
     assert.deepEqual(oneOf(s.takeActions(), 'notice'), {
       kind: 'notice', notice: 'error', detail: 'bad_frame', message: 'unexpected `event` while authenticating',
       handle: 0, close_code: 0, close_reason: '',
@@ -206,8 +207,8 @@ test('an event fed as id and topic: handles as a number, duplicates and bad ids 
     s.frame(t0, random, 1, JSON.stringify({ op: 'ready', sub: 's', tenant: 'acme', exp: expSeconds, heartbeat_ms: 20_000 }));
     s.takeActions();
 
-    assert.deepEqual(s.event(t0 + 1, random, 1, '6f1c2a9e-1043', 'queue.support.depth-changed'), { n: 2, handles: [queue, all] });
-    assert.deepEqual(s.event(t0 + 1, random, 1, '6f1c2a9e-1044', 'agent.a-1.status-changed'), { n: 1, handles: [all] });
+    assert.deepEqual(s.event(t0 + 1, random, 1, '6f1c2a9e-1043', 'queue.support.depth-changed'), { n: 2, handles: [queue, all], delayMs: null });
+    assert.deepEqual(s.event(t0 + 1, random, 1, '6f1c2a9e-1044', 'agent.a-1.status-changed'), { n: 1, handles: [all], delayMs: null });
     assert.equal(s.status().last_event_id, '6f1c2a9e-1044');
     assert.deepEqual(s.event(t0 + 2, random, 1, '6f1c2a9e-1044', 'agent.a-1.status-changed').n, 0, 'a duplicate');
     assert.deepEqual(s.event(t0 + 2, random, 1, '6f1c2a9e-900', 'agent.a-1.status-changed').n, 0, 'an older id');
@@ -235,5 +236,57 @@ test('an event fed as id and topic: handles as a number, duplicates and bad ids 
     assert.equal(oneOf(actions, 'notice').detail, 'epoch_changed');
     assert.deepEqual(oneOf(actions, 'close'), { kind: 'close', connection: 1, code: 1008, reason: 'event from another epoch without reset' });
     assert.equal(s.status().last_event_id, '6f1c2a9e-1044');
+  });
+});
+
+// Issue 17 through the bridge: the snapshot option and `conflate` reach the subscribe frame,
+// the snapshot flag and `time` cross with the event, the delay comes back as a number, and
+// `snapshotted` and the latency figures come out.
+test('snapshot, conflate and latency cross the bridge', () => {
+  const eventMs = Date.parse('2026-11-27T18:02:11.204Z');
+  withSession({ endpoint, token_in_header: false, conflate: true }, (s) => {
+    const plain = s.subscribe(t0, random, 'queue.support.*').handle;
+    const current = s.subscribe(t0, random, 'queue.>', { snapshot: true }).handle;
+    s.start(t0, random);
+    s.tokenObtained(t0, random, token);
+    s.opened(t0, random, 1);
+    s.takeActions();
+    // The server's clock is 250 ms ahead.
+    s.frame(eventMs, random, 1, JSON.stringify({
+      op: 'ready', sub: 's', tenant: 'acme', exp: expSeconds, heartbeat_ms: 20_000, head: '6f1c2a9e-1040', time_ms: eventMs + 250,
+    }));
+    const request = JSON.parse(oneOf(s.takeActions(), 'send').text);
+    assert.deepEqual(request, { op: 'subscribe', req: '1', topics: ['queue.>', 'queue.support.*'], snapshot: true, conflate: true });
+    s.frame(eventMs, random, 1, JSON.stringify({ op: 'subscribed', req: '1', topics: request.topics, head: '6f1c2a9e-1043' }));
+    s.takeActions();
+
+    // A snapshot event, fed as input: to the handle that asked only, its age as the delay.
+    assert.deepEqual(s.event(eventMs + 30, random, 1, '6f1c2a9e-1040', 'queue.support.depth-changed', '2026-11-27T18:02:11.204Z', true),
+      { n: 1, handles: [current], delayMs: 280 });
+    // The same as a frame: the deliver action says so.
+    s.frame(eventMs + 30, random, 1, JSON.stringify({ ...JSON.parse(eventFrame), id: '6f1c2a9e-1041', snapshot: true }));
+    const deliver = oneOf(s.takeActions(), 'deliver');
+    assert.deepEqual({ ...deliver, frame: undefined },
+      { kind: 'deliver', frame: undefined, handles: [current], id: '6f1c2a9e-1041', topic: 'queue.support.depth-changed', snapshot: true, delay_ms: 280 });
+    s.frame(eventMs + 30, random, 1, JSON.stringify({ op: 'snapshotted', req: '1', count: 2 }));
+    assert.deepEqual(oneOf(s.takeActions(), 'notice'), {
+      kind: 'notice', notice: 'snapshotted', detail: '2', message: 'the snapshot of `queue.>` is complete (2 events)',
+      handle: current, close_code: 0, close_reason: '',
+    });
+    assert.deepEqual(s.latency(), { count: 0, p50_ms: 0, p99_ms: 0, clock_offset_ms: 250 });
+
+    // Live: to both, measured; an event with a time that does not parse has no delay.
+    assert.deepEqual(s.event(eventMs + 10, random, 1, '6f1c2a9e-1044', 'queue.support.depth-changed', '2026-11-27T18:02:11.204Z', false),
+      { n: 2, handles: [plain, current], delayMs: 260 });
+    assert.deepEqual(s.event(eventMs + 10, random, 1, '6f1c2a9e-1045', 'queue.support.depth-changed', 'soon', false),
+      { n: 2, handles: [plain, current], delayMs: null });
+    assert.deepEqual(s.latency(), { count: 1, p50_ms: 260, p99_ms: 260, clock_offset_ms: 250 });
+    assert.equal(s.status().last_event_id, '6f1c2a9e-1045');
+
+    // `snapshot` that is not true: the strict decoder says why.
+    s.frame(eventMs, random, 1, JSON.stringify({ ...JSON.parse(eventFrame), id: '6f1c2a9e-1046', snapshot: false }));
+    const refused = oneOf(s.takeActions(), 'notice');
+    assert.equal(refused.detail, 'bad_frame');
+    assert.match(refused.message, /member 'snapshot': expected true or no member, got false/);
   });
 });

@@ -11,7 +11,7 @@
 //   actions: open (a connection), send (a text frame), close (the connection), arm_timer /
 //            cancel_timer, request_token (call the token provider, saying why), deliver (an
 //            event to handlers), state_changed, notice (reconnect, reset, overflow, error,
-//            revoked, subscribed)
+//            revoked, subscribed, snapshotted)
 //
 // Every connection has a number. An input about a connection that the session has already
 // given up on (a late frame, a close after a client-side timeout) is ignored, so the adapter
@@ -40,6 +40,30 @@
 // later as `notice reset`. Each handle gets `notice subscribed` when the server's `subscribed`
 // covers its pattern, on every connection (a handle added to a pattern the connection already
 // holds gets it at once); a handle is "subscribing" from a connection's loss until then.
+//
+// The current state (snapshot) and conflation
+// -------------------------------------------
+// A handle subscribed with subscribe_options::snapshot asks for the current state of its
+// pattern (section 5.3). Every subscribe frame carrying a pattern of such a handle carries
+// `"snapshot":true`, the resume frame at `ready` included, so that a `reset` brings the snapshot
+// in place of the replay; a snapshot handle added to a pattern the connection already holds
+// sends that pattern again with `snapshot` (the server answers a held pattern as usual). From
+// sending such a frame until its `snapshotted` (or its `replayed` without a snapshot: the resume
+// was possible), the handle awaits its snapshot: events marked `snapshot` go to the awaiting
+// handles whose pattern matches and to no other, bypass duplicate suppression and never move
+// the last id; each awaiting handle covered by the frame gets `notice snapshotted` (detail: the
+// count). session_config::conflate puts `"conflate":true` on every subscribe frame (section 7.1).
+//
+// Latency
+// -------
+// `tick.now_ms` is the Unix clock, so the session measures each event's delivery delay itself
+// (sections 7.2, 9): the clock offset starts from `ready.time_ms` minus now and is then the
+// offset of the pong with the shortest round trip among the last 8 (server time minus the
+// midpoint between ping and pong). A server that predates `time_ms` leaves the offset at 0
+// (delays then include the clocks' difference) until a pong carries it. Every deliver action
+// whose event `time` parses carries delay_ms = now + offset - time; only live events enter the
+// p50/p99 of latency() (the last 1,000, a fixed ring): not snapshot events, and not replayed
+// ones, those between the `subscribed` answering a subscribe with `from` and its `replayed`.
 //
 // Tokens
 // ------
@@ -91,6 +115,7 @@
 
 #include "globemeet/core/backoff.hpp"
 #include "globemeet/core/frames.hpp"
+#include "globemeet/core/latency.hpp"
 #include "globemeet/core/result.hpp"
 
 namespace globemeet::core {
@@ -129,6 +154,11 @@ struct session_config {
   std::int64_t refresh_before_ms = 60'000;   // refresh this long before `exp`
   std::int64_t stable_after_ms = 10'000;     // up this long: backoff attempts reset
   std::int64_t default_heartbeat_ms = 20'000;
+  bool conflate = false;  // every subscribe frame carries "conflate":true (section 7.1)
+};
+
+struct subscribe_options {
+  bool snapshot = false;  // the current state of the pattern first (section 5.3)
 };
 
 // Close codes the session itself sends in a close_action.
@@ -182,11 +212,13 @@ struct request_token_action {
 };
 struct deliver_action {
   // After `frame`: the event frame's JSON text, as received, and its decoded envelope. After
-  // `event_received`: `frame` is empty and `ev` holds only id and topic; the adapter, which
+  // `event_received`: `frame` is empty and `ev` holds only id, topic and snapshot; the adapter, which
   // parsed the frame itself, hands the user the event it fed in (this very input's event).
   std::string frame;
   event ev;
   std::vector<std::uint64_t> handles;       // the subscriptions whose pattern matches
+  bool snapshot = false;                    // a snapshot event: `handles` are the ones awaiting it
+  std::optional<std::int64_t> delay_ms{};   // the delivery delay; nullopt when `time` does not parse
   friend bool operator==(const deliver_action&, const deliver_action&) = default;
 };
 struct state_changed_action {
@@ -208,6 +240,7 @@ enum class notice_kind {
   token_expiring,      // the server warned that the token is about to expire
   subscribed,          // the server applied the pattern of `handle` on this connection (again
                        // after every reconnect): `detail` is the pattern
+  snapshotted,         // the snapshot `handle` awaited is complete: `detail` is the count, in decimal
 };
 const char* to_string(notice_kind k) noexcept;
 struct notice_action {
@@ -239,18 +272,20 @@ class client_session {
   void frame(const tick& t, std::uint64_t connection, std::string_view text);
   // An `event` frame the adapter parsed and checked itself (an object with op "event",
   // specversion "1.0", string members id, source, type, subject, time, topic, tenant, an object
-  // `data`, datacontenttype absent or "application/json"): only `id` and `topic` decide. The
+  // `data`, datacontenttype absent or "application/json", snapshot absent or true): `id`,
+  // `topic` and `snapshot` decide, `time` gives the delay. The
   // session does what `frame` does with the event, without its JSON: an id that is not an event
   // id (`{epoch}-{seq}`, seq >= 1) or a topic that is not a topic name is `bad_frame`, an event
   // before `ready` is `bad_frame`, an id at or before the last delivered one is dropped, another
   // epoch without `reset` closes with 1008, and the deliver action (empty `frame`) names the
   // matching handles. Every other frame, and any event the adapter could not check, goes to
   // `frame`, whose strict decoder gives the precise bad_frame.
-  void event_received(const tick& t, std::uint64_t connection, std::string_view id, std::string_view topic);
+  void event_received(const tick& t, std::uint64_t connection, std::string_view id, std::string_view topic,
+                      std::string_view time, bool snapshot);
   void closed(const tick& t, std::uint64_t connection, std::uint16_t code, std::string_view reason);
   void timer_fired(const tick& t, timer_kind timer);
   // Returns a handle (never 0) or the `invalid_topic` error; the pattern is validated locally.
-  result<std::uint64_t> subscribe(const tick& t, std::string_view pattern);
+  result<std::uint64_t> subscribe(const tick& t, std::string_view pattern, subscribe_options options = {});
   void unsubscribe(const tick& t, std::uint64_t handle);
   void stop(const tick& t);  // close normally and stay closed
   // Close normally and wait in `idle` until start() again; subscriptions, the resume position
@@ -266,6 +301,7 @@ class client_session {
   // Before start(), to resume after a restart; false when not an id or already started.
   bool set_last_event_id(std::string_view id);
   std::uint16_t final_code() const noexcept;  // the close code that ended it, once closed
+  latency_stats latency() const;              // delays of live events and the clock offset
 
  private:
   struct impl;

@@ -14,6 +14,8 @@ struct subscribe_frame {
   std::string req;
   std::vector<std::string> topics;
   std::optional<std::string> from;  // resume position, as sent (validated by the server)
+  bool snapshot = false;            // the current state first (section 5.3); written only when true
+  bool conflate = false;            // gauges may be conflated when the connection lags (section 7.1)
   friend bool operator==(const subscribe_frame&, const subscribe_frame&) = default;
 };
 struct unsubscribe_frame {
@@ -40,6 +42,7 @@ struct event {
   std::string topic;      // "{stream}.{key}.{event}"
   std::string tenant;
   std::string data_json;  // the `data` object as compact JSON text
+  bool snapshot = false;  // a snapshot event (section 5.3): the frame carries "snapshot":true
   friend bool operator==(const event&, const event&) = default;
 };
 
@@ -52,6 +55,8 @@ struct ready_frame {
   std::int64_t exp = 0;  // Unix seconds
   std::int64_t heartbeat_ms = 0;
   std::optional<std::string> head;
+  // The server's clock when it sent the frame, Unix ms (section 7.2); absent from older servers.
+  std::optional<std::int64_t> time_ms{};
   friend bool operator==(const ready_frame&, const ready_frame&) = default;
 };
 struct subscribed_frame {
@@ -76,7 +81,16 @@ struct refreshed_frame {
   std::int64_t exp = 0;
   friend bool operator==(const refreshed_frame&, const refreshed_frame&) = default;
 };
-struct pong_frame { std::string req; friend bool operator==(const pong_frame&, const pong_frame&) = default; };
+struct snapshotted_frame {
+  std::string req;
+  std::uint64_t count = 0;
+  friend bool operator==(const snapshotted_frame&, const snapshotted_frame&) = default;
+};
+struct pong_frame {
+  std::string req;
+  std::optional<std::int64_t> time_ms{};  // the server's clock, Unix ms (section 7.2); absent from older servers
+  friend bool operator==(const pong_frame&, const pong_frame&) = default;
+};
 struct event_frame { event ev; friend bool operator==(const event_frame&, const event_frame&) = default; };
 struct reset_frame {
   std::string reason;  // "retention_exceeded" | "epoch_changed" | "future_id"
@@ -107,8 +121,8 @@ struct error_frame {
   friend bool operator==(const error_frame&, const error_frame&) = default;
 };
 
-using server_frame = std::variant<ready_frame, subscribed_frame, replayed_frame, unsubscribed_frame,
-                                  refreshed_frame, pong_frame, event_frame, reset_frame, overflow_frame,
-                                  expiring_frame, closing_frame, error_frame>;
+using server_frame = std::variant<ready_frame, subscribed_frame, replayed_frame, snapshotted_frame,
+                                  unsubscribed_frame, refreshed_frame, pong_frame, event_frame, reset_frame,
+                                  overflow_frame, expiring_frame, closing_frame, error_frame>;
 
 }  // namespace globemeet::core
