@@ -216,7 +216,7 @@ func (c *Client) Latency() Latency {
 	l := c.s.Latency()
 	c.mu.Unlock()
 	ms := func(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
-	return Latency{Count: l.Count, P50: ms(l.P50MS), P99: ms(l.P99MS), ClockOffset: ms(l.ClockOffsetMS)}
+	return Latency{Count: int(l.Count), P50: ms(l.P50MS), P99: ms(l.P99MS), ClockOffset: ms(l.ClockOffsetMS)}
 }
 
 // FinalCode is the close code that ended the client, once closed (1000 after Close).

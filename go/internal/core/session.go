@@ -198,11 +198,8 @@ const (
 )
 
 type pendingRequest struct {
-	what        requestKind
-	topics      []string
-	resumes     bool     // a subscribe with `from`: the replay follows
-	snapshotFor []uint64 // a subscribe with `snapshot`: the handles that asked
-	reask       bool     // a subscribe of a held pattern, only for its snapshot
+	what   requestKind
+	topics []string
 }
 
 func secondsToMS(s int64) int64 {
@@ -238,6 +235,10 @@ type Session struct {
 	patternHandles map[string][]uint64
 	patterns       []string        // the keys of patternHandles, sorted (deterministic frames)
 	snapshotHandle map[uint64]bool // handles subscribed with snapshot
+	// On the current connection: the subscribe each such handle awaits its snapshot from, and
+	// the handles that had it (or whose resume made it unnecessary).
+	snapshotReq map[uint64]string
+	snapshotHad map[uint64]bool
 
 	clock    clockOffset // latency: the server clock, the live events' delays, the last `time` read
 	delays   delays
@@ -255,10 +256,9 @@ type Session struct {
 	connectionActive   bool
 	connectionPatterns map[string]bool
 	confirmedPatterns  map[string]bool
-	unsubscribeAgain   map[string]bool     // unsubscribes refused as rate_limited
-	snapshotAgain      map[uint64]bool     // snapshot re-asks refused as rate_limited
-	snapshotRequests   map[string][]uint64 // snapshot requests not yet answered by snapshotted (or replayed)
-	replayReq          string              // the subscribe with `from` whose replay is under way
+	unsubscribeAgain   map[string]bool // unsubscribes refused as rate_limited
+	fromReq            string          // the subscribe that carried `from`, until its `replayed`
+	replaying          bool            // between that request's `subscribed` and `replayed`
 	resumeRefused      bool
 	headReq            string
 	pending            map[string]pendingRequest
@@ -276,7 +276,7 @@ func NewSession(c Config) *Session {
 	return &Session{config: c, nextHandle: 1, nextReq: 1, handlePattern: map[uint64]string{},
 		patternHandles: map[string][]uint64{}, connectionPatterns: map[string]bool{},
 		confirmedPatterns: map[string]bool{}, unsubscribeAgain: map[string]bool{}, pending: map[string]pendingRequest{},
-		snapshotHandle: map[uint64]bool{}, snapshotAgain: map[uint64]bool{}, snapshotRequests: map[string][]uint64{}}
+		snapshotHandle: map[uint64]bool{}, snapshotReq: map[uint64]string{}, snapshotHad: map[uint64]bool{}}
 }
 
 // ---- small helpers -----------------------------------------------------------------------------
@@ -356,8 +356,7 @@ func (s *Session) resetConnection() {
 	clear(s.connectionPatterns)
 	clear(s.confirmedPatterns)
 	clear(s.pending)
-	clear(s.snapshotRequests)
-	s.replayReq = ""
+	s.fromReq, s.replaying = "", false
 	s.pingReq = ""
 }
 
@@ -387,7 +386,8 @@ func (s *Session) leaveConnection() {
 	s.connectionActive = false
 	s.resetConnection()
 	clear(s.unsubscribeAgain)
-	clear(s.snapshotAgain)
+	clear(s.snapshotReq)
+	clear(s.snapshotHad)
 }
 
 func (s *Session) reconnectLater(t Tick, code uint16, reason string) {
@@ -466,34 +466,26 @@ func (s *Session) sendSubscribe(topics []string) {
 		if first && from == nil {
 			s.headReq = req
 		}
-		for _, p := range chunk {
-			s.connectionPatterns[p] = true
+		if from != nil {
+			s.fromReq = req
 		}
-		// `snapshot` when any handle of these patterns asked for it (section 9).
-		var asking []uint64
+		// `snapshot` when a handle of one of its patterns asked and has not had it on this
+		// connection; those handles await it now.
+		snapshot := false
 		for _, p := range chunk {
 			for _, h := range s.patternHandles[p] {
-				if s.snapshotHandle[h] {
-					asking = append(asking, h)
+				if s.snapshotHandle[h] && !s.snapshotHad[h] {
+					snapshot = true
+					s.snapshotReq[h] = req
 				}
 			}
 		}
-		s.pending[req] = pendingRequest{what: reqSubscribe, topics: chunk, resumes: from != nil, snapshotFor: asking}
-		if len(asking) > 0 {
-			s.snapshotRequests[req] = asking
+		for _, p := range chunk {
+			s.connectionPatterns[p] = true
 		}
-		s.send(EncodeSubscribe(req, chunk, from, len(asking) > 0, s.config.Conflate))
+		s.pending[req] = pendingRequest{what: reqSubscribe, topics: chunk}
+		s.send(EncodeSubscribe(req, chunk, from, snapshot, s.config.Conflate))
 	}
-}
-
-// askSnapshot: a snapshot handle added to a pattern the connection already holds asks for the
-// pattern once more, for its snapshot (the server changes nothing else).
-func (s *Session) askSnapshot(h uint64) {
-	pattern := s.handlePattern[h]
-	req := s.requestID()
-	s.pending[req] = pendingRequest{what: reqSubscribe, topics: []string{pattern}, snapshotFor: []uint64{h}, reask: true}
-	s.snapshotRequests[req] = []uint64{h}
-	s.send(EncodeSubscribe(req, []string{pattern}, nil, true, s.config.Conflate))
 }
 
 func (s *Session) removePatternKey(pattern string) {
@@ -511,11 +503,39 @@ func (s *Session) dropPattern(pattern string, kind NoticeKind, detail, message s
 	}
 	for _, h := range handles {
 		s.notice(kind, detail, message, h)
-		delete(s.handlePattern, h)
-		delete(s.snapshotHandle, h)
+		s.forget(h)
 	}
 	delete(s.patternHandles, pattern)
 	s.removePatternKey(pattern)
+}
+
+func (s *Session) forget(h uint64) {
+	delete(s.handlePattern, h)
+	delete(s.snapshotHandle, h)
+	delete(s.snapshotReq, h)
+	delete(s.snapshotHad, h)
+}
+
+// snapshotDone: the handles awaiting the snapshot of req stop waiting; with a count, each is told.
+func (s *Session) snapshotDone(req string, count *uint64) {
+	if req == "" {
+		return
+	}
+	var done []uint64
+	for h, r := range s.snapshotReq {
+		if r == req {
+			done = append(done, h)
+		}
+	}
+	sort.Slice(done, func(i, j int) bool { return done[i] < done[j] })
+	for _, h := range done {
+		delete(s.snapshotReq, h)
+		s.snapshotHad[h] = true
+		if count != nil {
+			n := strconv.FormatUint(*count, 10)
+			s.notice(NoticeSnapshotted, n, "the snapshot of `"+s.handlePattern[h]+"` is complete ("+n+" events)", h)
+		}
+	}
 }
 
 func (s *Session) handlesFor(topic string) []uint64 {
@@ -556,13 +576,12 @@ func (s *Session) onFrame(t Tick, text []byte) {
 	case "subscribed":
 		s.onSubscribed(&f)
 	case "replayed":
-		if f.Req == s.replayReq {
-			s.replayReq = ""
+		if f.Req != "" && f.Req == s.fromReq {
+			s.replaying, s.fromReq = false, ""
 		}
-		// The resume worked (no snapshot comes) or the snapshot has come already.
-		delete(s.snapshotRequests, f.Req)
+		s.snapshotDone(f.Req, nil) // the resume was possible: the replay brought them up to date
 	case "snapshotted":
-		s.onSnapshotted(&f)
+		s.snapshotDone(f.Req, &f.Count)
 	case "unsubscribed":
 		s.onUnsubscribed(&f)
 	case "refreshed":
@@ -636,10 +655,10 @@ func (s *Session) onReady(t Tick, f *ServerFrame) {
 }
 
 func (s *Session) onSubscribed(f *ServerFrame) {
-	if r, ok := s.pending[f.Req]; ok && r.resumes {
-		s.replayReq = f.Req // replayed events follow until `replayed`: not live latency
-	}
 	delete(s.pending, f.Req)
+	if f.Req != "" && f.Req == s.fromReq {
+		s.replaying = true // replayed events follow until `replayed`: not live latency
+	}
 	// Without `from`, live delivery starts after `head`: until an event arrives that is the
 	// position to resume from. Only the connection's first subscribe qualifies.
 	if f.Req == s.headReq && !s.resume.hasLast && f.Head != nil {
@@ -670,17 +689,6 @@ func (s *Session) onUnsubscribed(f *ServerFrame) {
 	}
 }
 
-func (s *Session) onSnapshotted(f *ServerFrame) {
-	handles := s.snapshotRequests[f.Req]
-	delete(s.snapshotRequests, f.Req)
-	count := strconv.FormatUint(f.Count, 10)
-	for _, h := range handles {
-		if p, ok := s.handlePattern[h]; ok && s.snapshotHandle[h] {
-			s.notice(NoticeSnapshotted, count, "the snapshot of `"+p+"` is complete: "+count+" events", h)
-		}
-	}
-}
-
 // delay is local clock + offset - the event's `time`, when it parses.
 func (s *Session) delay(now int64, time string) (int64, bool) {
 	if time != s.timeText { // consecutive events often share their millisecond
@@ -690,31 +698,16 @@ func (s *Session) delay(now int64, time string) (int64, bool) {
 	return now + s.clock.offsetMS - s.timeMS, s.timeOK
 }
 
-// snapshotReceivers are the handles whose snapshot is under way on this connection and whose
-// pattern matches topic.
+// snapshotReceivers are the handles awaiting a snapshot whose pattern matches topic.
 func (s *Session) snapshotReceivers(topic string) []uint64 {
 	var out []uint64
-	for _, h := range s.handlesFor(topic) {
-		if !s.snapshotHandle[h] {
-			continue
-		}
-		for _, hs := range s.snapshotRequests {
-			if containsHandle(hs, h) {
-				out = append(out, h)
-				break
-			}
+	for h := range s.snapshotReq {
+		if Matches(s.handlePattern[h], topic) {
+			out = append(out, h)
 		}
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
-}
-
-func containsHandle(hs []uint64, h uint64) bool {
-	for _, x := range hs {
-		if x == h {
-			return true
-		}
-	}
-	return false
 }
 
 // onEvent handles one decoded event.
@@ -743,7 +736,7 @@ func (s *Session) onEvent(t Tick, ev *Event) {
 			return
 		}
 		d, ok := s.delay(t.NowMS, ev.Time)
-		if ok && s.replayReq == "" {
+		if ok && !s.replaying {
 			s.delays.add(d)
 		}
 		s.actions = append(s.actions, Action{Kind: ActDeliver, Event: ev, Handles: handles, Prev: prev, HasPrev: hasPrev,
@@ -768,13 +761,8 @@ func (s *Session) onError(t Tick, f *ServerFrame) {
 		return
 	}
 	delete(s.pending, f.Req)
-	delete(s.snapshotRequests, f.Req)
 	if f.Code == "rate_limited" {
 		s.onRateLimited(t, f.Req, req)
-		return
-	}
-	if req.reask {
-		s.notice(NoticeError, f.Code, f.Message, 0) // the pattern is still held
 		return
 	}
 	switch req.what {
@@ -802,10 +790,6 @@ func (s *Session) onError(t Tick, f *ServerFrame) {
 // application could act on. The request goes out again after the server's one-second window.
 func (s *Session) onRateLimited(t Tick, req string, r pendingRequest) {
 	switch {
-	case r.reask:
-		for _, h := range r.snapshotFor {
-			s.snapshotAgain[h] = true
-		}
 	case r.what == reqSubscribe:
 		for _, p := range r.topics {
 			delete(s.connectionPatterns, p)
@@ -844,18 +828,6 @@ func (s *Session) resend() {
 	}
 	if len(wanted) > 0 {
 		s.sendSubscribe(wanted)
-	}
-	again := make([]uint64, 0, len(s.snapshotAgain))
-	for h := range s.snapshotAgain {
-		again = append(again, h)
-	}
-	clear(s.snapshotAgain)
-	sort.Slice(again, func(i, j int) bool { return again[i] < again[j] })
-	for _, h := range again {
-		p, ok := s.handlePattern[h]
-		if ok && s.snapshotHandle[h] && s.connectionPatterns[p] && !containsString(wanted, p) {
-			s.askSnapshot(h)
-		}
 	}
 	var unwanted []string
 	for p := range s.unsubscribeAgain {
@@ -1081,15 +1053,6 @@ func (s *Session) TimerFired(t Tick, k TimerKind) {
 	}
 }
 
-func containsString(ss []string, v string) bool {
-	for _, x := range ss {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
 // Subscribe adds a handle for pattern (validated locally) and returns it (never 0). With
 // snapshot, the handle gets the current state of its pattern first (section 5.3), and again
 // after every `reset`.
@@ -1111,16 +1074,17 @@ func (s *Session) Subscribe(t Tick, pattern string, snapshot bool) (uint64, *Pro
 	if snapshot {
 		s.snapshotHandle[h] = true
 	}
-	live := s.state == StateLive
-	if len(handles) == 0 && live && !s.connectionPatterns[pattern] {
-		s.sendSubscribe([]string{pattern})
+	if s.state != StateLive {
 		return h, nil
 	}
-	if live && s.confirmedPatterns[pattern] {
+	held := s.connectionPatterns[pattern]
+	if held && s.confirmedPatterns[pattern] {
 		s.notice(NoticeSubscribed, pattern, "subscribed to `"+pattern+"`", h)
 	}
-	if snapshot && live && s.connectionPatterns[pattern] {
-		s.askSnapshot(h)
+	// A held pattern is asked for again when this handle wants its current state (section
+	// 5.3); the server answers a held pattern as usual.
+	if (len(handles) == 0 && !held) || (held && snapshot) {
+		s.sendSubscribe([]string{pattern})
 	}
 	return h, nil
 }
@@ -1131,8 +1095,7 @@ func (s *Session) Unsubscribe(t Tick, h uint64) {
 	if !ok {
 		return
 	}
-	delete(s.handlePattern, h)
-	delete(s.snapshotHandle, h)
+	s.forget(h)
 	handles := s.patternHandles[pattern]
 	for i, x := range handles {
 		if x == h {

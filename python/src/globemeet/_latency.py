@@ -13,8 +13,9 @@ DELAY_WINDOW = 1_000   # the percentiles cover the last 1,000 live events
 
 @dataclass(frozen=True)
 class LatencyStats:
-    """What latency() reports: `count` live events in the window (at most 1,000), the delay's
-    p50 and p99 over them (0 while count is 0), and the clock offset used (server minus local)."""
+    """What latency() reports: `count` live events measured since the client was made, the
+    delay's p50 and p99 over the last 1,000 of them (0 while count is 0), and the clock offset
+    used (the server's clock minus the local one)."""
     count: int
     p50_ms: int
     p99_ms: int
@@ -25,46 +26,57 @@ class ClockOffset:
     """Server clock minus local clock, in ms. 0 until a server names its time (older servers
     omit `time_ms`)."""
 
-    __slots__ = ("offset_ms", "_pongs")
+    __slots__ = ("offset_ms", "_pongs", "_next")
 
     def __init__(self) -> None:
         self.offset_ms = 0
-        self._pongs: deque[tuple[int, int]] = deque(maxlen=PONG_SAMPLES)  # (round trip, offset)
+        self._pongs: list[tuple[int, int]] = []  # (round trip, offset), a ring of PONG_SAMPLES
+        self._next = 0
 
     def on_ready(self, now_ms: int, time_ms: int | None) -> None:
-        # A new connection may reach another node (another clock): its pongs start afresh.
-        self._pongs.clear()
+        # A new connection (perhaps to another node) starts its estimate afresh: the pongs of
+        # the previous one are forgotten. A server without `time_ms` changes nothing.
         if time_ms is not None:
             self.offset_ms = time_ms - now_ms
+            self._pongs.clear()
+            self._next = 0
 
     def on_pong(self, sent_ms: int, now_ms: int, time_ms: int | None) -> None:
-        if time_ms is None or now_ms < sent_ms:
+        if time_ms is None or now_ms < sent_ms:  # a local clock that stepped back measures nothing
             return
-        self._pongs.append((now_ms - sent_ms, time_ms - (sent_ms + now_ms) // 2))
+        round_trip = now_ms - sent_ms
+        sample = (round_trip, time_ms - (sent_ms + round_trip // 2))
+        if len(self._pongs) < PONG_SAMPLES:
+            self._pongs.append(sample)
+        else:
+            self._pongs[self._next] = sample
+        self._next = (self._next + 1) % PONG_SAMPLES
+        # The shortest round trip; of equals, the first in the ring (as core/src/latency.cpp).
         best = self._pongs[0]
-        for sample in self._pongs:
-            if sample[0] <= best[0]:  # the shortest round trip; the newest of equals
-                best = sample
+        for candidate in self._pongs:
+            if candidate[0] < best[0]:
+                best = candidate
         self.offset_ms = best[1]
 
 
 class DelayWindow:
     """The delays of the last DELAY_WINDOW live events, and their percentiles."""
 
-    __slots__ = ("_delays",)
+    __slots__ = ("_delays", "_count")
 
     def __init__(self) -> None:
         self._delays: deque[int] = deque(maxlen=DELAY_WINDOW)
+        self._count = 0
 
     def add(self, delay_ms: int) -> None:
         self._delays.append(delay_ms)
+        self._count += 1
 
     def stats(self, offset_ms: int) -> LatencyStats:
-        ordered = sorted(self._delays)
-        n = len(ordered)
-        if n == 0:
+        if self._count == 0:
             return LatencyStats(0, 0, 0, offset_ms)
-        return LatencyStats(n, _nearest_rank(ordered, 50), _nearest_rank(ordered, 99), offset_ms)
+        ordered = sorted(self._delays)
+        return LatencyStats(self._count, _nearest_rank(ordered, 50), _nearest_rank(ordered, 99), offset_ms)
 
 
 def _nearest_rank(ordered: list[int], percent: int) -> int:
@@ -93,22 +105,18 @@ def _days_from_civil(y: int, m: int, d: int) -> int:
     return era * 146097 + doe - 719468
 
 
-def _days_in_month(y: int, m: int) -> int:
-    if m == 2:
-        return 29 if y % 4 == 0 and (y % 100 != 0 or y % 400 == 0) else 28
-    return 30 if m in (4, 6, 9, 11) else 31
-
-
 def parse_time_ms(text: str) -> int | None:
     """An RFC 3339 date-time (`2026-11-27T18:02:11.204Z`, any fraction, `Z` or an offset) as
-    Unix milliseconds (the fraction cut to ms); None when it is not one."""
+    Unix milliseconds (the fraction cut to ms); None when it is not one. The twin of
+    core::parse_rfc3339_ms."""
     try:
         if len(text) < 20 or text[4] != "-" or text[7] != "-" or text[10] not in "Tt" \
                 or text[13] != ":" or text[16] != ":":
             return None
         y, mo, d = _number(text, 0, 4), _number(text, 5, 7), _number(text, 8, 10)
         h, mi, s = _number(text, 11, 13), _number(text, 14, 16), _number(text, 17, 19)
-        if not (1 <= mo <= 12 and 1 <= d <= _days_in_month(y, mo) and h <= 23 and mi <= 59 and s <= 60):
+        # The ranges core/src/latency.cpp checks (a day 31 of a short month reads as the 1st after).
+        if not (1 <= mo <= 12 and 1 <= d <= 31 and h <= 23 and mi <= 59 and s <= 60):
             return None
         i, ms = 19, 0
         if text[i] == ".":

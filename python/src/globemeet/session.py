@@ -194,15 +194,11 @@ def _seconds_to_ms(s: int) -> int:
 
 
 class _Pending:
-    __slots__ = ("what", "topics", "resumes", "snapshot_for", "reask")
+    __slots__ = ("what", "topics")
 
-    def __init__(self, what: str, topics: list[str], resumes: bool = False,
-                 snapshot_for: tuple[int, ...] = (), reask: bool = False) -> None:
+    def __init__(self, what: str, topics: list[str]) -> None:
         self.what = what   # subscribe, unsubscribe, refresh, ping
         self.topics = topics
-        self.resumes = resumes            # a subscribe with `from`: the replay follows
-        self.snapshot_for = snapshot_for  # a subscribe with `snapshot`: the handles that asked
-        self.reask = reask                # a subscribe of a held pattern, only for its snapshot
 
 
 class ClientSession:
@@ -230,6 +226,10 @@ class ClientSession:
         # subscriptions change. Spares the grammar check and the matching per event.
         self._topic_handles: dict[str, tuple[int, ...]] = {}
         self._snapshot_handles: set[int] = set()   # handles subscribed with snapshot=True
+        # On the current connection: the subscribe each such handle awaits its snapshot from,
+        # and the handles that had it (or whose resume made it unnecessary).
+        self._snapshot_req: dict[int, str] = {}
+        self._snapshot_had: set[int] = set()
         # Latency: the server clock, the live events' delays, and the last `time` read.
         self._clock = ClockOffset()
         self._delays = DelayWindow()
@@ -246,10 +246,8 @@ class ClientSession:
         self._connection_patterns: set[str] = set()
         self._confirmed_patterns: set[str] = set()
         self._unsubscribe_again: set[str] = set()  # unsubscribes refused as rate_limited
-        self._snapshot_again: set[int] = set()     # snapshot re-asks refused as rate_limited
-        # Snapshot requests not yet answered by `snapshotted` (or `replayed`): req -> handles.
-        self._snapshot_requests: dict[str, tuple[int, ...]] = {}
-        self._replay_req = ""  # the subscribe with `from` whose replay is under way
+        self._from_req = ""        # the subscribe that carried `from`, until its `replayed`
+        self._replaying = False    # between that request's `subscribed` and `replayed`
         self._resume_refused = False
         self._head_req = ""
         self._pending: dict[str, _Pending] = {}
@@ -347,8 +345,8 @@ class ClientSession:
         self._resume_refused = False
         self._head_req = ""
         self._pending.clear()
-        self._snapshot_requests.clear()
-        self._replay_req = ""
+        self._from_req = ""
+        self._replaying = False
         self._ping_req = ""
         self._refresh_failures = 0
         self._heartbeat_ms = self.config.default_heartbeat_ms
@@ -367,10 +365,11 @@ class ClientSession:
         self._connection_patterns.clear()
         self._confirmed_patterns.clear()
         self._unsubscribe_again.clear()
-        self._snapshot_again.clear()
         self._pending.clear()
-        self._snapshot_requests.clear()
-        self._replay_req = ""
+        self._from_req = ""
+        self._replaying = False
+        self._snapshot_req.clear()
+        self._snapshot_had.clear()
         self._ping_req = ""
 
     def _reconnect_later(self, now_ms: int, random01: float, code: int, reason: str) -> None:
@@ -426,22 +425,19 @@ class ClientSession:
             from_id = self._resume.last() if first and not self._resume_refused else None
             if first and from_id is None:
                 self._head_req = req
+            if from_id is not None:
+                self._from_req = req
+            # `snapshot` when a handle of one of its patterns asked and has not had it on this
+            # connection; those handles await it now.
+            snapshot = False
+            for pattern in chunk:
+                for handle in self._pattern_handles.get(pattern, ()):
+                    if handle in self._snapshot_handles and handle not in self._snapshot_had:
+                        snapshot = True
+                        self._snapshot_req[handle] = req
             self._connection_patterns.update(chunk)
-            # `snapshot` when any handle of these patterns asked for it (section 9).
-            asking = tuple(h for p in chunk for h in self._pattern_handles.get(p, ()) if h in self._snapshot_handles)
-            self._pending[req] = _Pending("subscribe", chunk, from_id is not None, asking)
-            if asking:
-                self._snapshot_requests[req] = asking
-            self._send(_codec.encode_subscribe(req, chunk, from_id, bool(asking), self.config.conflate))
-
-    def _ask_snapshot(self, handle: int) -> None:
-        # A snapshot handle added to a pattern the connection already holds: the pattern once
-        # more, for its snapshot (the server changes nothing else).
-        pattern = self._handle_pattern[handle]
-        req = self._request_id()
-        self._pending[req] = _Pending("subscribe", [pattern], False, (handle,), True)
-        self._snapshot_requests[req] = (handle,)
-        self._send(_codec.encode_subscribe(req, [pattern], None, True, self.config.conflate))
+            self._pending[req] = _Pending("subscribe", chunk)
+            self._send(_codec.encode_subscribe(req, chunk, from_id, snapshot, self.config.conflate))
 
     def _drop_pattern(self, pattern: str, kind: NoticeKind, detail: str, message: str) -> None:
         self._topic_handles.clear()
@@ -450,8 +446,25 @@ class ClientSession:
             return
         for handle in handles:
             self._notice(kind, detail, message, handle)
-            self._handle_pattern.pop(handle, None)
-            self._snapshot_handles.discard(handle)
+            self._forget(handle)
+
+    def _forget(self, handle: int) -> None:
+        self._handle_pattern.pop(handle, None)
+        self._snapshot_handles.discard(handle)
+        self._snapshot_req.pop(handle, None)
+        self._snapshot_had.discard(handle)
+
+    def _snapshot_done(self, req: str, count: int | None) -> None:
+        # The handles awaiting the snapshot of `req` stop waiting; with `count`, each is told.
+        if not req:
+            return
+        for handle in sorted(h for h, r in self._snapshot_req.items() if r == req):
+            del self._snapshot_req[handle]
+            self._snapshot_had.add(handle)
+            if count is not None:
+                pattern = self._handle_pattern[handle]
+                self._notice(NoticeKind.SNAPSHOTTED, str(count),
+                             f"the snapshot of `{pattern}` is complete ({count} events)", handle)
 
     def _handles_for(self, topic_name: str) -> tuple[int, ...]:
         out: list[int] = []
@@ -497,9 +510,9 @@ class ClientSession:
 
     def _on_subscribed(self, now_ms: int, random01: float, f: dict[str, Any]) -> None:
         req = f.get("req", "")
-        request = self._pending.pop(req, None)
-        if request is not None and request.resumes:
-            self._replay_req = req  # replayed events follow until `replayed`: not live latency
+        self._pending.pop(req, None)
+        if req and req == self._from_req:
+            self._replaying = True  # replayed events follow until `replayed`: not live latency
         head = f.get("head")
         # The head answering the connection's first subscribe (sent without `from`) is the
         # position to resume from until an event arrives: an outage before it loses nothing.
@@ -514,18 +527,13 @@ class ClientSession:
 
     def _on_replayed(self, now_ms: int, random01: float, f: dict[str, Any]) -> None:
         req = f.get("req", "")
-        if req == self._replay_req:
-            self._replay_req = ""
-        # The resume worked (no snapshot comes) or the snapshot has come already.
-        self._snapshot_requests.pop(req, None)
+        if req and req == self._from_req:
+            self._replaying = False
+            self._from_req = ""
+        self._snapshot_done(req, None)  # the resume was possible: the replay brought them up to date
 
     def _on_snapshotted(self, now_ms: int, random01: float, f: dict[str, Any]) -> None:
-        count = str(f["count"])
-        for handle in self._snapshot_requests.pop(f.get("req", ""), ()):
-            pattern = self._handle_pattern.get(handle)
-            if pattern is not None and handle in self._snapshot_handles:
-                self._notice(NoticeKind.SNAPSHOTTED, count, f"the snapshot of `{pattern}` is complete: {count} events",
-                             handle)
+        self._snapshot_done(f.get("req", ""), f["count"])
 
     def _on_unsubscribed(self, now_ms: int, random01: float, f: dict[str, Any]) -> None:
         req = f.get("req", "")
@@ -564,9 +572,8 @@ class ClientSession:
         return None if self._time_ms is None else now_ms + self._clock.offset_ms - self._time_ms
 
     def _snapshot_receivers(self, topic_name: str) -> tuple[int, ...]:
-        # The handles whose snapshot is under way on this connection and whose pattern matches.
-        waiting = {h for hs in self._snapshot_requests.values() for h in hs if h in self._snapshot_handles}
-        return tuple(h for h in self._handles_for(topic_name) if h in waiting)
+        # The handles awaiting a snapshot whose pattern matches.
+        return tuple(h for h in sorted(self._snapshot_req) if _topic.matches(self._handle_pattern[h], topic_name))
 
     def _event(self, now_ms: int, random01: float, event_id: str, topic_name: str, time_text: str,
                snapshot: bool, frame: dict[str, Any] | None) -> Deliver | None:
@@ -593,7 +600,7 @@ class ClientSession:
             if not handles:
                 return None
             delay = self._delay(now_ms, time_text)
-            if delay is not None and not self._replay_req:
+            if delay is not None and not self._replaying:
                 self._delays.add(delay)
             action = Deliver(frame, event_id, topic_name, handles, False, delay)
             self._actions.append(action)
@@ -640,13 +647,10 @@ class ClientSession:
         if request is None:
             self._notice(NoticeKind.ERROR, code, message)
             return
-        self._snapshot_requests.pop(req, None)
         if code == "rate_limited":
             self._on_rate_limited(now_ms, random01, req, request)
             return
-        if request.reask:
-            self._notice(NoticeKind.ERROR, code, message)  # the pattern is still held
-        elif request.what == "subscribe":
+        if request.what == "subscribe":
             self._on_subscribe_refused(code, message, f.get("topic", ""), request.topics)
         elif request.what == "refresh":
             # The refused token must not open the next connection either.
@@ -667,9 +671,7 @@ class ClientSession:
     def _on_rate_limited(self, now_ms: int, random01: float, req: str, request: _Pending) -> None:
         # Refused for coming too fast: nothing was applied and nothing is wrong that the
         # application could act on (no notice). Sent again after the server's one-second window.
-        if request.reask:
-            self._snapshot_again.update(request.snapshot_for)
-        elif request.what == "subscribe":
+        if request.what == "subscribe":
             for pattern in request.topics:
                 self._connection_patterns.discard(pattern)
         elif request.what == "unsubscribe":
@@ -694,11 +696,6 @@ class ClientSession:
         wanted = [p for p in sorted(self._pattern_handles) if p not in self._connection_patterns]
         if wanted:
             self._send_subscribe(wanted)
-        for handle in sorted(self._snapshot_again):
-            if handle in self._snapshot_handles and self._handle_pattern.get(handle) in self._connection_patterns \
-                    and self._handle_pattern[handle] not in wanted:
-                self._ask_snapshot(handle)
-        self._snapshot_again.clear()
         unwanted = sorted(p for p in self._unsubscribe_again if p not in self._pattern_handles)
         self._unsubscribe_again.clear()
         if unwanted:
@@ -835,7 +832,7 @@ class ClientSession:
             if not handles:
                 return handles, None
             delay = self._delay(now_ms, time_text)
-            if delay is not None and not self._replay_req:
+            if delay is not None and not self._replaying:
                 self._delays.add(delay)
             return handles, delay
         if verdict is Verdict.DUPLICATE:
@@ -909,21 +906,22 @@ class ClientSession:
         handles.append(handle)
         if snapshot:
             self._snapshot_handles.add(handle)
-        live = self._state is State.LIVE
-        if len(handles) == 1 and live and pattern not in self._connection_patterns:
-            self._send_subscribe([pattern])
+        if self._state is not State.LIVE:
             return handle
-        if live and pattern in self._confirmed_patterns:
+        held = pattern in self._connection_patterns
+        if held and pattern in self._confirmed_patterns:
             self._notice(NoticeKind.SUBSCRIBED, pattern, f"subscribed to `{pattern}`", handle)
-        if snapshot and live and pattern in self._connection_patterns:
-            self._ask_snapshot(handle)
+        # A held pattern is asked for again when this handle wants its current state (section
+        # 5.3); the server answers a held pattern as usual.
+        if (len(handles) == 1 and not held) or (held and snapshot):
+            self._send_subscribe([pattern])
         return handle
 
     def unsubscribe(self, now_ms: int, random01: float, handle: int) -> list[Action]:
-        pattern = self._handle_pattern.pop(handle, None)
+        pattern = self._handle_pattern.get(handle)
         if pattern is None:
             return self.take_actions()
-        self._snapshot_handles.discard(handle)
+        self._forget(handle)
         self._topic_handles.clear()
         handles = self._pattern_handles.get(pattern, [])
         if handle in handles:
