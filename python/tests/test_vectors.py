@@ -107,3 +107,9 @@ def test_client_frames_round_trip() -> None:
     assert _codec.encode_refresh("3", "eyJ.eyJ.sig") == canon["refresh"]
     assert _codec.encode_ping("4") == canon["ping with req"]
     assert _codec.encode_auth("abc") == canon["auth with members reordered and an unknown member"]
+    assert _codec.encode_subscribe("5", ["queue.*.depth-changed", "agent.>"], None, True, True) \
+        == canon["subscribe with snapshot and conflate"]
+    assert _codec.encode_subscribe("1", [">"], "6f1c2a9e-1042", True, True) \
+        == canon["subscribe with from and snapshot (the snapshot instead of the replay if the resume is impossible)"]
+    assert _codec.encode_subscribe("1", [">"], None, False, False) \
+        == canon["subscribe with snapshot and conflate false is written without them"]
