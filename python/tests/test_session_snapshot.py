@@ -7,7 +7,7 @@ import json
 
 from test_session import EXP, T0, TIME, event, jwt, notices, sends
 
-from globemeet._latency import ClockOffset, DelayWindow, LatencyStats, parse_time_ms
+from globemeet._latency import ClockOffset, DelayWindow, LatencyStats, TimeReader, parse_time_ms
 from globemeet.session import ClientSession, Deliver, Notice, NoticeKind, SessionConfig, Timer
 
 TIME_MS = parse_time_ms(TIME)
@@ -198,6 +198,14 @@ def test_time_parsing() -> None:
     for bad in ("", "2026-11-27", "2026-11-27T18:02:11", "2026-13-01T00:00:00Z", "2026-01-32T00:00:00Z",
                 "2026-11-27T24:00:00Z", "2026-11-27T18:02:11.Z", "2026-11-27T18:02:11.204", "x026-11-27T18:02:11Z"):
         assert parse_time_ms(bad) is None, bad
+
+
+def test_the_time_reader_reads_what_parse_time_ms_reads() -> None:
+    r = TimeReader()
+    for text in ("2026-11-27T18:02:11.204Z", "2026-11-27T18:02:11.999Z", "2026-11-27T18:02:11.0x0Z",
+                 "2026-11-27T18:02:12.000Z", "2026-11-27T19:02:12.001+01:00", "2026-11-27T18:02:12.5Z",
+                 "1969-12-31T23:59:59.250Z", "1969-12-31T23:59:59.999Z", "2026-11-27T18:02:12.001Z"):
+        assert r.read(text) == parse_time_ms(text), text
 
 
 def test_percentiles_are_nearest_rank_over_the_last_thousand() -> None:

@@ -141,3 +141,27 @@ def parse_time_ms(text: str) -> int | None:
         return None
     seconds = _days_from_civil(y, mo, d) * 86_400 + h * 3_600 + mi * 60 + s - shift * 60
     return seconds * 1000 + ms
+
+
+class TimeReader:
+    """parse_time_ms for a stream of event times: the server writes `...T18:02:11.204Z`, and the
+    part up to the second changes once a second, so that part is read once and only the
+    milliseconds after it for each event (several microseconds less per event)."""
+
+    __slots__ = ("_prefix", "_base")
+
+    def __init__(self) -> None:
+        self._prefix = ""
+        self._base = 0
+
+    def read(self, text: str) -> int | None:
+        if len(text) == 24 and text[23] == "Z" and text[19] == "." and text.startswith(self._prefix) \
+                and self._prefix:
+            millis = text[20:23]
+            if millis.isdigit() and millis.isascii():
+                return self._base + int(millis)
+        parsed = parse_time_ms(text)
+        if parsed is not None and len(text) == 24 and text[23] == "Z" and text[19] == ".":
+            self._prefix, self._base = text[:19], parsed - parsed % 1000
+        return parsed
+

@@ -37,7 +37,7 @@ from typing import Any, Union
 from globemeet import _codec, _topic
 from globemeet._backoff import BackoffPolicy, backoff_delay
 from globemeet._event_id import ResumeState, Verdict, parse_event
-from globemeet._latency import ClockOffset, DelayWindow, LatencyStats, parse_time_ms
+from globemeet._latency import ClockOffset, DelayWindow, LatencyStats, TimeReader
 from globemeet._event_id import parse as parse_position
 
 SUBPROTOCOL = "globemeet-events.v1"
@@ -230,11 +230,10 @@ class ClientSession:
         # and the handles that had it (or whose resume made it unnecessary).
         self._snapshot_req: dict[int, str] = {}
         self._snapshot_had: set[int] = set()
-        # Latency: the server clock, the live events' delays, and the last `time` read.
+        # Latency: the server clock, the live events' delays, the events' `time` read.
         self._clock = ClockOffset()
         self._delays = DelayWindow()
-        self._time_text = ""
-        self._time_ms: int | None = None
+        self._times = TimeReader()
         # Reconnecting.
         self._attempt = 0
         self._closing_delay_ms: int | None = None
@@ -567,9 +566,8 @@ class ClientSession:
         self._event(now_ms, random01, f["id"], f["topic"], f["time"], f.get("snapshot") is True, f)
 
     def _delay(self, now_ms: int, time_text: str) -> int | None:
-        if time_text != self._time_text:  # consecutive events often share their millisecond
-            self._time_text, self._time_ms = time_text, parse_time_ms(time_text)
-        return None if self._time_ms is None else now_ms + self._clock.offset_ms - self._time_ms
+        sent = self._times.read(time_text)
+        return None if sent is None else now_ms + self._clock.offset_ms - sent
 
     def _snapshot_receivers(self, topic_name: str) -> tuple[int, ...]:
         # The handles awaiting a snapshot whose pattern matches.
