@@ -153,6 +153,9 @@ const std::vector<option>& options() {
        int_field<std::uint64_t>(&server_config::retention_events, 1)},
       {"retention-seconds", "N", "seconds events are kept for resume (default 3600)",
        int_field<std::int64_t>(&server_config::retention_seconds, 1)},
+      {"snapshot-topics", "N", "topics per tenant whose latest event is kept for snapshots; past it the least "
+                               "recently updated is forgotten (default 10000)",
+       int_field<std::uint64_t>(&server_config::snapshot_topics, 1)},
       {"overflow-lag-ms", "MS", "lag of a connection's oldest queued frame before overflow + close 4000 (default 5000)",
        int_field<std::int64_t>(&server_config::overflow_lag_ms, 1)},
       {"max-queue-bytes", "N", "bytes queued for one connection before overflow (default 8388608)",

@@ -40,6 +40,7 @@ struct server_config {
   std::uint64_t memory_events = 100'000;  // disk log: newest events also kept in memory
   std::uint64_t retention_events = 100'000;
   std::int64_t retention_seconds = 3600;
+  std::uint64_t snapshot_topics = 10'000;  // per tenant in the last-value cache (snapshots)
   std::int64_t overflow_lag_ms = 5000;
   std::uint64_t max_queue_bytes = 8u << 20;  // per connection, besides the lag limit
   std::int64_t auth_timeout_ms = 10'000;

@@ -1,13 +1,31 @@
 #include "hub.hpp"
 
+#include <algorithm>
 #include <utility>
+
+#include "globemeet/core/topic.hpp"
 
 #include "server_state.hpp"
 
 namespace globemeet::server::net {
 
-// A durable log reopens with events stored by an earlier run: they count as fanned out.
-hub::hub(log::event_log& log) : log_(log), fanned_out_seq_(log.bounds().head_seq) {
+namespace {
+constexpr std::size_t rebuild_chunk_events = 4096;
+}  // namespace
+
+// A durable log reopens with events stored by an earlier run: they count as fanned out, and
+// the newest of each topic goes into the last-value cache. (A jetstream log hands its events to
+// the listener as it catches up with the stream after start(): fan_out fills the cache then.)
+hub::hub(log::event_log& log, std::size_t snapshot_topics)
+    : log_(log), latest_(snapshot_topics), fanned_out_seq_(log.bounds().head_seq) {
+  std::vector<log::stored_event_ptr> chunk;
+  for (std::uint64_t after = 0; after < fanned_out_seq_;) {
+    chunk.clear();
+    log_.read(after, fanned_out_seq_, rebuild_chunk_events, chunk);
+    if (chunk.empty()) break;
+    latest_.update(chunk);
+    after = chunk.back()->seq;
+  }
   log_.set_listener([this](std::span<const log::stored_event_ptr> batch) {
     if (runner_)
       runner_([this, batch] { fan_out(batch); });
@@ -32,6 +50,17 @@ void hub::subscribe(std::string_view tenant, connection_id who, event_sink& sink
   step(bounds);
 }
 
+void hub::latest_in_step(std::string_view tenant, std::span<const std::string> patterns,
+                         const log::log_bounds& bounds, std::vector<log::stored_event_ptr>& out) const {
+  latest_.collect(
+      tenant,
+      [&](std::string_view topic) {
+        return std::any_of(patterns.begin(), patterns.end(),
+                           [&](const std::string& p) { return core::topic::matches(p, topic); });
+      },
+      bounds.oldest_seq, bounds.head_seq, out);
+}
+
 void hub::unsubscribe(std::string_view tenant, connection_id who, std::span<const std::string> patterns) {
   std::lock_guard lock(mutex_);
   auto it = tenants_.find(std::string(tenant));
@@ -53,6 +82,17 @@ std::size_t hub::tenant_count() const {
   return tenants_.size();
 }
 
+void hub::forget_retired() {
+  const std::uint64_t oldest = log_.bounds().oldest_seq;
+  std::lock_guard lock(mutex_);
+  latest_.forget_before(oldest);
+}
+
+std::pair<std::size_t, std::size_t> hub::cache_size() const {
+  std::lock_guard lock(mutex_);
+  return {latest_.topics(), latest_.frame_bytes()};
+}
+
 core::event_id hub::head() const {
   std::lock_guard lock(mutex_);
   return core::event_id{log_.epoch(), fanned_out_seq_};
@@ -61,6 +101,7 @@ core::event_id hub::head() const {
 void hub::fan_out(std::span<const log::stored_event_ptr> batch) {
   std::lock_guard lock(mutex_);
   if (!batch.empty()) fanned_out_seq_ = batch.back()->seq;  // batches come in seq order
+  latest_.update(batch);
   const std::int64_t now_us = steady_now_us();
   // Consecutive events of one tenant and topic match the same connections: match each run once.
   for (std::size_t first = 0; first < batch.size();) {

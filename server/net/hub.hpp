@@ -2,7 +2,9 @@
 // connection ids; the log's append listener matches each run of same-topic events once and
 // hands each matching connection, in one call per appended batch, the shared frames it gets. The hub's lock orders fan-out against subscription
 // changes, so a subscriber can take the log's head under the same lock and know that every
-// later event reaches it live and every earlier one is in the log for replay.
+// later event reaches it live and every earlier one is in the log for replay. The last-value
+// cache is updated under the same lock, so a snapshot taken there ends exactly where the live
+// events begin.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -17,6 +19,7 @@
 #include "globemeet/core/event_id.hpp"
 #include "globemeet/core/subscription_index.hpp"
 #include "globemeet/server/log/event_log.hpp"
+#include "globemeet/server/log/last_value_cache.hpp"
 
 namespace globemeet::server::net {
 
@@ -50,8 +53,9 @@ class hub {
   // fan-out to one; the log waits, which keeps every ordering guarantee of event_log.hpp.
   using io_runner = std::function<void(const std::function<void()>& task)>;
 
-  // Installs itself as the log's append listener; `log` must outlive the hub.
-  explicit hub(log::event_log& log);
+  // Installs itself as the log's append listener; `log` must outlive the hub. The last-value
+  // cache (at most `snapshot_topics` per tenant) is rebuilt from the events the log retains.
+  explicit hub(log::event_log& log, std::size_t snapshot_topics = 10'000);
   // Fan-out runs through `runner` from now on (without one: on the thread that calls the listener).
   void run_fan_out_with(io_runner runner);
   hub(const hub&) = delete;
@@ -61,11 +65,20 @@ class hub {
   // then runs `step` before any event can reach the sink through these patterns.
   void subscribe(std::string_view tenant, connection_id who, event_sink& sink, std::span<const std::string> patterns,
                  const locked_step& step);
+  // Only from inside a subscribe step (the hub's lock is held there): appends to `out` the
+  // tenant's latest event of every topic one of `patterns` matches, in seq order, among the
+  // events `bounds` (the step's) retains: exactly what precedes the live events of the step.
+  void latest_in_step(std::string_view tenant, std::span<const std::string> patterns, const log::log_bounds& bounds,
+                      std::vector<log::stored_event_ptr>& out) const;
   void unsubscribe(std::string_view tenant, connection_id who, std::span<const std::string> patterns);
   // Removes everything of `who`; after it returns the sink is never called again.
   void detach(std::string_view tenant, connection_id who, std::span<const std::string> patterns);
 
   std::size_t tenant_count() const;
+  // Drops from the last-value cache what the log no longer retains (called periodically).
+  void forget_retired();
+  // The cache's topics over all tenants and the bytes of their frames (for /metrics).
+  std::pair<std::size_t, std::size_t> cache_size() const;
 
   // The newest event fanned out (what `ready.head` names); `{epoch}-0` before the first.
   core::event_id head() const;
@@ -88,6 +101,7 @@ class hub {
   mutable std::mutex mutex_;
   log::event_log& log_;
   io_runner runner_;  // set before the first append
+  log::last_value_cache latest_;
   std::unordered_map<std::string, tenant_state> tenants_;
   // Scratch of fan_out, under the lock (kept to reuse its memory).
   std::vector<connection_id> matched_;

@@ -61,6 +61,10 @@ std::string metrics::render() const {
   metric(out, "globemeet_events_in_total", "counter", "Events accepted by POST /v1/events.", events_in);
   metric(out, "globemeet_events_out_total", "counter", "Event frames written to clients.", events_out);
   metric(out, "globemeet_replayed_total", "counter", "Event frames sent as resume replay.", replayed);
+  metric(out, "globemeet_snapshot_events_total", "counter", "Event frames sent as snapshots of the current state.",
+         snapshot_events);
+  metric(out, "globemeet_conflated_total", "counter",
+         "Queued gauge events removed because a newer one of the same topic was queued (conflation).", conflated);
   metric(out, "globemeet_dropped_total", "counter", "Queued frames discarded with a closing connection.", dropped);
   metric(out, "globemeet_overflow_closes_total", "counter", "Connections closed with 4000 for falling behind.",
          overflow_closes);

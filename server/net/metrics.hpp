@@ -16,6 +16,8 @@ class metrics {
   std::atomic<std::uint64_t> events_in{0};      // events accepted by POST /v1/events
   std::atomic<std::uint64_t> events_out{0};     // event frames written to sockets
   std::atomic<std::uint64_t> replayed{0};       // event frames sent as resume replay
+  std::atomic<std::uint64_t> snapshot_events{0};  // event frames sent as snapshots (section 5.3)
+  std::atomic<std::uint64_t> conflated{0};      // queued gauge events replaced by a newer one (7.1)
   std::atomic<std::uint64_t> dropped{0};        // frames discarded with a closing connection
   std::atomic<std::uint64_t> overflow_closes{0};
   std::atomic<std::uint64_t> http_requests{0};

@@ -1,5 +1,7 @@
 #include "outbound_queue.hpp"
 
+#include "globemeet/server/events/catalogue.hpp"
+
 namespace globemeet::server::net {
 
 outbound_frame outbound_frame::of_event(log::stored_event_ptr event, std::int64_t queued_at_us) {
@@ -30,22 +32,59 @@ outbound_queue::push_outcome outbound_queue::push(outbound_frame frame) {
   return pushed(lock);
 }
 
+void outbound_queue::conflate_gauges() {
+  std::lock_guard lock(mutex_);
+  conflating_ = true;
+}
+
 outbound_queue::push_outcome outbound_queue::push_events(std::span<const std::span<const log::stored_event_ptr>> runs,
-                                                        std::int64_t queued_at_us) {
+                                                        std::int64_t queued_at_us, bool live) {
   std::lock_guard lock(mutex_);
   if (closed_) return {push_result::closed, 0, 0};
+  std::size_t conflated = 0;
   for (const auto& run : runs) {
+    // A run is one topic: whether it is a gauge is asked once.
+    if (conflating_ && live && !run.empty() && events::is_gauge_topic(run.front()->topic)) {
+      push_outcome counted;
+      for (const auto& event : run) push_conflated(event, queued_at_us, counted);
+      conflated += counted.conflated;
+      continue;
+    }
     for (const auto& event : run) {
       pending_bytes_ += event->websocket_frame.size();
       pending_.push_back(outbound_frame::of_event(event, queued_at_us));
     }
   }
-  return pushed(lock);
+  push_outcome out = pushed(lock);
+  out.conflated = conflated;
+  return out;
+}
+
+void outbound_queue::push_conflated(const log::stored_event_ptr& event, std::int64_t queued_at_us,
+                                    push_outcome& out) {
+  if (auto slot = gauge_slots_.find(event->topic); slot != gauge_slots_.end()) {
+    outbound_frame& older = pending_[slot->second];
+    pending_bytes_ -= older.wire_size();
+    older.event.reset();  // now a removed slot
+    ++removed_;
+    ++out.conflated;
+    gauge_slots_.erase(slot);  // its key viewed the older event's topic
+  }
+  pending_bytes_ += event->websocket_frame.size();
+  pending_.push_back(outbound_frame::of_event(event, queued_at_us));
+  gauge_slots_.emplace(event->topic, pending_.size() - 1);
+}
+
+const outbound_frame* outbound_queue::oldest_pending() const {
+  while (first_live_ < pending_.size() && pending_[first_live_].removed()) ++first_live_;
+  return first_live_ < pending_.size() ? &pending_[first_live_] : nullptr;
 }
 
 outbound_queue::push_outcome outbound_queue::pushed(std::lock_guard<std::mutex>&) {
   push_outcome out;
-  out.oldest_queued_at_us = in_flight_oldest_us_ != 0 ? in_flight_oldest_us_ : pending_.front().queued_at_us;
+  // After conflation: the age of what is still waiting (docs/protocol.md section 7.1).
+  const outbound_frame* oldest = oldest_pending();
+  out.oldest_queued_at_us = in_flight_oldest_us_ != 0 ? in_flight_oldest_us_ : oldest ? oldest->queued_at_us : 0;
   out.queued_bytes = pending_bytes_ + in_flight_bytes_;
   if (writing_) return out;
   writing_ = true;
@@ -60,6 +99,10 @@ bool outbound_queue::take_batch(std::vector<outbound_frame>& batch) {
     writing_ = false;
     return false;
   }
+  if (removed_ != 0) std::erase_if(pending_, [](const outbound_frame& f) { return f.removed(); });
+  removed_ = 0;
+  first_live_ = 0;
+  gauge_slots_.clear();  // what is in flight is never conflated
   batch.swap(pending_);
   in_flight_bytes_ = pending_bytes_;
   pending_bytes_ = 0;
@@ -81,9 +124,8 @@ void outbound_queue::release_spare_capacity() {
 
 std::int64_t outbound_queue::oldest_age_us(std::int64_t now_us) const {
   std::lock_guard lock(mutex_);
-  std::int64_t oldest = in_flight_oldest_us_ != 0 ? in_flight_oldest_us_
-                        : pending_.empty()       ? 0
-                                                 : pending_.front().queued_at_us;
+  const outbound_frame* pending = oldest_pending();
+  std::int64_t oldest = in_flight_oldest_us_ != 0 ? in_flight_oldest_us_ : pending ? pending->queued_at_us : 0;
   return oldest == 0 ? 0 : now_us - oldest;
 }
 
@@ -104,7 +146,11 @@ std::size_t outbound_queue::close_with(std::vector<outbound_frame> final_frames,
       if (f.event) ++dropped;
     pending_.clear();
     pending_bytes_ = 0;
+    removed_ = 0;
+    first_live_ = 0;
   }
+  gauge_slots_.clear();
+  conflating_ = false;
   for (auto& f : final_frames) {
     pending_bytes_ += f.wire_size();
     pending_.push_back(std::move(f));

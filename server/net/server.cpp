@@ -142,6 +142,7 @@ class server {
     trim_timer_.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
       state_->log->trim(unix_now_ms());
+      state_->fan_out->forget_retired();
       report_log_health();
       arm_trim();
     });

@@ -212,6 +212,11 @@ std::int64_t unix_now_ms() {
       .count();
 }
 
+std::int64_t unix_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 std::int64_t steady_now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -230,7 +235,7 @@ std::unique_ptr<server_state> make_server_state(const server_config& config, std
     state->data = std::move(dir.value());
   }
   if (!open_log(*state, error_message)) return nullptr;
-  state->fan_out = std::make_unique<hub>(*state->log);
+  state->fan_out = std::make_unique<hub>(*state->log, static_cast<std::size_t>(c.snapshot_topics));
 
   // The key that signs tokens issued by POST /oauth/token.
   if (!c.signing_key_file.empty()) {

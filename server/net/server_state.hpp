@@ -51,6 +51,7 @@ std::unique_ptr<server_state> make_server_state(const server_config& config, std
 
 // Wall clock in Unix milliseconds and seconds (token times and event times are wall clock).
 std::int64_t unix_now_ms();
+std::int64_t unix_now_us();
 inline std::int64_t unix_now_s() { return unix_now_ms() / 1000; }
 // Steady clock in microseconds: queue ages, deadlines and the lag limit.
 std::int64_t steady_now_us();

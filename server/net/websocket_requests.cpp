@@ -10,6 +10,7 @@
 #include "globemeet/core/codec.hpp"
 #include "globemeet/core/event_id.hpp"
 #include "globemeet/core/topic.hpp"
+#include "globemeet/server/log/last_value_cache.hpp"
 #include "globemeet/server/log/resume_plan.hpp"
 
 namespace globemeet::server::net {
@@ -103,7 +104,7 @@ void websocket_session::handle_text(std::string_view text) {
         } else if constexpr (std::is_same_v<T, core::refresh_frame>) {
           refresh(f);
         } else if constexpr (std::is_same_v<T, core::ping_frame>) {
-          send(core::pong_frame{f.req});
+          send(core::pong_frame{f.req, unix_now_ms()});
         }
       },
       frame);
@@ -135,7 +136,8 @@ void websocket_session::on_authenticated() {
   last_ping_sent_ms_ = steady_now_us() / 1000;
   // Never null: before the first event `{epoch}-0` names the position ahead of it.
   const core::event_id head = state_.fan_out->head();
-  send(core::ready_frame{grant_->sub, grant_->tenant, grant_->exp, state_.config.heartbeat_ms, head.str()});
+  send(core::ready_frame{grant_->sub, grant_->tenant, grant_->exp, state_.config.heartbeat_ms, head.str(),
+                        unix_now_ms()});
   logger::info("authenticated", {{"conn", id_}, {"sub", grant_->sub}, {"tenant", grant_->tenant}});
 }
 
@@ -253,15 +255,32 @@ void websocket_session::subscribe(const core::subscribe_frame& frame) {
     }
   }
   last_event_id_header_.clear();
+  if (frame.conflate && !conflate_) {  // sticky for the connection's life (section 7.1)
+    conflate_ = true;
+    queue_.conflate_gauges();
+  }
 
   log::resume_plan plan;
+  bool snapshot_instead_of_replay = false;
   state_.fan_out->subscribe(grant_->tenant, id_, *this, added, [&](const log::log_bounds& bounds) {
     // Under the hub lock: nothing can be fanned out between this and the patterns' addition,
     // so `subscribed` precedes every event of the new patterns, and the replay below covers
-    // exactly what was stored before them.
+    // exactly what was stored before them, as the snapshot holds exactly the latest events
+    // up to the head (section 5.3).
     send(core::subscribed_frame{frame.req, frame.topics, head_id(bounds)});
-    if (!from) return;
+    if (!from) {
+      if (frame.snapshot) send_snapshot(frame, bounds);
+      return;
+    }
     plan = log::plan_resume(*from, bounds);
+    if (frame.snapshot && plan.needs_reset()) {
+      // The snapshot instead of the replay: delivery continues after the head.
+      snapshot_instead_of_replay = true;
+      send(core::reset_frame{std::string(plan.reset_reason()), *from, *head_id(bounds)});
+      send_snapshot(frame, bounds);
+      send(core::replayed_frame{frame.req, 0});
+      return;
+    }
     if (!held_) held_ = std::make_unique<held_live>();
     std::lock_guard lock(held_->mutex);
     replaying_.store(true, std::memory_order_release);
@@ -271,7 +290,7 @@ void websocket_session::subscribe(const core::subscribe_frame& frame) {
   });
   patterns_.insert(patterns_.end(), added.begin(), added.end());
   state_.stats.subscriptions.fetch_add(static_cast<std::int64_t>(added.size()), std::memory_order_relaxed);
-  if (!from) return;
+  if (!from || snapshot_instead_of_replay) return;
 
   replay_ = std::make_unique<replay_job>();
   replay_->req = frame.req;
@@ -283,6 +302,23 @@ void websocket_session::subscribe(const core::subscribe_frame& frame) {
                            [&](const std::string& p) { return core::topic::matches(p, topic); });
       });
   replay_step();
+}
+
+// Under the hub lock, inside the subscribe step: the latest event of every topic the frame's
+// patterns match (all permitted: checked before), each as the stored frame with "snapshot":true
+// spliced in, then `snapshotted`. Queued at once, ahead of every live event after the head.
+void websocket_session::send_snapshot(const core::subscribe_frame& frame, const log::log_bounds& bounds) {
+  std::vector<log::stored_event_ptr> latest;
+  state_.fan_out->latest_in_step(grant_->tenant, frame.topics, bounds, latest);
+  const std::int64_t now_us = steady_now_us();
+  bool start_writer = false;
+  for (const auto& event : latest)
+    start_writer = queue_.push(outbound_frame::of_frame(log::snapshot_frame(*event), now_us)).result ==
+                       outbound_queue::push_result::start_writer ||
+                   start_writer;
+  if (start_writer) schedule_write();
+  state_.stats.snapshot_events.fetch_add(latest.size(), std::memory_order_relaxed);
+  send(core::snapshotted_frame{frame.req, latest.size()});
 }
 
 websocket_session::replay_job::replay_job() { replays_in_progress.fetch_add(1, std::memory_order_relaxed); }
@@ -308,7 +344,7 @@ void websocket_session::replay_step() {
       do queued += chunk[end++]->websocket_frame.size();
       while (end < chunk.size() && queued + chunk[end]->websocket_frame.size() <= fill_limit);
       const event_run run(chunk.data() + first, end - first);
-      send_events(std::span<const event_run>(&run, 1), now_us);
+      send_events(std::span<const event_run>(&run, 1), now_us, false);  // replayed: never conflated
       replay_->next_in_chunk = end;
       replay_->count += run.size();
       state_.stats.replayed.fetch_add(run.size(), std::memory_order_relaxed);

@@ -232,7 +232,7 @@ void websocket_session::write_failed() {
 
 bool websocket_session::batch_written() {
   queue_.batch_written();
-  const std::int64_t now_ms = unix_now_ms();
+  const std::int64_t now_us = unix_now_us();
   metrics::latency_tally latencies;
   std::uint64_t events_written = 0;
   const outbound_frame* last_event = nullptr;
@@ -241,7 +241,11 @@ bool websocket_session::batch_written() {
     if (frame.event) {
       ++events_written;
       last_event = &frame;
-      latencies.add(static_cast<double>(std::max<std::int64_t>(0, now_ms - frame.event->time_ms)) / 1000.0);
+      // Microseconds since framing where known (so the sub-millisecond buckets mean something),
+      // else the millisecond `time`.
+      const std::int64_t since_us = frame.event->framed_us != 0 ? now_us - frame.event->framed_us
+                                                                : now_us - frame.event->time_ms * 1000;
+      latencies.add(static_cast<double>(std::max<std::int64_t>(0, since_us)) / 1e6);
     } else if (frame.is_close()) {
       wrote_close = true;
     }
@@ -281,8 +285,9 @@ bool websocket_session::send_event(const log::stored_event_ptr& event, std::int6
   return send_events(std::span<const event_run>(&run, 1), now_us);
 }
 
-bool websocket_session::send_events(std::span<const event_run> runs, std::int64_t now_us) {
-  auto pushed = queue_.push_events(runs, now_us);
+bool websocket_session::send_events(std::span<const event_run> runs, std::int64_t now_us, bool live) {
+  auto pushed = queue_.push_events(runs, now_us, live);
+  if (pushed.conflated) state_.stats.conflated.fetch_add(pushed.conflated, std::memory_order_relaxed);
   switch (pushed.result) {
     case outbound_queue::push_result::start_writer:
       schedule_write();

@@ -86,7 +86,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   void send(const core::server_frame& frame);
   // Queues the event's shared frame; true when the queue is now past the overflow limits.
   bool send_event(const log::stored_event_ptr& event, std::int64_t now_us);
-  bool send_events(std::span<const event_run> runs, std::int64_t now_us);
+  bool send_events(std::span<const event_run> runs, std::int64_t now_us, bool live = true);
   void send_error(std::string_view req, std::string_view code, std::string_view message, std::string_view topic = {});
   // A refusal that says nothing against the client (rate_limited): not counted toward 4400.
   void send_refusal(std::string_view req, std::string_view code, std::string_view message);
@@ -100,6 +100,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   void unsubscribe(const core::unsubscribe_frame& frame);
   void refresh(const core::refresh_frame& frame);
   bool permitted(std::string_view pattern) const;
+  void send_snapshot(const core::subscribe_frame& frame, const log::log_bounds& bounds);
   void replay_step();
   void finish_replay();
   std::optional<std::string> head_id(const log::log_bounds& bounds) const;
@@ -152,6 +153,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
 
   // Subscriptions (strand only; the hub holds its own copy in the tenant's index).
   std::vector<std::string> patterns_;
+  bool conflate_ = false;  // a subscribe asked for conflation of gauges (section 7.1)
 
   // Replay of a resuming subscribe, with the live events that arrive meanwhile. Allocated only
   // for a resuming connection (at most once per connection): most never resume.

@@ -67,12 +67,12 @@ const std::array<event_type, 20> types{{
     {"session.ended", "session", "ended", queue_key, session_ended},
     {"session.dropped", "session", "dropped", queue_key, session_dropped},
     {"session.transferred", "session", "transferred", queue_key, session_transferred},
-    {"queue.depth-changed", "queue", "depth-changed", queue_key, queue_depth_changed},
+    {"queue.depth-changed", "queue", "depth-changed", queue_key, queue_depth_changed, true},
     {"queue.abandoned", "queue", "abandoned", queue_key, queue_abandoned},
     {"queue.max-wait-exceeded", "queue", "max-wait-exceeded", queue_key, queue_max_wait_exceeded},
     {"agent.online", "agent", "online", agent_key, agent_online},
     {"agent.offline", "agent", "offline", agent_key, agent_offline},
-    {"agent.status-changed", "agent", "status-changed", agent_key, agent_status_changed},
+    {"agent.status-changed", "agent", "status-changed", agent_key, agent_status_changed, true},
     {"agent.busy", "agent", "busy", agent_key, agent_busy},
     {"agent.break", "agent", "break", agent_key, agent_break},
     {"recording.started", "recording", "started", queue_key, recording_started},
@@ -134,6 +134,7 @@ boost::json::value build_json() {
                                             {"event", type.event},
                                             {"topic", type.topic_pattern()},
                                             {"key_field", type.key_field},
+                                            {"gauge", type.gauge},
                                             {"fields", std::move(fields)}});
   }
   return boost::json::object{{"streams", std::move(stream_list)}, {"types", std::move(type_list)}};
@@ -186,6 +187,16 @@ const event_type* find_event_type(std::string_view type) noexcept {
     if (candidate.type == type) return &candidate;
   }
   return nullptr;
+}
+
+bool is_gauge_topic(std::string_view topic) noexcept {
+  const auto first_dot = topic.find('.');
+  const auto last_dot = topic.rfind('.');
+  if (first_dot == std::string_view::npos || last_dot == first_dot) return false;
+  const std::string_view stream = topic.substr(0, first_dot), event = topic.substr(last_dot + 1);
+  for (const event_type& candidate : types)
+    if (candidate.gauge && candidate.stream == stream && candidate.event == event) return true;
+  return false;
 }
 
 std::optional<core::error> validate(std::string_view type, const boost::json::object& data) {

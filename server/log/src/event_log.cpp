@@ -1,5 +1,6 @@
 #include "globemeet/server/log/event_log.hpp"
 
+#include <chrono>
 #include <future>
 
 #include "globemeet/core/codec.hpp"
@@ -21,6 +22,8 @@ void set_frame(stored_event& event, std::string_view json) {
 std::vector<stored_event_ptr> build_stored_events(std::vector<events::pending_event>& batch, const std::string& epoch,
                                                  std::uint64_t first_seq, std::int64_t time_ms) {
   const std::string time = events::format_rfc3339_ms(time_ms);
+  const std::int64_t framed_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch()).count();
   std::vector<stored_event_ptr> records;
   records.reserve(batch.size());
   std::uint64_t seq = first_seq;
@@ -38,6 +41,7 @@ std::vector<stored_event_ptr> build_stored_events(std::vector<events::pending_ev
     auto record = std::make_shared<stored_event>();
     record->seq = seq;
     record->time_ms = time_ms;
+    record->framed_us = framed_us;
     set_frame(*record, core::codec::encode_event(envelope));
     record->id = std::move(envelope.id);
     record->tenant = std::move(pending.tenant);

@@ -42,6 +42,9 @@ struct event_type {
   std::string_view event;      // "depth-changed"
   std::string_view key_field;  // what the topic's key segment names: "queue_id" or "agent_id"
   std::span<const field_spec> fields;
+  // Each event carries the whole current value of its topic, so only the newest matters: what
+  // a lagging connection may conflate (docs/protocol.md sections 3.1 and 7.1).
+  bool gauge = false;
 
   // "queue.{queue_id}.depth-changed"
   std::string topic_pattern() const;
@@ -58,6 +61,9 @@ std::span<const event_type> catalogue() noexcept;
 // The type named `type`, or nullptr when the catalogue has none.
 const event_type* find_event_type(std::string_view type) noexcept;
 
+// True when `topic` ("{stream}.{key}.{event}") is one of a gauge type.
+bool is_gauge_topic(std::string_view topic) noexcept;
+
 // Checks `data` against `type`: every required field present, every known field of its JSON
 // type (a number field finite: a double holding NaN or an infinity is refused); extra fields are
 // allowed (publish keeps them as written). nullopt when valid, otherwise an error with code
@@ -72,7 +78,7 @@ std::optional<core::error> validate_data(const event_type& type, const boost::js
 // The catalogue as the JSON body of GET /v1/topics (built once, then shared):
 // {"streams":[{"name":"queue","key_field":"queue_id"},...],
 //  "types":[{"type":"queue.depth-changed","stream":"queue","event":"depth-changed",
-//            "topic":"queue.{queue_id}.depth-changed","key_field":"queue_id",
+//            "topic":"queue.{queue_id}.depth-changed","key_field":"queue_id","gauge":true,
 //            "fields":[{"name":"queue_id","type":"string","required":true},...]},...]}
 const std::string& to_json();
 

@@ -25,6 +25,9 @@ struct stored_event {
   std::uint64_t seq = 0;
   std::string id;           // "{epoch}-{seq}"
   std::int64_t time_ms = 0; // Unix milliseconds the server stamped (the envelope's `time`)
+  // Unix microseconds when this process framed it, for the sub-millisecond delivery latency
+  // histogram; 0 for an event read back from a store (then time_ms serves).
+  std::int64_t framed_us = 0;
   std::string tenant;
   std::string topic;        // "{stream}.{key}.{event}"
   // The `event` frame serialized once, in the exact bytes a WebSocket carries it: the RFC 6455
