@@ -235,6 +235,11 @@ TEST_CASE("GET /v1/topics serves the catalogue", "[events][catalogue]") {
   CHECK(depth.at("event") == "depth-changed");
   CHECK(depth.at("topic") == "queue.{queue_id}.depth-changed");
   CHECK(depth.at("key_field") == "queue_id");
+  CHECK(depth.at("gauge") == true);
+  std::set<std::string> gauges;
+  for (const auto& entry : types)
+    if (entry.at("gauge").as_bool()) gauges.insert(std::string(entry.at("type").as_string()));
+  CHECK(gauges == std::set<std::string>{"agent.status-changed", "queue.depth-changed"});
   const auto& fields = depth.at("fields").as_array();
   REQUIRE(fields.size() == 4);
   CHECK(fields[1] ==
@@ -246,4 +251,14 @@ TEST_CASE("GET /v1/topics serves the catalogue", "[events][catalogue]") {
   CHECK(online.at("type") == "agent.online");
   CHECK(online.at("fields").as_array()[1] ==
         boost::json::value(boost::json::object{{"name", "queues"}, {"type", "string_array"}, {"required", false}}));
+}
+
+TEST_CASE("gauge topics are those of queue.depth-changed and agent.status-changed", "[events][catalogue]") {
+  CHECK(events::is_gauge_topic("queue.support.depth-changed"));
+  CHECK(events::is_gauge_topic("agent.a-17.status-changed"));
+  CHECK_FALSE(events::is_gauge_topic("queue.support.abandoned"));
+  CHECK_FALSE(events::is_gauge_topic("agent.a-17.depth-changed"));   // the event of another stream
+  CHECK_FALSE(events::is_gauge_topic("session.support.created"));
+  CHECK_FALSE(events::is_gauge_topic("queue.depth-changed"));         // a type, not a topic
+  CHECK_FALSE(events::is_gauge_topic(""));
 }

@@ -115,3 +115,73 @@ TEST_CASE("close_with drops pending events (or keeps them) and refuses later pus
   REQUIRE(polite.take_batch(batch));
   CHECK(batch.size() == 2);
 }
+
+// ---- conflation of gauges (docs/protocol.md section 7.1) ---------------------------------------
+
+namespace {
+
+server_log::stored_event_ptr stored(std::uint64_t seq, std::string topic) {
+  auto ev = std::make_shared<server_log::stored_event>();
+  ev->seq = seq;
+  ev->topic = std::move(topic);
+  server_log::set_frame(*ev, "e" + std::to_string(seq));
+  return ev;
+}
+
+outbound_queue::push_outcome push_one(outbound_queue& q, const server_log::stored_event_ptr& ev, std::int64_t at_us,
+                                      bool live = true) {
+  const std::span<const server_log::stored_event_ptr> run(&ev, 1);
+  return q.push_events(std::span<const std::span<const server_log::stored_event_ptr>>(&run, 1), at_us, live);
+}
+
+std::vector<std::uint64_t> seqs_of(const std::vector<outbound_frame>& batch) {
+  std::vector<std::uint64_t> seqs;
+  for (const auto& f : batch) seqs.push_back(f.event ? f.event->seq : 0);
+  return seqs;
+}
+
+}  // namespace
+
+TEST_CASE("a conflating queue keeps the newest waiting event of a gauge topic, at the end", "[outbound_queue]") {
+  outbound_queue q;
+  q.conflate_gauges();
+  const std::string depth = "queue.support.depth-changed", status = "agent.a1.status-changed";
+  push_one(q, stored(1, depth), 10);
+  push_one(q, stored(2, "session.support.created"), 20);  // not a gauge
+  push_one(q, stored(3, status), 30);
+  auto out = push_one(q, stored(4, depth), 40);
+  CHECK(out.conflated == 1);
+  CHECK(out.oldest_queued_at_us == 20);  // the lag after conflation: seq 1 is gone
+  CHECK(out.queued_bytes == 3 * 4);      // three 2-byte frames of 2-byte payloads
+  CHECK(push_one(q, stored(5, depth), 50).conflated == 1);
+  CHECK(push_one(q, stored(6, "session.support.created"), 60).conflated == 0);
+  std::vector<outbound_frame> batch;
+  REQUIRE(q.take_batch(batch));
+  CHECK(seqs_of(batch) == std::vector<std::uint64_t>{2, 3, 5, 6});  // ids still ascend
+  // In flight: never conflated; the next one waits behind it.
+  CHECK(push_one(q, stored(7, depth), 70).conflated == 0);
+  CHECK(push_one(q, stored(8, depth), 80).conflated == 1);
+  q.batch_written();
+  REQUIRE(q.take_batch(batch));
+  CHECK(seqs_of(batch) == std::vector<std::uint64_t>{8});
+}
+
+TEST_CASE("replayed events and queues that did not ask are never conflated", "[outbound_queue]") {
+  const std::string depth = "queue.support.depth-changed";
+  std::vector<outbound_frame> batch;
+  outbound_queue plain;
+  push_one(plain, stored(1, depth), 1);
+  CHECK(push_one(plain, stored(2, depth), 2).conflated == 0);
+  REQUIRE(plain.take_batch(batch));
+  CHECK(seqs_of(batch) == std::vector<std::uint64_t>{1, 2});
+
+  outbound_queue q;
+  q.conflate_gauges();
+  push_one(q, stored(1, depth), 1, false);                     // replayed
+  CHECK(push_one(q, stored(2, depth), 2).conflated == 0);      // the replayed one stays
+  CHECK(push_one(q, stored(3, depth), 3).conflated == 1);      // the live one goes
+  q.push(text("snapshot frame", 4));                           // a reply or snapshot frame: its own bytes
+  CHECK(push_one(q, stored(4, depth), 5).conflated == 1);
+  REQUIRE(q.take_batch(batch));
+  CHECK(seqs_of(batch) == std::vector<std::uint64_t>{1, 0, 4});
+}
