@@ -61,3 +61,20 @@ func TestBadOptions(t *testing.T) {
 	}
 	c.Close() // twice does nothing
 }
+
+// A pattern that can never match a three-segment topic name is refused before anything is sent,
+// like one that breaks the grammar (docs/protocol.md section 4).
+func TestSubscribeNeverMatchingPattern(t *testing.T) {
+	c, err := globemeet.New(globemeet.Options{Endpoint: "ws://127.0.0.1:1/v1/events", Token: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, pattern := range []string{"queue.support", "a.b.c.d", "a.b.c.>"} {
+		_, err := c.Subscribe(pattern, func(globemeet.AnyEvent) {})
+		var e *globemeet.Error
+		if !errors.Is(err, globemeet.ErrInvalidTopic) || !errors.As(err, &e) || e.Pattern != pattern {
+			t.Fatalf("%s: %v", pattern, err)
+		}
+	}
+}

@@ -1,8 +1,11 @@
 // Topic grammar (docs/protocol.md section 4). Validation reports the first rule broken, reading
 // left to right, with the segment (counted from 1) or the byte offset (counted from 0) where it
-// broke. Matching and containment walk both strings segment by segment without allocating.
+// broke; a pattern that obeys the grammar is then refused if it can match no name. Matching and
+// containment walk the strings segment by segment without allocating.
 #include "globemeet/core/topic.hpp"
 
+#include <algorithm>
+#include <array>
 #include <string>
 
 namespace globemeet::core::topic {
@@ -147,11 +150,47 @@ std::optional<error> validate(std::string_view text, grammar g) {
   return std::nullopt;
 }
 
+// For a pattern that obeys the grammar: a name has exactly three segments, so a pattern without
+// '>' needs three, and one ending in '>' (one or more segments) at most three in all.
+std::optional<error> match_rule_error(std::string_view pattern) {
+  const std::size_t segments = static_cast<std::size_t>(std::count(pattern.begin(), pattern.end(), '.')) + 1;
+  const bool tail = pattern == ">" || pattern.ends_with(".>");
+  if (tail ? segments <= name_segments : segments == name_segments) return std::nullopt;
+  return invalid("a topic pattern can never match a topic name: names have exactly " + std::to_string(name_segments) +
+                 " segments {stream}.{key}.{event} (the pattern " + (tail ? "needs at least " : "has ") +
+                 std::to_string(segments) + ")");
+}
+
+// The names a pattern can match, one entry per name segment: a literal or '*' (a final '>'
+// stands for '*' in each position it reaches). False when the pattern can match no name.
+using name_shape = std::array<std::string_view, name_segments>;
+
+bool shape_of(std::string_view pattern, name_shape& shape) noexcept {
+  segment_reader r(pattern);
+  std::string_view segment;
+  std::size_t count = 0;
+  while (r.next(segment)) {
+    if (segment == ">") {
+      if (count == name_segments || r.next(segment)) return false;
+      while (count < name_segments) shape[count++] = "*";
+      return true;
+    }
+    if (count == name_segments) return false;
+    shape[count++] = segment;
+  }
+  return count == name_segments;
+}
+
 }  // namespace
 
 std::optional<error> validate_name(std::string_view name) { return validate(name, grammar::name); }
 
-std::optional<error> validate_pattern(std::string_view pattern) { return validate(pattern, grammar::pattern); }
+std::optional<error> validate_pattern_grammar(std::string_view pattern) { return validate(pattern, grammar::pattern); }
+
+std::optional<error> validate_pattern(std::string_view pattern) {
+  if (auto e = validate(pattern, grammar::pattern)) return e;
+  return match_rule_error(pattern);
+}
 
 bool matches(std::string_view pattern, std::string_view name) noexcept {
   segment_reader p(pattern);
@@ -166,21 +205,17 @@ bool matches(std::string_view pattern, std::string_view name) noexcept {
   return !n.next(ns);
 }
 
-// Walks both patterns side by side. At each position the outer segment must accept everything
-// the inner one can be: '>' accepts any non-empty rest, '*' accepts a literal or '*', a literal
-// accepts only itself. An inner '>' reaches arbitrarily far, so only an outer '>' covers it.
+// Over three-segment names, each pattern is one literal or '*' per position, and `outer` covers
+// `inner` when every position of outer is '*' or inner's literal. Judged over the names that
+// exist: if names ever had another shape, this (and tests/fuzz/topic.cpp's model) would change.
 bool contains(std::string_view outer, std::string_view inner) noexcept {
-  segment_reader o(outer);
-  segment_reader i(inner);
-  std::string_view os;
-  std::string_view is;
-  while (o.next(os)) {
-    if (os == ">") return i.next(is);
-    if (!i.next(is)) return false;  // inner's names end where outer needs another segment
-    if (is == ">") return false;
-    if (os != "*" && os != is) return false;
+  name_shape o;
+  name_shape i;
+  if (!shape_of(outer, o) || !shape_of(inner, i)) return false;
+  for (std::size_t k = 0; k < name_segments; ++k) {
+    if (o[k] != "*" && o[k] != i[k]) return false;
   }
-  return !i.next(is);  // outer ends: inner must end too
+  return true;
 }
 
 }  // namespace globemeet::core::topic

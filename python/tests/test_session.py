@@ -195,6 +195,9 @@ def test_invalid_pattern_raises_before_anything_is_sent() -> None:
     s = ClientSession(SessionConfig(endpoint="ws://h/v1/events"))
     with pytest.raises(ValueError, match="must be a whole segment"):
         s.subscribe(T0, 0.5, "queue.sup*")
+    # A pattern that can never match a three-segment name is refused the same way.
+    with pytest.raises(ValueError, match="can never match a topic name"):
+        s.subscribe(T0, 0.5, "queue.support")
     assert s.take_actions() == []
 
 

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -85,7 +86,7 @@ TEST_CASE("the first broken rule is reported, reading left to right", "[topic]")
 
 TEST_CASE("patterns accept '*' as a whole segment and '>' as the last one", "[topic]") {
   for (const char* valid : {"queue.support.depth-changed", "queue.*.depth-changed", "queue.support.*", "queue.>", ">",
-                            "*", "*.*.*", "*.support.*", "agent.a-17.*", "queue.*.>", "queue.support", "*.>"}) {
+                            "*.*.*", "*.support.*", "agent.a-17.*", "queue.*.>", "queue.support.>", "*.>", "*.*.>"}) {
     INFO(valid);
     CHECK(pattern_refusal(valid).empty());
   }
@@ -108,26 +109,54 @@ TEST_CASE("patterns are refused with a message naming the rule and the place", "
   CHECK(pattern_refusal("queue/support").rfind("character '/' at byte 5 is not allowed", 0) == 0);
 }
 
+TEST_CASE("patterns that can never match a three-segment name are refused, naming the rule", "[topic]") {
+  const std::string rule = "a topic pattern can never match a topic name: names have exactly 3 segments "
+                           "{stream}.{key}.{event} ";
+  CHECK(pattern_refusal("queue") == rule + "(the pattern has 1)");
+  CHECK(pattern_refusal("*") == rule + "(the pattern has 1)");
+  CHECK(pattern_refusal("queue.support") == rule + "(the pattern has 2)");
+  CHECK(pattern_refusal("*.*") == rule + "(the pattern has 2)");
+  CHECK(pattern_refusal("a.b.c.d") == rule + "(the pattern has 4)");
+  CHECK(pattern_refusal("*.*.*.*") == rule + "(the pattern has 4)");
+  CHECK(pattern_refusal("queue.support.depth-changed.x") == rule + "(the pattern has 4)");
+  // '>' takes one or more segments: after three, no name has one more.
+  CHECK(pattern_refusal("a.b.c.>") == rule + "(the pattern needs at least 4)");
+  CHECK(pattern_refusal("*.*.*.>") == rule + "(the pattern needs at least 4)");
+  // The grammar is checked first: a typo is reported before the shape of the whole.
+  CHECK(pattern_refusal("a.b.c.d/") == "character '/' at byte 7 is not allowed (segment 4; segments use A-Z a-z 0-9 _ -)");
+  CHECK(pattern_refusal("queue.>.x") == "'>' must be the last segment (found at segment 2)");
+  // The grammar alone (for the perms of tokens) still takes them.
+  for (const char* dead : {"queue", "queue.support", "a.b.c.d", "a.b.c.>"}) {
+    INFO(dead);
+    CHECK_FALSE(topic::validate_pattern_grammar(dead).has_value());
+  }
+  CHECK(topic::validate_pattern_grammar("queue..x")->message == "segment 2 is empty ('..' at byte 5)");
+}
+
 TEST_CASE("messages quote only printable ASCII, so they are safe in a JSON frame", "[topic]") {
   const std::string message = pattern_refusal("q\xff*");
   CHECK(message.rfind("non-ASCII byte 0xff at byte 1", 0) == 0);
   CHECK(pattern_refusal("q*\xff") == "wildcard '*' must be a whole segment (segment 1: 'q*\\xff')");
-  CHECK(pattern_refusal(std::string("a.b\0c", 5)).rfind("control character 0x00 at byte 3", 0) == 0);
+  CHECK(pattern_refusal(std::string("a.b\0c.d", 7)).rfind("control character 0x00 at byte 3", 0) == 0);
 }
 
 TEST_CASE("size limits hold exactly at their boundaries", "[topic]") {
+  // The grammar's limits (255 bytes, 16 segments) come first; within them a pattern must still
+  // have a name's shape, so the longest useful pattern is three 64-byte segments.
+  const std::string longest = repeat(3, std::string(64, 'p'), ".");
+  REQUIRE(longest.size() == 194);
+  CHECK(pattern_refusal(longest).empty());
   const std::string bytes_255 = repeat(4, std::string(63, 'p'), ".");  // 4 * 63 + 3 dots
   REQUIRE(bytes_255.size() == 255);
-  CHECK(pattern_refusal(bytes_255).empty());
+  CHECK_THAT(pattern_refusal(bytes_255), Catch::Contains("can never match a topic name"));
   CHECK(pattern_refusal(bytes_255 + "p") == "a topic pattern is longer than 255 bytes (256 bytes)");
 
-  CHECK(pattern_refusal(repeat(16, "s", ".")).empty());
+  CHECK_THAT(pattern_refusal(repeat(16, "s", ".")), Catch::EndsWith("(the pattern has 16)"));
   CHECK(pattern_refusal(repeat(17, "s", ".")) == "a topic pattern has more than 16 segments");
-  CHECK(pattern_refusal(repeat(16, "*", ".")).empty());
-  CHECK(pattern_refusal(repeat(15, "*", ".") + ".>").empty());
+  CHECK_THAT(pattern_refusal(repeat(15, "*", ".") + ".>"), Catch::EndsWith("(the pattern needs at least 16)"));
 
-  CHECK(pattern_refusal("a." + std::string(64, 'x')).empty());
-  CHECK(pattern_refusal("a." + std::string(65, 'x')) == "segment 2 is longer than 64 bytes (65 bytes)");
+  CHECK(pattern_refusal("a." + std::string(64, 'x') + ".*").empty());
+  CHECK(pattern_refusal("a." + std::string(65, 'x') + ".*") == "segment 2 is longer than 64 bytes (65 bytes)");
 }
 
 TEST_CASE("exactly the characters A-Z a-z 0-9 _ - are allowed in a segment", "[topic]") {
@@ -139,7 +168,7 @@ TEST_CASE("exactly the characters A-Z a-z 0-9 _ - are allowed in a segment", "[t
                          c == '-';
     INFO("byte " << byte);
     CHECK(name_refusal("queue." + key + ".x").empty() == allowed);
-    CHECK(pattern_refusal("queue." + key).empty() == allowed);
+    CHECK(pattern_refusal("queue." + key + ".*").empty() == allowed);
   }
 }
 
@@ -180,24 +209,32 @@ TEST_CASE("containment examples from permission checks", "[topic]") {
   CHECK_FALSE(topic::contains("queue.*.x", "queue.>"));
   CHECK(topic::contains(">", "agent.a-17.*"));
   CHECK(topic::contains(">", ">"));
-  CHECK_FALSE(topic::contains("a.*", "a.>"));
-  CHECK(topic::contains("a.>", "a.*"));
-  CHECK_FALSE(topic::contains("a.>", "a"));
+  CHECK(topic::contains("a.>", "a.*.b"));
   CHECK(topic::contains("*.support.*", "queue.support.*"));
-  CHECK_FALSE(topic::contains("*.support.*", "queue.support.>"));
   CHECK_FALSE(topic::contains("queue.support.x", "queue.*.x"));
-  // Names have three segments, but containment is judged over every segment count: a
-  // permission `*.*.*` does not grant `>`, which would stop being safe if names ever grew.
-  CHECK_FALSE(topic::contains("*.*.*", ">"));
+  // Judged over the names that exist, which have three segments: patterns that match the same
+  // names contain each other however they are written.
+  CHECK(topic::contains("queue.support.*", "queue.support.>"));
+  CHECK(topic::contains("*.support.*", "queue.support.>"));
+  CHECK(topic::contains("*.*.*", ">"));
+  CHECK(topic::contains(">", "*.*.*"));
+  CHECK(topic::contains("queue.*.*", "queue.>"));
+  CHECK(topic::contains("queue.>", "queue.*.*"));
+  CHECK_FALSE(topic::contains("queue.support.>", "queue.>"));
+  // A pattern that can match no name contains nothing and is contained by nothing.
+  CHECK_FALSE(topic::contains("a.>", "a"));
+  CHECK_FALSE(topic::contains(">", "a.b.c.d"));
+  CHECK_FALSE(topic::contains("queue.support", "queue.support"));
+  CHECK_FALSE(topic::contains("a.b.c.>", "a.b.c.>"));
 }
 
 namespace {
 
-// Every pattern of up to three segments over {a, b, *} with an optional final '>'.
+// Every pattern of up to four segments over {a, b, *} or ending in '>': one past a name's three.
 std::vector<std::string> small_patterns() {
   std::vector<std::string> out;
   std::vector<std::string> prefixes{""};
-  for (int length = 1; length <= 3; ++length) {
+  for (int length = 1; length <= 4; ++length) {
     std::vector<std::string> longer;
     for (const auto& prefix : prefixes) {
       const std::string lead = prefix.empty() ? "" : prefix + ".";
@@ -210,33 +247,37 @@ std::vector<std::string> small_patterns() {
   return out;
 }
 
-// Every name of one to four segments over {a, b, c}: 'c' stands for "a literal no pattern names",
-// and four segments reach one past the longest pattern.
+// Every topic name over {a, b, c}: 'c' stands for "a literal no pattern names".
 std::vector<std::string> small_names() {
   std::vector<std::string> out;
-  std::vector<std::string> level{""};
-  for (int length = 1; length <= 4; ++length) {
-    std::vector<std::string> next;
-    for (const auto& prefix : level) {
-      for (const char* segment : {"a", "b", "c"}) next.push_back(prefix.empty() ? segment : prefix + "." + segment);
-    }
-    out.insert(out.end(), next.begin(), next.end());
-    level = next;
-  }
+  for (const char* x : {"a", "b", "c"})
+    for (const char* y : {"a", "b", "c"})
+      for (const char* z : {"a", "b", "c"}) out.push_back(std::string(x) + "." + y + "." + z);
   return out;
 }
 
 }  // namespace
 
-TEST_CASE("containment agrees with matching over an exhaustive small universe", "[topic]") {
+TEST_CASE("validity and containment agree with matching over an exhaustive small universe", "[topic]") {
   const auto patterns = small_patterns();
   const auto names = small_names();
-  REQUIRE(patterns.size() == 52);
-  for (const auto& p : patterns) REQUIRE(pattern_refusal(p).empty());
+  REQUIRE(patterns.size() == 160);
+  for (const auto& p : patterns) REQUIRE(topic::validate_pattern_grammar(p) == std::nullopt);
+
+  const auto matches_some = [&](const std::string& p) {
+    return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return topic::matches(p, n); });
+  };
+  std::size_t valid = 0;
+  for (const auto& p : patterns) {
+    INFO(p);
+    CHECK(pattern_refusal(p).empty() == matches_some(p));  // refused exactly when it matches no name
+    valid += pattern_refusal(p).empty();
+  }
+  CHECK(valid == 27 + 9 + 3 + 1);  // three segments, or a final '>' after at most two
 
   for (const auto& outer : patterns) {
     for (const auto& inner : patterns) {
-      bool every_match_covered = true;
+      bool every_match_covered = matches_some(inner);  // a pattern matching nothing is never contained
       for (const auto& name : names) {
         if (topic::matches(inner, name) && !topic::matches(outer, name)) {
           every_match_covered = false;

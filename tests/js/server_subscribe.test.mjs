@@ -37,6 +37,39 @@ test('invalid patterns are refused with invalid_topic naming the pattern', async
   await witness.check();
 });
 
+test('patterns that can never match a topic name are refused with invalid_topic naming the rule', async () => {
+  // Names are exactly {stream}.{key}.{event} (docs/protocol.md section 4).
+  const rule = 'a topic pattern can never match a topic name: names have exactly 3 segments {stream}.{key}.{event}';
+  const dead = {
+    queue: '(the pattern has 1)',
+    'queue.support': '(the pattern has 2)',
+    'a.b.c.d': '(the pattern has 4)',
+    '*.*.*.*': '(the pattern has 4)',
+    'queue.support.depth-changed.x': '(the pattern has 4)',
+    'a.b.c.>': '(the pattern needs at least 4)',
+  };
+  const { client } = await connectReady(server);
+  for (const [i, [topic, found]] of Object.entries(dead).entries()) {
+    const err = await subscribe(client, [topic], { req: `dead-${i}` });
+    assert.equal(err.op, 'error', topic);
+    assert.equal(err.code, 'invalid_topic', topic);
+    assert.equal(err.req, `dead-${i}`);
+    assert.equal(err.topic, topic);
+    assert.equal(err.message, `${rule} ${found}`);
+  }
+  // A refused pattern in a batch refuses the whole subscribe: nothing of it is held.
+  const mixed = await subscribe(client, ['queue.support.*', 'queue.support']);
+  assert.equal(mixed.code, 'invalid_topic');
+  assert.equal(mixed.topic, 'queue.support');
+  client.send({ op: 'unsubscribe', req: 'u', topics: ['queue.support.*'] });
+  assert.equal((await client.next('error')).code, 'not_subscribed');
+  // `>` takes one or more segments, so these reach three-segment names and stay valid.
+  const valid = await subscribe(client, ['queue.>', '>', 'queue.support.>', '*.*.>']);
+  assert.equal(valid.op, 'subscribed');
+  await client.close();
+  await witness.check();
+});
+
 test('overlapping patterns deliver each event once; unsubscribe stops delivery', async () => {
   const { client } = await connectReady(server);
   const queuePatterns = ['queue.>', 'queue.support.*', 'queue.*.depth-changed', 'queue.support.depth-changed'];

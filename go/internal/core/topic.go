@@ -139,8 +139,30 @@ func validateTopic(text string, pattern bool) *ProtocolError {
 	return nil
 }
 
-// ValidatePattern reports the first rule a subscription pattern breaks, or nil.
-func ValidatePattern(p string) *ProtocolError { return validateTopic(p, true) }
+// matchRuleError is for a pattern that obeys the grammar: a name has exactly three segments, so a
+// pattern without '>' needs three, and one ending in '>' (one or more segments) at most three.
+func matchRuleError(p string) *ProtocolError {
+	segments := strings.Count(p, ".") + 1
+	tail := p == ">" || strings.HasSuffix(p, ".>")
+	if (tail && segments <= nameSegments) || (!tail && segments == nameSegments) {
+		return nil
+	}
+	how := "has "
+	if tail {
+		how = "needs at least "
+	}
+	return invalidTopic("a topic pattern can never match a topic name: names have exactly 3 segments {stream}.{key}.{event} (the pattern " +
+		how + strconv.Itoa(segments) + ")")
+}
+
+// ValidatePattern reports the first rule a subscription pattern breaks, or nil; a pattern that
+// can match no topic name (queue.support, a.b.c.d) is refused too.
+func ValidatePattern(p string) *ProtocolError {
+	if e := validateTopic(p, true); e != nil {
+		return e
+	}
+	return matchRuleError(p)
+}
 
 // ValidateName reports the first rule a topic name breaks, or nil.
 func ValidateName(n string) *ProtocolError { return validateTopic(n, false) }
@@ -173,25 +195,43 @@ func Matches(pattern, name string) bool {
 	return nDone
 }
 
-// Contains reports whether every name inner can match is matched by outer.
+// shape is the names a pattern can match, one entry per name segment: a literal or "*" (a final
+// '>' stands for "*" in each position it reaches); ok is false when it can match no name.
+func shape(p string) (s [nameSegments]string, ok bool) {
+	count, done := 0, p == ""
+	for !done {
+		var seg string
+		seg, p, done = nextSegment(p, done)
+		if seg == ">" {
+			if count == nameSegments || !done {
+				return s, false
+			}
+			for ; count < nameSegments; count++ {
+				s[count] = "*"
+			}
+			return s, true
+		}
+		if count == nameSegments {
+			return s, false
+		}
+		s[count] = seg
+		count++
+	}
+	return s, count == nameSegments
+}
+
+// Contains reports whether every topic name inner can match is matched by outer, judged over the
+// names that exist (three segments): queue.support.* contains queue.support.>.
 func Contains(outer, inner string) bool {
-	oDone, iDone := outer == "", inner == ""
-	for !oDone {
-		var os, is string
-		os, outer, oDone = nextSegment(outer, oDone)
-		if os == ">" {
-			return !iDone
-		}
-		if iDone {
-			return false
-		}
-		is, inner, iDone = nextSegment(inner, iDone)
-		if is == ">" {
-			return false
-		}
-		if os != "*" && os != is {
+	o, okOuter := shape(outer)
+	i, okInner := shape(inner)
+	if !okOuter || !okInner {
+		return false
+	}
+	for k := range o {
+		if o[k] != "*" && o[k] != i[k] {
 			return false
 		}
 	}
-	return iDone
+	return true
 }

@@ -1,5 +1,6 @@
 """Topic grammar (docs/protocol.md section 4), as core/src/topic.cpp: validation reports the
-first rule broken, left to right, with the same wording; matching follows the NATS convention
+first rule broken, left to right, with the same wording, then refuses a pattern that can match
+no topic name; matching follows the NATS convention
 (`*` one segment, `>` one or more remaining segments)."""
 from __future__ import annotations
 
@@ -85,9 +86,22 @@ def validate_name(name: str) -> str | None:
     return _validate(name, True)
 
 
+def _match_rule_error(pattern: str) -> str | None:
+    # For a pattern that obeys the grammar: a name has exactly three segments, so a pattern
+    # without '>' needs three, and one ending in '>' (one or more segments) at most three.
+    segments = pattern.count(".") + 1
+    tail = pattern == ">" or pattern.endswith(".>")
+    if (segments <= NAME_SEGMENTS) if tail else (segments == NAME_SEGMENTS):
+        return None
+    return (f"a topic pattern can never match a topic name: names have exactly {NAME_SEGMENTS} "
+            f"segments {{stream}}.{{key}}.{{event}} (the pattern {'needs at least' if tail else 'has'} "
+            f"{segments})")
+
+
 def validate_pattern(pattern: str) -> str | None:
-    """None for a valid subscription pattern, else why it is not one."""
-    return _validate(pattern, False)
+    """None for a valid subscription pattern, else why it is not one (a pattern that can match
+    no topic name, such as `queue.support`, is refused too)."""
+    return _validate(pattern, False) or _match_rule_error(pattern)
 
 
 def matches(pattern: str, name: str) -> bool:
@@ -102,13 +116,23 @@ def matches(pattern: str, name: str) -> bool:
     return len(n) == len(p)
 
 
+def _shape(pattern: str) -> list[str] | None:
+    # The names a pattern can match, one entry per name segment: a literal or '*' (a final '>'
+    # stands for '*' in each position it reaches); None when it can match no name.
+    segments = pattern.split(".")
+    if segments[-1] == ">":
+        head = segments[:-1]
+        if len(head) >= NAME_SEGMENTS or ">" in head:
+            return None
+        return head + ["*"] * (NAME_SEGMENTS - len(head))
+    return segments if len(segments) == NAME_SEGMENTS and ">" not in segments else None
+
+
 def contains(outer: str, inner: str) -> bool:
-    """Whether every name `inner` can match is matched by `outer`."""
-    o = outer.split(".")
-    i = inner.split(".")
-    for k, os in enumerate(o):
-        if os == ">":
-            return len(i) > k
-        if k >= len(i) or i[k] == ">" or (os != "*" and os != i[k]):
-            return False
-    return len(i) == len(o)
+    """Whether every topic name `inner` can match is matched by `outer`, judged over the names
+    that exist (three segments): `queue.support.*` contains `queue.support.>`."""
+    o = _shape(outer)
+    i = _shape(inner)
+    if o is None or i is None:
+        return False
+    return all(os == "*" or os == is_ for os, is_ in zip(o, i))

@@ -93,7 +93,9 @@ core::result<claims> decode_claims(const json::object& payload) {
     const std::string where = "claim 'perms'[" + std::to_string(i) + "]";
     if (!patterns[i].is_string()) return invalid(where + " must be a string");
     const std::string_view pattern = patterns[i].get_string();
-    if (auto bad = core::topic::validate_pattern(pattern)) return invalid(where + ": " + bad->message);
+    // The grammar only: a perm that can match no name (`queue.support`) grants nothing, and a
+    // token that carries one still grants its other perms (docs/protocol.md section 4).
+    if (auto bad = core::topic::validate_pattern_grammar(pattern)) return invalid(where + ": " + bad->message);
     c.perms.emplace_back(pattern);
   }
 

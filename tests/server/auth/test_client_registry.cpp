@@ -54,6 +54,10 @@ TEST_CASE("bad client entries are refused with their position", "[auth][clients]
         "clients[0]: client 'c1': tenant must be 1 to 64 characters of A-Z a-z 0-9 _ -");
   CHECK(registry_error(one_client(R"("tenant":"acme","perms":["queue.>.x"])"))
             .rfind("clients[0]: client 'c1': perms 'queue.>.x': ", 0) == 0);
+  // The server issues these perms: one that can match no name is a mistake to fix at start.
+  CHECK(registry_error(one_client(R"("tenant":"acme","perms":["queue.>","queue.support"])")) ==
+        "clients[0]: client 'c1': perms 'queue.support': a topic pattern can never match a topic name: names have "
+        "exactly 3 segments {stream}.{key}.{event} (the pattern has 2)");
   CHECK(registry_error(R"({"clients":[{"client_id":"c1","secret_hash":"plain","tenant":"acme","perms":[]}]})") ==
         "clients[0]: client 'c1': secret_hash: expected pbkdf2-sha256$<iterations>$<salt>$<hash>");
   const std::string entry = R"({"client_id":"c1","secret_hash":")" + a_hash() + R"(","tenant":"acme","perms":[]})";

@@ -124,6 +124,10 @@ TEST_CASE("scope narrows the token's perms to the requested patterns", "[auth][t
   REQUIRE(r.status == 200);
   CHECK(json::parse(r.json_body).at("scope") == "queue.support.* agent.a-1.online");
   CHECK(f.verified(r).perms == std::vector<std::string>{"queue.support.*", "agent.a-1.online"});
+  // Containment over three-segment names: `queue.>` grants `queue.*.*` and `queue.support.>`.
+  const auto same_names = f.call(basic("svc-1", "s3cret-value"),
+                                 "grant_type=client_credentials&scope=queue.*.*+queue.support.>");
+  CHECK(f.verified(same_names).perms == std::vector<std::string>{"queue.*.*", "queue.support.>"});
   // An empty scope is an omitted scope (RFC 6749 section 3.1).
   const auto all = f.call(basic("svc-1", "s3cret-value"), "grant_type=client_credentials&scope=");
   CHECK(f.verified(all).perms == std::vector<std::string>{"queue.>", "agent.*.online"});
@@ -138,6 +142,10 @@ TEST_CASE("scope outside the client's perms is invalid_scope", "[auth][token_end
         "scope 'agent.>' is not permitted for this client");
   CHECK(oauth_error(f.call(auth, "grant_type=client_credentials&scope=queue..x"), 400, "invalid_scope")
             .rfind("scope 'queue..x': ", 0) == 0);
+  // A scope that can match no name is refused like a subscription to it, never issued.
+  CHECK(oauth_error(f.call(auth, "grant_type=client_credentials&scope=queue.support"), 400, "invalid_scope") ==
+        "scope 'queue.support': a topic pattern can never match a topic name: names have exactly 3 segments "
+        "{stream}.{key}.{event} (the pattern has 2)");
   CHECK(oauth_error(f.call(auth, "grant_type=client_credentials&scope=queue.>++agent.a.online"), 400,
                     "invalid_scope") == "scope must be topic patterns separated by single spaces");
 }

@@ -377,6 +377,11 @@ TEST_CASE("claims of the wrong type or value are refused", "[auth][verifier]") {
         invalid("claim 'aud' must be a string or an array of strings"));
   // An empty perms array is a valid token (the network layer closes 4403 for it).
   CHECK(make_verifier().verify(with("perms", "[]"), now).ok());
+  // A perm that obeys the grammar but can match no name is kept and grants nothing: a token that
+  // verified before the rule was added still does (docs/protocol.md section 4).
+  const auto dead = make_verifier().verify(with("perms", R"(["queue.support","a.b.c.>","queue.>"])"), now);
+  REQUIRE(dead.ok());
+  CHECK(dead.value().perms == std::vector<std::string>{"queue.support", "a.b.c.>", "queue.>"});
 }
 
 TEST_CASE("claims are checked only after the signature", "[auth][verifier]") {
