@@ -111,6 +111,26 @@ test('bad auth-frame tokens close with 4401', async () => {
   await witness.check();
 });
 
+test('a token over 16,384 bytes in an auth or refresh frame is refused as a token, not as a bad frame', async () => {
+  const big = await server.mint({ pad: 'x'.repeat(17000) });
+  assert.ok(big.length > 16384 && big.length < 30000);
+  const c = await connect(server);
+  c.send({ op: 'auth', token: big });
+  assert.equal((await c.closed).code, 4401);
+  assert.equal(c.frames.length, 0, 'nothing before the close');
+
+  const { client } = await connectReady(server, { sub: 'big' });
+  client.send({ op: 'refresh', req: 'big', token: await server.mint({ sub: 'big', pad: 'x'.repeat(17000) }) });
+  const err = await client.next('error');
+  assert.equal(err.code, 'invalid_token');
+  assert.equal(err.req, 'big');
+  assert.match(err.message, /larger than 16384 bytes/);
+  client.send({ op: 'ping', req: 'still-open' });
+  assert.equal((await client.next('pong')).req, 'still-open');
+  await client.close();
+  await witness.check();
+});
+
 test('browser flow: auth frame -> ready; frames before auth get auth_required; second auth refused', async () => {
   const c = await connect(server);
   c.send({ op: 'subscribe', req: 'early', topics: ['>'] });
@@ -143,7 +163,20 @@ test('perms: patterns must be contained in a permitted pattern', async () => {
   assert.equal(wider.code, 'forbidden_topic');
   assert.equal(wider.topic, 'queue.*.depth-changed');
   assert.equal((await subscribe(client, ['>'])).code, 'forbidden_topic');
+  // Containment is judged over the names that exist (three segments): `queue.support.*` covers
+  // `queue.support.>`, `agent.>` covers `agent.*.*`.
+  assert.equal((await subscribe(client, ['queue.support.>', 'agent.*.*'])).op, 'subscribed');
   await client.close();
+  const { client: all } = await connectReady(server, { perms: ['*.*.*'] });
+  assert.equal((await subscribe(all, ['>'])).op, 'subscribed');
+  await all.close();
+  // A perm that can match no name is no reason to refuse the token: it grants nothing.
+  const { client: dead } = await connectReady(server, { perms: ['queue.support', 'agent.>'] });
+  assert.equal((await subscribe(dead, ['agent.a-17.*'])).op, 'subscribed');
+  const refused = await subscribe(dead, ['queue.support.*']);
+  assert.equal(refused.code, 'forbidden_topic');
+  assert.equal((await subscribe(dead, ['queue.support'])).code, 'invalid_topic');
+  await dead.close();
   // A token with no perms at all is forbidden outright.
   await assert.rejects(connect(server, { token: await server.mint({ perms: [] }) }), (e) => e.status === 403);
 });
