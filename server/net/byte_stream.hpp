@@ -73,8 +73,8 @@ class byte_stream {
     tcp().async_write_some(buffers, std::forward<Handler>(handler));
   }
 
-  // Closes the socket at once (no TLS close_notify: the WebSocket close handshake already
-  // told the peer, and a slow peer must not hold the server).
+  // Closes the socket at once. A TLS WebSocket sends close_notify first (tls().async_shutdown,
+  // see websocket_session::shutdown_tls); this is the end of that, or of a failed connection.
   void close() noexcept {
     if (auto* polled = std::get_if<polled_socket>(&layers_)) return polled->close();
     boost::system::error_code ignored;

@@ -66,7 +66,7 @@ void websocket_session::start(std::string_view early_bytes) {
 
 void websocket_session::read_more() {  // TLS
   if (socket_closed_) {
-    teardown();
+    if (!tls_shutting_down_) teardown();
     return;
   }
   if (read_buffer_.empty()) read_buffer_.resize(min_read_buffer);
@@ -109,7 +109,7 @@ void websocket_session::read_available() {  // plain TCP
 void websocket_session::on_read(boost::system::error_code ec, std::size_t bytes) {  // TLS
   if (ec) {
     hard_close();
-    teardown();
+    if (!tls_shutting_down_) teardown();
     return;
   }
   feed(std::string_view(read_buffer_.data(), bytes));
@@ -474,10 +474,31 @@ void websocket_session::close_connection(std::uint16_t code, std::string_view re
 void websocket_session::hard_close() {
   if (socket_closed_) return;
   socket_closed_ = true;
+  if (stream_.is_tls() && close_written_) return shutdown_tls();
   if (hard_close_timer_) hard_close_timer_->cancel();
   stream_.close();
   // A TLS session ends when its pending read fails; a polled one has none.
   if (!stream_.is_tls()) teardown();
+}
+
+// After the WebSocket close frame a TLS connection ends with close_notify (RFC 8446 6.1), so
+// the client can tell the end of the stream from a truncation; TCP closes once the client
+// answers with its own, or after hard_close_after_ms at most, so a silent client cannot hold
+// the server. The session is torn down (and leaves the registry, which the drain at shutdown
+// waits for) only when the socket is closed.
+void websocket_session::shutdown_tls() {
+  tls_shutting_down_ = true;
+  if (!hard_close_timer_) hard_close_timer_ = std::make_unique<boost::asio::steady_timer>(stream_.get_executor());
+  hard_close_timer_->expires_after(std::chrono::milliseconds(hard_close_after_ms));  // ends any earlier wait
+  hard_close_timer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec) self->stream_.close();  // the shutdown then completes with an error
+  });
+  stream_.tls().async_shutdown([self = shared_from_this()](boost::system::error_code ec) {
+    self->tls_close_notify_received_ = !ec;  // the client answered with its own close_notify
+    self->hard_close_timer_->cancel();
+    self->stream_.close();
+    self->teardown();
+  });
 }
 
 void websocket_session::teardown() {
@@ -491,7 +512,12 @@ void websocket_session::teardown() {
   state_.stats.connections.fetch_sub(1, std::memory_order_relaxed);
   registry_.remove(id_);
   replay_.reset();
-  logger::info("disconnected", {{"conn", id_}, {"last_event", last_written_event_ ? last_written_event_->id : ""}});
+  const std::string_view last_event = last_written_event_ ? std::string_view(last_written_event_->id) : "";
+  if (stream_.is_tls()) {
+    logger::info("disconnected", {{"conn", id_}, {"last_event", last_event}, {"close_notify", tls_close_notify_received_}});
+  } else {
+    logger::info("disconnected", {{"conn", id_}, {"last_event", last_event}});
+  }
 }
 
 void websocket_session::begin_shutdown() {

@@ -79,6 +79,8 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   void close_connection(std::uint16_t code, std::string_view reason, std::vector<outbound_frame> final_frames = {},
                         bool keep_pending = true);
   void hard_close();
+  // TLS, once the close frame is out: close_notify, then the socket (see the .cpp).
+  void shutdown_tls();
   void teardown();
 
   // ---- frames out ----
@@ -205,6 +207,8 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   bool close_written_ = false;
   bool close_received_ = false;
   bool socket_closed_ = false;
+  bool tls_shutting_down_ = false;  // teardown waits for the TLS shutdown to finish
+  bool tls_close_notify_received_ = false;  // logged with `disconnected`
   bool torn_down_ = false;
 };
 
