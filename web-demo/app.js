@@ -86,6 +86,8 @@ function tick() {
   render();
 }
 setInterval(tick, 1000);
+// The chart is drawn in the pixel size of its box: draw it again when that changes.
+new ResizeObserver(() => render()).observe(document.getElementById('depth-chart'));
 
 function counted(event, meta) {
   board.connection.events++;

@@ -86,7 +86,9 @@ export function renderKpis(board, now) {
 // frameP99: the page's own wait from the handler to the painted frame.
 export function renderLatency(latency, frameP99) {
   const box = $('kpi-latency');
-  const ms = (v) => `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`;
+  // A delay is never negative; a measured one is when the clock offset, estimated from the
+  // server's time in ready and pong frames, is off by more than the delay itself.
+  const ms = (v) => { const d = Math.max(0, v); return `${d < 10 ? d.toFixed(1) : Math.round(d)} ms`; };
   if (!latency || !latency.count) {
     box.dataset.level = 'none';
     $('latency-p50').textContent = '–';
