@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startServer, makeTempDir, publish, depthEvent, sleep, oauthClient, serverBinary } from './helpers/server.mjs';
+import { startServer, makeTempDir, publish, depthEvent, sleep, oauthClient, serverBinary, until } from './helpers/server.mjs';
 import { cli, runCli, startProxy } from './helpers/native_cli.mjs';
 
 const devCredentials = (server) => {
@@ -285,6 +285,10 @@ test('TLS with a development CA works; without the CA it fails with one clear li
     assert.equal(pub.code, 0, pub.stderr);
     assert.equal((await sub.finished()).code, 0, sub.stderr);
     assert.deepEqual(sub.events.map((e) => e.id), pub.stdout);
+    // The client ended TLS with close_notify after the close handshake: the server logs
+    // whether its peer answered the server's own close_notify.
+    const disconnected = await until(() => s.logs.find((l) => l.msg === 'disconnected' && 'close_notify' in l), 'the disconnect');
+    assert.equal(disconnected.close_notify, true);
 
     const untrusted = await cli(['sub', '--server', server, '--token', token, 'queue.>']);
     assert.equal(untrusted.code, 1);
