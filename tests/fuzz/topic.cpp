@@ -2,9 +2,10 @@
 // written here from docs/protocol.md section 4. The input is lines of text: each is validated
 // as a name and as a pattern; a line "+<d><pattern>" adds the pattern for subscriber d, "-<d>..."
 // removes it, "?<name>" asks the index. Checks: validation accepts exactly what the grammar
-// allows; matches() agrees with a naive matcher for every valid (pattern, name) pair, including
-// names built from each pattern; contains() never claims a pattern that matches a name the
-// outer one does not; the index returns exactly the subscribers the naive model says, once each.
+// allows (a pattern must also be able to match a three-segment name); matches() agrees with a
+// naive matcher for every valid (pattern, name) pair, including names built from each pattern;
+// contains() agrees exactly with a naive containment over three-segment names; the index returns
+// exactly the subscribers the naive model says, once each.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -54,7 +55,8 @@ bool naive_valid_pattern(std::string_view text) {
     if (s == "*" || (s == ">" && i + 1 == segments.size())) continue;
     if (!plain_segment(s)) return false;
   }
-  return true;
+  // It must be able to match a name: three segments, or at most three ending in '>'.
+  return segments.back() == ">" ? segments.size() <= 3 : segments.size() == 3;
 }
 
 bool naive_match(const std::vector<std::string_view>& p, std::size_t i, const std::vector<std::string_view>& n,
@@ -69,7 +71,7 @@ bool naive_match(std::string_view pattern, std::string_view name) {
   return naive_match(split(pattern, '.'), 0, split(name, '.'), 0);
 }
 
-// Names the pattern must match: each wildcard replaced by a literal ('>' by one and by two).
+// Names the pattern must match: each wildcard replaced by a literal ('>' by one, two and three).
 std::vector<std::string> instances(std::string_view pattern) {
   std::vector<std::string> out{""};
   for (const auto s : split(pattern, '.')) {
@@ -81,6 +83,7 @@ std::vector<std::string> instances(std::string_view pattern) {
       } else if (s == ">") {
         next.push_back(prefix + sep + "x");
         next.push_back(prefix + sep + "x.y");
+        next.push_back(prefix + sep + "x.y.z");
       } else {
         next.push_back(prefix + sep + std::string(s));
       }
@@ -88,6 +91,33 @@ std::vector<std::string> instances(std::string_view pattern) {
     out = std::move(next);
   }
   return out;
+}
+
+// Containment decided by brute force: `inner` is contained when it matches some name and every
+// name it matches `outer` matches too. Over three-segment names built from the literals either
+// pattern names at each position plus one literal neither names, every name is covered: any
+// other name behaves exactly like the one built with the fresh literal.
+bool naive_contains(std::string_view outer, std::string_view inner) {
+  std::vector<std::string> candidates[3];
+  for (const auto pattern : {outer, inner}) {
+    const auto segments = split(pattern, '.');
+    for (std::size_t i = 0; i < segments.size() && i < 3; ++i) {
+      if (segments[i] != "*" && segments[i] != ">") candidates[i].emplace_back(segments[i]);
+    }
+  }
+  for (auto& c : candidates) c.emplace_back("fresh-literal-no-pattern-names-longer-than-any-64-byte-segment-of-a-pattern");
+  bool inner_matches_some = false;
+  for (const auto& a : candidates[0]) {
+    for (const auto& b : candidates[1]) {
+      for (const auto& c : candidates[2]) {
+        const std::string name = a + "." + b + "." + c;
+        if (!naive_match(inner, name)) continue;
+        inner_matches_some = true;
+        if (!naive_match(outer, name)) return false;
+      }
+    }
+  }
+  return inner_matches_some;
 }
 
 }  // namespace
@@ -106,17 +136,28 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (name_ok) names.emplace_back(line);
     if (pattern_ok) {
       patterns.emplace_back(line);
+      bool matches_a_name = false;
       for (auto& n : instances(line)) {
         FUZZ_CHECK(topic::matches(line, n));
-        if (!topic::validate_name(n)) names.push_back(std::move(n));
+        if (!topic::validate_name(n)) {
+          matches_a_name = true;
+          names.push_back(std::move(n));
+        }
       }
+      FUZZ_CHECK(matches_a_name);  // never accepted and then never matched
     }
   }
 
-  for (const auto& p : patterns) {
+  // The brute-force containment costs up to 27 naive matches a pair: the first 64 patterns.
+  constexpr std::size_t naive_contains_patterns = 64;
+  for (std::size_t i = 0; i < patterns.size(); ++i) {
+    const auto& p = patterns[i];
     for (const auto& n : names) FUZZ_CHECK(topic::matches(p, n) == naive_match(p, n));
     FUZZ_CHECK(topic::contains(p, p));
-    for (const auto& inner : patterns) {
+    for (std::size_t j = 0; j < patterns.size(); ++j) {
+      const auto& inner = patterns[j];
+      if (i < naive_contains_patterns && j < naive_contains_patterns)
+        FUZZ_CHECK(topic::contains(p, inner) == naive_contains(p, inner));
       if (!topic::contains(p, inner)) continue;
       for (const auto& n : names) FUZZ_CHECK(!topic::matches(inner, n) || topic::matches(p, n));
     }
