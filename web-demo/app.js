@@ -89,10 +89,12 @@ setInterval(tick, 1000);
 // The chart is drawn in the pixel size of its box: draw it again when that changes.
 new ResizeObserver(() => render()).observe(document.getElementById('depth-chart'));
 
+const snapshotTopics = new Set();  // topics the latest snapshot brought
 function counted(event, meta) {
   board.connection.events++;
   // Snapshot events are older than the connection's position: they never name the last event.
-  if (!isSnapshot(event, meta)) board.connection.lastEventId = event.id;
+  if (isSnapshot(event, meta)) snapshotTopics.add(event.topic);
+  else board.connection.lastEventId = event.id;
   measured(meta);
   render();
 }
@@ -169,11 +171,9 @@ ws.subscribe('qa.*.*', (event, meta) => {
 
 // ---- the connection ----------------------------------------------------------------------
 
-const snapshots = new Map();  // pattern -> count of its latest snapshot
-ws.on('snapshot', ({ pattern, count }) => {
-  snapshots.set(pattern, count);
-  const total = [...snapshots.values()].reduce((sum, n) => sum + n, 0);
-  renderSnapshot(`${total} topics at ${new Date().toLocaleTimeString([], { hour12: false })}`);
+// Told once per snapshot subscription; the page counts the topics itself, across them.
+ws.on('snapshot', () => {
+  renderSnapshot(`${snapshotTopics.size} topics at ${new Date().toLocaleTimeString([], { hour12: false })}`);
 });
 ws.on('state', ({ to, code }) => {
   board.connection.state = to;
@@ -187,6 +187,7 @@ ws.on('reset', ({ reason }) => {
   if (measures) {
     // The snapshot follows the reset and rebuilds the current state.
     board.clearState();
+    snapshotTopics.clear();
     renderNotice(`The server could not resume (${reason}): the view was rebuilt from its current state; events in between were missed.`);
   } else {
     renderNotice(`The server could not resume (${reason}): some events were missed, the view may be incomplete.`);
