@@ -2,6 +2,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <atomic>
 
@@ -41,6 +43,8 @@ std::atomic<std::size_t> replays_in_progress{0};
 // 256 events) about once instead of twice: +15% from disk.
 constexpr std::size_t replay_chunk_events = 512;
 constexpr std::size_t replay_chunk_bytes = 512 * 1024;
+// SO_SNDBUF of a conflating connection (see keep_send_buffer_small).
+constexpr int conflating_send_buffer_bytes = 32 * 1024;
 
 // The `req` of a frame the codec refused, when the frame is still a JSON object with a string
 // `req` of 1 to 64 bytes: the error then names the request it answers.
@@ -258,6 +262,7 @@ void websocket_session::subscribe(const core::subscribe_frame& frame) {
   if (frame.conflate && !conflate_) {  // sticky for the connection's life (section 7.1)
     conflate_ = true;
     queue_.conflate_gauges();
+    keep_send_buffer_small();
   }
 
   log::resume_plan plan;
@@ -302,6 +307,19 @@ void websocket_session::subscribe(const core::subscribe_frame& frame) {
                            [&](const std::string& p) { return core::topic::matches(p, topic); });
       });
   replay_step();
+}
+
+// The kernel grows a socket's send buffer up to megabytes (net.ipv4.tcp_wmem) on a fast link,
+// and a frame there can no longer be conflated: a lagging wallboard would be shown seconds-old
+// values from it however well its queue conflates. A conflating connection fixes its buffer at
+// conflating_send_buffer_bytes (the kernel doubles it), so its backlog waits in the queue. That
+// bounds its throughput to about twice the buffer per round trip (640 KB/s at 100 ms): plenty for a
+// wallboard, and the reason it is not done for every connection.
+void websocket_session::keep_send_buffer_small() {
+  const int fd = stream_.is_tls() ? stream_.tcp().socket().native_handle() : stream_.polled_fd();
+  if (fd < 0) return;
+  const int bytes = conflating_send_buffer_bytes;
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);  // best effort: conflation works without it
 }
 
 // Under the hub lock, inside the subscribe step: the latest event of every topic the frame's

@@ -103,6 +103,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   void refresh(const core::refresh_frame& frame);
   bool permitted(std::string_view pattern) const;
   void send_snapshot(const core::subscribe_frame& frame, const log::log_bounds& bounds);
+  void keep_send_buffer_small();  // conflation (section 7.1)
   void replay_step();
   void finish_replay();
   std::optional<std::string> head_id(const log::log_bounds& bounds) const;
