@@ -235,7 +235,11 @@ std::unique_ptr<server_state> make_server_state(const server_config& config, std
     state->data = std::move(dir.value());
   }
   if (!open_log(*state, error_message)) return nullptr;
+  const std::int64_t cache_started_us = steady_now_us();
   state->fan_out = std::make_unique<hub>(*state->log, static_cast<std::size_t>(c.snapshot_topics));
+  if (const auto [topics, bytes] = state->fan_out->cache_size(); topics != 0)
+    logger::info("snapshot_cache_loaded", {{"topics", topics}, {"frame_bytes", bytes},
+                                          {"ms", (steady_now_us() - cache_started_us) / 1000}});
 
   // The key that signs tokens issued by POST /oauth/token.
   if (!c.signing_key_file.empty()) {
