@@ -144,7 +144,9 @@ test('browser flow: auth frame -> ready; frames before auth get auth_required; s
   c.send({ op: 'auth', token: await server.mint() });
   assert.equal((await c.next('error')).code, 'already_authenticated');
   c.send({ op: 'ping', req: 'p1' });
-  assert.deepEqual(await c.next('pong'), { op: 'pong', req: 'p1' });
+  const { time_ms: serverTime, ...pong } = await c.next('pong');
+  assert.deepEqual(pong, { op: 'pong', req: 'p1' });
+  assert.ok(Number.isInteger(serverTime) && Number.isInteger(ready.time_ms), 'ready and pong carry the server clock');
   await c.close();
 });
 

@@ -39,7 +39,9 @@ test('fragmented text messages are reassembled (also split inside a UTF-8 charac
   raw.send(frame(OP.continuation, text.subarray(cut)));
   const pong = await raw.next((f) => f.opcode === OP.pong);
   assert.equal(pong.payload.toString(), 'mid');
-  assert.deepEqual(await raw.nextText('pong'), { op: 'pong', req: 'frägmented' });
+  const { time_ms: serverTime, ...reply } = await raw.nextText('pong');
+  assert.deepEqual(reply, { op: 'pong', req: 'frägmented' });
+  assert.ok(Number.isInteger(serverTime) && Math.abs(serverTime - Date.now()) < 60_000, 'pong.time_ms: the server clock');
   raw.send(frame(OP.close, Buffer.from([0x03, 0xe8])));
   assert.equal((await raw.nextClose()).code, 1000);
   await raw.ended;
