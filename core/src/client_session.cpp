@@ -311,12 +311,16 @@ struct client_session::impl {
       f.conflate = config.conflate;
       // `snapshot` when a handle of one of its patterns asked and has not had it on this
       // connection; those handles await it now.
-      for (const auto& pattern : f.topics)
-        for (auto handle : pattern_handles[pattern])
-          if (auto& h = handle_pattern[handle]; h.snapshot && !h.snapshot_had) {
-            f.snapshot = true;
-            h.snapshot_req = f.req;
-          }
+      for (const auto& pattern : f.topics) {
+        const auto handles = pattern_handles.find(pattern);
+        if (handles == pattern_handles.end()) continue;
+        for (auto handle : handles->second) {
+          auto h = handle_pattern.find(handle);
+          if (h == handle_pattern.end() || !h->second.snapshot || h->second.snapshot_had) continue;
+          f.snapshot = true;
+          h->second.snapshot_req = f.req;
+        }
+      }
       connection_patterns.insert(f.topics.begin(), f.topics.end());
       pending[f.req] = pending_request{pending_request::kind::subscribe, f.topics};
       send(f);
@@ -392,7 +396,7 @@ struct client_session::impl {
     set_state(session_state::live, 0, "");
     heartbeat_ms = f.heartbeat_ms > 0 ? f.heartbeat_ms : config.default_heartbeat_ms;
     connection_exp_ms = seconds_to_ms(f.exp);
-    if (f.time_ms) latency.on_ready(*f.time_ms, t.now_ms);
+    latency.on_ready(f.time_ms, t.now_ms);
     std::vector<std::string> topics;
     for (const auto& entry : pattern_handles) topics.push_back(entry.first);
     send_subscribe(topics);

@@ -36,6 +36,13 @@ std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
   return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
+bool leap_year(int y) noexcept { return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0); }
+
+int days_in_month(int y, int m) noexcept {
+  static constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && leap_year(y) ? 29 : days[m - 1];
+}
+
 // Nearest rank: the smallest value with at least p percent of the values at or below it.
 std::int64_t percentile(const std::vector<std::int64_t>& sorted, unsigned p) noexcept {
   const std::size_t rank = (sorted.size() * p + 99) / 100;  // ceil(n * p / 100), at least 1
@@ -52,7 +59,8 @@ std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text) noexcept {
       !read_digits(text, at, 2, hour) || !expect(text, at, ':') || !read_digits(text, at, 2, minute) ||
       !expect(text, at, ':') || !read_digits(text, at, 2, second))
     return std::nullopt;
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) || hour > 23 || minute > 59 || second > 60)
+    return std::nullopt;
   int millis = 0;
   if (at < text.size() && text[at] == '.') {
     ++at;
@@ -80,8 +88,8 @@ std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text) noexcept {
   return seconds * 1'000 + millis;
 }
 
-void latency_tracker::on_ready(std::int64_t server_ms, std::int64_t local_ms) noexcept {
-  offset_ms_ = server_ms - local_ms;
+void latency_tracker::on_ready(std::optional<std::int64_t> server_ms, std::int64_t local_ms) noexcept {
+  if (server_ms) offset_ms_ = *server_ms - local_ms;
   pong_count_ = 0;
   pong_next_ = 0;
 }
@@ -92,8 +100,11 @@ void latency_tracker::on_pong(std::int64_t server_ms, std::int64_t sent_ms, std:
   pongs_[pong_next_] = pong{round_trip, server_ms - (sent_ms + round_trip / 2)};
   pong_next_ = (pong_next_ + 1) % pong_samples;
   pong_count_ = std::min(pong_count_ + 1, pong_samples);
-  const auto best = std::min_element(pongs_.begin(), pongs_.begin() + static_cast<std::ptrdiff_t>(pong_count_),
-                                     [](const pong& a, const pong& b) { return a.round_trip_ms < b.round_trip_ms; });
+  const pong* best = nullptr;
+  for (std::size_t i = 0; i < pong_count_; ++i) {  // oldest to newest
+    const pong& p = pongs_[(pong_next_ + pong_samples - pong_count_ + i) % pong_samples];
+    if (!best || p.round_trip_ms <= best->round_trip_ms) best = &p;
+  }
   offset_ms_ = best->offset_ms;
 }
 
@@ -110,11 +121,10 @@ void latency_tracker::record(std::int64_t delay_ms) noexcept {
 
 latency_stats latency_tracker::stats() const {
   latency_stats out;
-  out.count = count_;
+  out.count = std::min<std::uint64_t>(count_, window);
   out.clock_offset_ms = offset_ms_;
-  if (count_ == 0) return out;
-  std::vector<std::int64_t> sorted(delays_.begin(),
-                                   delays_.begin() + static_cast<std::ptrdiff_t>(std::min<std::uint64_t>(count_, window)));
+  if (out.count == 0) return out;
+  std::vector<std::int64_t> sorted(delays_.begin(), delays_.begin() + static_cast<std::ptrdiff_t>(out.count));
   std::sort(sorted.begin(), sorted.end());
   out.p50_ms = percentile(sorted, 50);
   out.p99_ms = percentile(sorted, 99);

@@ -71,6 +71,8 @@ export interface GlobeMeetEvent<T extends EventType = EventType> {
   datacontenttype?: string;
   topic: string;
   tenant: string;
+  /** `true` on snapshot events (the current state, docs/protocol.md section 5.3); absent otherwise. */
+  snapshot?: true;
   data: EventDataMap[T];
 }
 

@@ -4,7 +4,7 @@
 // (open, send, close, timers, token requests, deliveries, notices), in order.
 import type { EventForPattern } from './catalogue.js';
 import { CoreSession, coreLoaded, loadCore, patternProblem } from './core.js';
-import type { SessionAction, SessionConfig, SessionStateName, TimerKind, TokenReason } from './core.js';
+import type { SessionAction, SessionConfig, SessionLatency, SessionStateName, TimerKind, TokenReason } from './core.js';
 import { GlobeMeetCloseError, GlobeMeetError } from './errors.js';
 import { parseEventFrame } from './event_frame.js';
 import type { EventEnvelope } from './event_frame.js';
@@ -53,6 +53,12 @@ export interface GlobeMeetWSOptions {
   backoff?: BackoffOptions;
   /** Connect at once (default), or only when connect() is called. */
   autoConnect?: boolean;
+  /**
+   * Let the server conflate gauge events (`queue.depth-changed`, `agent.status-changed`) while
+   * this client lags: it then gets the newest value of each gauge topic instead of every
+   * intermediate one (docs/protocol.md section 7.1). Default false.
+   */
+  conflate?: boolean;
   /** WebSocket implementation; default: globalThis.WebSocket, else the `ws` package. */
   WebSocket?: WebSocketConstructor;
   /**
@@ -61,6 +67,41 @@ export interface GlobeMeetWSOptions {
    * called per event. E.g. `debug: (line) => console.debug(line)`.
    */
   debug?: (line: string) => void;
+}
+
+/** subscribe()'s options. */
+export interface SubscribeOptions {
+  /**
+   * Deliver the current state first: the latest event of every topic the pattern matches,
+   * marked `event.snapshot === true` and `meta.snapshot`, then live events, with no gap between
+   * (docs/protocol.md section 5.3). Asked again on every reconnect, so that a `reset` brings the
+   * snapshot in place of the lost events. Default false.
+   */
+  snapshot?: boolean;
+}
+
+/** What a handler learns besides the event (its second argument). */
+export interface DeliveryMeta {
+  /**
+   * How long after the server accepted the event it reached the handler, in ms, on the
+   * server's clock (estimated from `ready` and the pongs); null if `event.time` does not parse.
+   * For snapshot and replayed events this is their age.
+   */
+  delayMs: number | null;
+  /** A snapshot event (the current state, not a change that just happened). */
+  snapshot: boolean;
+}
+
+/** The delivery delays of live events (ms): p50 and p99 over the last 1,000, and the clock offset. */
+export interface LatencyStats {
+  /** Live events in the window: the last ones, at most 1,000 (snapshot and replayed events are left out). */
+  count: number;
+  /** Median delay of the live events in the window; 0 while count is 0. */
+  p50Ms: number;
+  /** 99th percentile of the same; 0 while count is 0. */
+  p99Ms: number;
+  /** The server's clock minus this one, as estimated; 0 until the server named its time. */
+  clockOffsetMs: number;
 }
 
 /** A state transition; `code` is the close code that caused it (0 if none). */
@@ -93,6 +134,8 @@ export interface GlobeMeetWSEventMap {
   token_expiring: { message: string };
   /** The server applied a subscription's pattern (on every connection: again after a reconnect). */
   subscribed: { pattern: string };
+  /** A `{ snapshot: true }` subscription's snapshot is complete (`count` snapshot events came); live events follow. */
+  snapshot: { pattern: string; count: number };
 }
 export type GlobeMeetWSEventName = keyof GlobeMeetWSEventMap;
 
@@ -170,6 +213,7 @@ export class GlobeMeetWS {
     const config: SessionConfig = {
       endpoint: options.endpoint, token_in_header: false, token_provider: options.getToken !== undefined,
     };
+    if (options.conflate !== undefined) config.conflate = options.conflate;
     if (options.backoff !== undefined) config.backoff = { ...options.backoff };
     let session: CoreSession;
     try {
@@ -217,15 +261,22 @@ export class GlobeMeetWS {
   get #stopped(): boolean { return this.#ended || (this.#session?.destroyed ?? false); }
 
   /**
-   * Calls `handler` for every event whose topic matches `pattern` (NATS-style: `*` one
-   * segment, `>` the rest). Throws a GlobeMeetError `invalid_topic` for a malformed pattern
-   * (once the core is loaded; before, it is reported as `subscription_failed`). Returns the
-   * Subscription, which is also the function that ends it.
+   * Calls `handler(event, meta)` for every event whose topic matches `pattern` (NATS-style: `*`
+   * one segment, `>` the rest); `meta` holds the delivery delay and whether it is a snapshot
+   * event. With `{ snapshot: true }` the current state comes first (SubscribeOptions). Throws a
+   * GlobeMeetError `invalid_topic` for a malformed pattern (once the core is loaded; before, it
+   * is reported as `subscription_failed`). Returns the Subscription, which is also the
+   * function that ends it.
    */
-  subscribe<P extends string>(pattern: P, handler: (event: EventForPattern<P>) => void): Subscription {
+  subscribe<P extends string>(pattern: P, handler: (event: EventForPattern<P>, meta: DeliveryMeta) => void,
+    options?: SubscribeOptions): Subscription {
     if (typeof handler !== 'function') throw new TypeError('GlobeMeetWS.subscribe: handler must be a function');
+    if (options !== undefined && (options === null || typeof options !== 'object')) {
+      throw new TypeError('GlobeMeetWS.subscribe: options must be an object');
+    }
     if (this.#stopped) throw new GlobeMeetError('closed', 'GlobeMeetWS.subscribe: the client is closed');
-    const entry = new SubscriptionEntry(pattern, handler as (event: never) => void, (e) => this.#unsubscribe(e));
+    const entry = new SubscriptionEntry(pattern, handler as (event: never, meta: never) => void,
+      options?.snapshot === true, (e) => this.#unsubscribe(e));
     if (this.#session === undefined) this.#pending.push(entry);
     else this.#register(entry, true);
     return entry.view;
@@ -248,7 +299,7 @@ export class GlobeMeetWS {
       return this.#emit('subscription_failed', { pattern, code: problem.code, message });
     }
     this.#input((now, random) => {
-      const r = this.#session!.subscribe(now, random, pattern);
+      const r = this.#session!.subscribe(now, random, pattern, entry.snapshot);
       if (!r.ok) throw new GlobeMeetError(r.code, `GlobeMeetWS.subscribe('${pattern}'): ${r.message}`);
       entry.handle = r.handle;
       this.#subscriptions.set(r.handle, entry);
@@ -326,6 +377,15 @@ export class GlobeMeetWS {
 
   get state(): ConnectionState { return this.#status().state; }
 
+  /** The delivery delays of live events so far (p50/p99 over the last 1,000) and the clock offset. */
+  latency(): LatencyStats {
+    if (this.#session !== undefined && !this.#session.destroyed) this.#lastLatency = this.#session.latency();
+    const l = this.#lastLatency;
+    return { count: l.count, p50Ms: l.p50_ms, p99Ms: l.p99_ms, clockOffsetMs: l.clock_offset_ms };
+  }
+
+  #lastLatency: SessionLatency = { count: 0, p50_ms: 0, p99_ms: 0, clock_offset_ms: 0 };
+
   /** The close code that ended the client once it is closed (1000 after close()), else 0. */
   get finalCode(): number { return this.#status().final_code; }
 
@@ -371,11 +431,13 @@ export class GlobeMeetWS {
         this.#timers.delete(action.timer);
         return;
       case 'request_token': return this.#requestToken(action.reason);
-      case 'deliver':
+      case 'deliver': {
+        const meta: DeliveryMeta = { delayMs: action.delay_ms, snapshot: action.snapshot };
         // An empty frame: the event that went in as id and topic (see onmessage).
-        if (action.frame !== '') return this.#deliver(JSON.parse(action.frame) as EventEnvelope, action.handles);
-        if (received?.id === action.id) return this.#deliver(received, action.handles);
+        if (action.frame !== '') return this.#deliver(JSON.parse(action.frame) as EventEnvelope, action.handles, meta);
+        if (received?.id === action.id) return this.#deliver(received, action.handles, meta);
         return;
+      }
       case 'state_changed':
         if (action.from === 'live') for (const entry of this.#subscriptions.values()) entry.connectionLost();
         return this.#emit('state', { from: action.from, to: action.to, code: action.code, reason: action.reason });
@@ -405,8 +467,10 @@ export class GlobeMeetWS {
       if (parsed === undefined || session.destroyed) {
         return this.#input((now, random) => session.frame(now, random, connection, text));
       }
-      const n = session.event(Date.now(), Math.random(), connection, parsed.id, parsed.topic);
-      if (n >= 0) return this.#deliver(parsed, session.handles(n));
+      const snapshot = parsed.snapshot === true;
+      const n = session.event(Date.now(), Math.random(), connection, parsed.id, parsed.topic, parsed.time, snapshot);
+      if (n > 0) return this.#deliver(parsed, session.handles(n), { delayMs: session.delay(), snapshot });
+      if (n === 0) return;
       received = parsed;
       try {
         this.#perform();
@@ -468,12 +532,12 @@ export class GlobeMeetWS {
       });
   }
 
-  // One event object, shared by every matching handler.
-  #deliver(event: EventEnvelope, handles: number[]): void {
+  // One event object and one meta object, shared by every matching handler.
+  #deliver(event: EventEnvelope, handles: number[], meta: DeliveryMeta): void {
     if (this.#closedByUser) return;
     for (let i = 0; i < handles.length; i++) {
       const subscription = this.#subscriptions.get(handles[i]!);
-      if (subscription !== undefined) this.#call(subscription.handler, event as never);
+      if (subscription !== undefined) this.#call(subscription.handler, event as never, meta as never);
     }
   }
 
@@ -494,6 +558,12 @@ export class GlobeMeetWS {
         if (entry === undefined || entry.state === 'subscribed') return;  // told once per connection
         entry.confirmed();
         return this.#emit('subscribed', { pattern });
+      case 'snapshotted': {
+        if (entry === undefined) return;
+        const count = Number(action.detail);
+        entry.snapshotDone(count);
+        return this.#emit('snapshot', { pattern, count });
+      }
       case 'subscription_failed':
         this.#subscriptions.delete(action.handle);  // the session dropped it
         entry?.end('failed', new GlobeMeetError(action.detail, action.message));
@@ -512,9 +582,9 @@ export class GlobeMeetWS {
   }
 
   // A throwing callback must not break the session's loop: its error is rethrown on its own.
-  #call(fn: (payload: never) => void, payload: never): void {
+  #call(fn: (payload: never, meta: never) => void, payload: never, meta?: never): void {
     try {
-      fn(payload);
+      fn(payload, meta as never);
     } catch (e) {
       setTimeout(() => { throw e; }, 0);
     }
@@ -526,6 +596,7 @@ export class GlobeMeetWS {
     this.#timers.clear();
     const status = this.#session!.status();
     this.#finalStatus = { last_event_id: status.last_event_id, final_code: status.final_code };
+    this.#lastLatency = this.#session!.latency();
     this.#session!.destroy();
     this.#endSubscriptions('the client is closed');
   }

@@ -73,7 +73,8 @@ export type TimerKind = 'reconnect' | 'handshake' | 'heartbeat' | 'pong' | 'refr
 export type SessionStateName =
   'idle' | 'fetching_token' | 'connecting' | 'authenticating' | 'live' | 'reconnecting' | 'closed';
 export type NoticeKind =
-  'reconnected' | 'reset' | 'overflow' | 'error' | 'subscription_failed' | 'revoked' | 'token_expiring' | 'subscribed';
+  'reconnected' | 'reset' | 'overflow' | 'error' | 'subscription_failed' | 'revoked' | 'token_expiring' | 'subscribed' |
+  'snapshotted';
 /** Why the client asks for a token (core::token_reason). */
 export type TokenReason = 'connect' | 'refresh' | 'expiring' | 'expired' | 'refused';
 
@@ -86,7 +87,7 @@ export type SessionAction =
   | { kind: 'arm_timer'; timer: TimerKind; at_ms: number }
   | { kind: 'cancel_timer'; timer: TimerKind }
   | { kind: 'request_token'; reason: TokenReason }
-  | { kind: 'deliver'; frame: string; handles: number[]; id: string }
+  | { kind: 'deliver'; frame: string; handles: number[]; id: string; snapshot: boolean; delay_ms: number | null }
   | { kind: 'state_changed'; from: SessionStateName; to: SessionStateName; code: number; reason: string }
   | { kind: 'notice'; notice: NoticeKind; detail: string; message: string; handle: number; close_code: number;
       close_reason: string };
@@ -95,6 +96,7 @@ export interface SessionConfig {
   endpoint: string;
   token_in_header: boolean;
   token_provider?: boolean;
+  conflate?: boolean;
   backoff?: { min_ms?: number; max_ms?: number; factor?: number };
   handshake_timeout_ms?: number;
   refresh_before_ms?: number;
@@ -103,6 +105,8 @@ export interface SessionConfig {
 }
 
 export interface SessionStatus { state: SessionStateName; last_event_id: string | null; final_code: number }
+/** core::latency_stats: delays of live events (p50/p99 over the last 1,000) and the clock offset, ms. */
+export interface SessionLatency { count: number; p50_ms: number; p99_ms: number; clock_offset_ms: number }
 
 type Failure = { ok: false; code: string; message: string };
 
@@ -183,14 +187,16 @@ export class CoreSession {
     withText(text, (p, n) => accepted(core()._gm_session_frame(this.#live(), now, random, connection, p, n), 'a frame'));
   }
   /**
-   * An `event` frame the caller parsed and checked (client_session::event_received): only id
-   * and topic cross. Returns n >= 0 handles to deliver to (read them with handles(n)) when that
-   * was all, or -1 when there are other actions: take them with takeActions() (a `deliver`
-   * there has an empty `frame` and means this event).
+   * An `event` frame the caller parsed and checked (client_session::event_received): only id,
+   * topic, time and the snapshot flag cross. Returns n >= 0 handles to deliver to (read them
+   * with handles(n), the delay with delay()) when that was all, or -1 when there are other
+   * actions: take them with takeActions() (a `deliver` there has an empty `frame` and means
+   * this event).
    */
-  event(now: number, random: number, connection: number, id: string, topic: string): number {
+  event(now: number, random: number, connection: number, id: string, topic: string, time: string,
+    snapshot: boolean): number {
     const wasm = core();
-    const need = 3 * (id.length + topic.length);
+    const need = 3 * (id.length + topic.length + time.length);
     if (need > scratchSize) {
       if (scratch !== 0) wasm._gm_free(scratch);
       scratchSize = Math.max(1024, need);
@@ -200,8 +206,10 @@ export class CoreSession {
     const heap = wasm.HEAPU8;
     const idBytes = writeUtf8(heap, id, scratch, scratchSize);
     const topicBytes = writeUtf8(heap, topic, scratch + idBytes, scratchSize - idBytes);
+    const timeAt = scratch + idBytes + topicBytes;
+    const timeBytes = writeUtf8(heap, time, timeAt, scratchSize - idBytes - topicBytes);
     const n = wasm._gm_session_event(this.#live(), now, random, connection, scratch, idBytes,
-      scratch + idBytes, topicBytes);
+      scratch + idBytes, topicBytes, timeAt, timeBytes, snapshot ? 1 : 0);
     if (n === -2) throw new TypeError('GlobeMeet wasm core refused an event');
     return n;
   }
@@ -214,6 +222,12 @@ export class CoreSession {
     for (let i = 0; i < n; i++) out[i] = doubles[at + i]!;
     return out;
   }
+  /** The delivery delay (ms) of the deliver the last event() returned; null when its time did not parse. */
+  delay(): number | null {
+    const d = core()._gm_session_delay(this.#live());
+    return Number.isNaN(d) ? null : d;
+  }
+  latency(): SessionLatency { return takeJson(core()._gm_session_latency(this.#live())); }
   closed(now: number, random: number, connection: number, code: number, reason: string): void {
     withText(reason, (p, n) =>
       accepted(core()._gm_session_closed(this.#live(), now, random, connection, code, p, n), `close code ${code}`));
@@ -221,8 +235,9 @@ export class CoreSession {
   timerFired(now: number, random: number, timer: TimerKind): void {
     withText(timer, (p, n) => accepted(core()._gm_session_timer_fired(this.#live(), now, random, p, n), `timer ${timer}`));
   }
-  subscribe(now: number, random: number, pattern: string): { ok: true; handle: number } | Failure {
-    return withText(pattern, (p, n) => takeJson(core()._gm_session_subscribe(this.#live(), now, random, p, n)));
+  subscribe(now: number, random: number, pattern: string, snapshot: boolean): { ok: true; handle: number } | Failure {
+    return withText(pattern, (p, n) =>
+      takeJson(core()._gm_session_subscribe(this.#live(), now, random, p, n, snapshot ? 1 : 0)));
   }
   unsubscribe(now: number, random: number, handle: number): void {
     accepted(core()._gm_session_unsubscribe(this.#live(), now, random, handle), 'unsubscribe');

@@ -1,6 +1,6 @@
 // The one parse of an `event` frame (issue 11): JSON.parse here, and the checks that the core's
 // strict decoder made of the envelope; the core then sees only the id and the topic
-// (CoreSession.event) and itself refuses an id that is not an event id ({epoch}-{seq}, seq >= 1)
+// (CoreSession.event, with `time` for the delay and the `snapshot` flag) and itself refuses an id that is not an event id ({epoch}-{seq}, seq >= 1)
 // or a topic that is not a topic name. A frame that fails anything here (not JSON, another op,
 // a missing or mistyped member, over 1 MiB) goes to the core's strict path as text, which
 // answers it as before, with the precise `bad_frame`. JSON.parse keeps the last copy of a
@@ -11,6 +11,8 @@
 export interface EventEnvelope {
   op: 'event'; specversion: '1.0'; id: string; source: string; type: string; subject: string; time: string;
   topic: string; tenant: string; data: Record<string, unknown>; datacontenttype?: 'application/json';
+  /** Only on snapshot events (docs/protocol.md section 5.3), and then `true`. */
+  snapshot?: true;
 }
 
 // Frames of up to this many UTF-16 units are at most 1 MiB as UTF-8 (the core's limit); longer
@@ -30,7 +32,8 @@ export function parseEventFrame(text: string): EventEnvelope | undefined {
   }
   const data = f.data;
   if (f.op !== 'event' || f.specversion !== '1.0' || typeof data !== 'object' || data === null || Array.isArray(data) ||
-    (f.datacontenttype !== undefined && f.datacontenttype !== 'application/json')) return undefined;
+    (f.datacontenttype !== undefined && f.datacontenttype !== 'application/json') ||
+    (f.snapshot !== undefined && f.snapshot !== true)) return undefined;
   for (const member of stringMembers) if (typeof f[member] !== 'string') return undefined;
   return f as unknown as EventEnvelope;
 }

@@ -13,12 +13,15 @@ export interface GlobeMeetCoreModule {
   _gm_session_opened(session: number, nowMs: number, random: number, connection: number): number;
   _gm_session_frame(session: number, nowMs: number, random: number, connection: number, text: number, size: number): number;
   _gm_session_event(session: number, nowMs: number, random: number, connection: number, id: number, idSize: number,
-    topic: number, topicSize: number): number;
+    topic: number, topicSize: number, time: number, timeSize: number, snapshot: number): number;
   _gm_session_handles(session: number): number;
+  _gm_session_delay(session: number): number;
+  _gm_session_latency(session: number): number;
   _gm_session_closed(session: number, nowMs: number, random: number, connection: number, code: number,
     reason: number, size: number): number;
   _gm_session_timer_fired(session: number, nowMs: number, random: number, timer: number, size: number): number;
-  _gm_session_subscribe(session: number, nowMs: number, random: number, pattern: number, size: number): number;
+  _gm_session_subscribe(session: number, nowMs: number, random: number, pattern: number, size: number,
+    snapshot: number): number;
   _gm_session_unsubscribe(session: number, nowMs: number, random: number, handle: number): number;
   _gm_session_stop(session: number, nowMs: number, random: number): number;
   _gm_session_disconnect(session: number, nowMs: number, random: number): number;

@@ -1,7 +1,8 @@
 // @globemeet/sdk: GlobeMeet Events in browsers and Node, over the wasm core.
 export { GlobeMeetWS, ConnectionState } from './client.js';
 export type {
-  BackoffOptions, GlobeMeetWSEventMap, GlobeMeetWSEventName, GlobeMeetWSOptions, StateChange,
+  BackoffOptions, DeliveryMeta, GlobeMeetWSEventMap, GlobeMeetWSEventName, GlobeMeetWSOptions, LatencyStats, StateChange,
+  SubscribeOptions,
 } from './client.js';
 export type { Subscription, SubscriptionState, Unsubscribe } from './subscription.js';
 export type { TokenReason } from './core.js';

@@ -23,6 +23,14 @@ export interface Subscription {
    * never leaves a rejected promise behind.
    */
   ready(): Promise<void>;
+  /**
+   * For a subscription made with `{ snapshot: true }`: resolves with the number of snapshot
+   * events once its first snapshot is complete (they have all reached the handler by then);
+   * rejects like ready() if the subscription ends first, and at once with code `no_snapshot`
+   * for a subscription made without the option. A server that predates snapshots never
+   * completes one: the promise then stays pending.
+   */
+  snapshotted(): Promise<number>;
   unsubscribe(): void;
 }
 
@@ -35,14 +43,18 @@ export class SubscriptionEntry {
   state: SubscriptionState = 'subscribing';
   readonly view: Subscription;
   #waiters: { resolve: () => void; reject: (e: GlobeMeetError) => void }[] = [];
+  #snapshotWaiters: { resolve: (count: number) => void; reject: (e: GlobeMeetError) => void }[] = [];
+  #snapshotCount: number | undefined;  // the first snapshot's, once complete
   #ending: GlobeMeetError | undefined;
 
-  constructor(readonly pattern: string, readonly handler: (event: never) => void, cancel: (entry: SubscriptionEntry) => void) {
+  constructor(readonly pattern: string, readonly handler: (event: never, meta: never) => void,
+    readonly snapshot: boolean, cancel: (entry: SubscriptionEntry) => void) {
     const view = (() => cancel(this)) as Subscription;
     Object.defineProperties(view, {
       pattern: { value: pattern, enumerable: true },
       state: { get: () => this.state, enumerable: true },
       ready: { value: () => this.#ready() },
+      snapshotted: { value: () => this.#snapshotted() },
       unsubscribe: { value: () => cancel(this) },
     });
     this.view = view;
@@ -56,6 +68,13 @@ export class SubscriptionEntry {
     for (const w of this.#waiters.splice(0)) w.resolve();
   }
 
+  // A snapshot is complete; the first one settles snapshotted().
+  snapshotDone(count: number): void {
+    if (this.#snapshotCount !== undefined) return;
+    this.#snapshotCount = count;
+    for (const w of this.#snapshotWaiters.splice(0)) w.resolve(count);
+  }
+
   // The connection is gone: the next one has to apply the pattern again.
   connectionLost(): void {
     if (this.state === 'subscribed') this.state = 'subscribing';
@@ -66,11 +85,22 @@ export class SubscriptionEntry {
     this.state = state;
     this.#ending = why;
     for (const w of this.#waiters.splice(0)) w.reject(why);
+    for (const w of this.#snapshotWaiters.splice(0)) w.reject(why);
   }
 
   #ready(): Promise<void> {
     if (this.state === 'subscribed') return Promise.resolve();
     if (!this.active) return Promise.reject(this.#ending);
     return new Promise((resolve, reject) => { this.#waiters.push({ resolve, reject }); });
+  }
+
+  #snapshotted(): Promise<number> {
+    if (!this.snapshot) {
+      return Promise.reject(new GlobeMeetError('no_snapshot',
+        `GlobeMeetWS: the subscription to '${this.pattern}' was made without { snapshot: true }`));
+    }
+    if (this.#snapshotCount !== undefined) return Promise.resolve(this.#snapshotCount);
+    if (!this.active) return Promise.reject(this.#ending);
+    return new Promise((resolve, reject) => { this.#snapshotWaiters.push({ resolve, reject }); });
   }
 }

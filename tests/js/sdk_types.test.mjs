@@ -107,6 +107,28 @@ void publish({ server: 'https://host', token: getToken, idempotencyKey: 'k1' }, 
   assert.equal(diagnostics, '');
 });
 
+test('the snapshot option, the delivery meta, conflate and latency() are typed (issue 17)', () => {
+  const diagnostics = typeCheck(`
+import { GlobeMeetWS } from '@globemeet/sdk';
+import type { DeliveryMeta, LatencyStats, SubscribeOptions } from '@globemeet/sdk';
+const ws = new GlobeMeetWS({ endpoint: 'wss://host/v1/events', token: 't', conflate: true });
+const options: SubscribeOptions = { snapshot: true };
+const sub = ws.subscribe('queue.*.depth-changed', (event, meta: DeliveryMeta) => {
+  const current: boolean = meta.snapshot || event.snapshot === true;
+  const delay: number | null = meta.delayMs;
+  const depth: number = event.data.depth;
+  void current; void delay; void depth;
+}, options);
+void sub.snapshotted().then((count) => { const n: number = count; void n; });
+ws.subscribe('agent.>', (event) => { const t: string = event.type; void t; });
+ws.on('snapshot', ({ pattern, count }) => { const p: string = pattern; const n: number = count; void p; void n; });
+const l: LatencyStats = ws.latency();
+const figures: number[] = [l.count, l.p50Ms, l.p99Ms, l.clockOffsetMs];
+void figures;
+`);
+  assert.equal(diagnostics, '');
+});
+
 test('misuse does not compile', () => {
   for (const [source, error] of [
     ["ws.subscribe('queue.support.depth-changed', (event) => event.data.nonexistent);", /nonexistent/],
@@ -119,6 +141,9 @@ test('misuse does not compile', () => {
     ["new GlobeMeetWS({ token: 't' });", /endpoint/],
     ["const s: 'done' = ws.subscribe('queue.>', () => {}).state;", /not assignable/],
     ["new GlobeMeetWS({ endpoint: 'wss://h/v1/events', getToken: (r: number) => String(r) });", /not assignable/],
+    ["ws.subscribe('queue.>', () => {}, { snapshot: 'yes' });", /not assignable/],
+    ["ws.subscribe('queue.>', (e, meta) => { const d: number = meta.delayMs; void d; });", /not assignable/],
+    ["const p: number = ws.latency().p50;", /p50/],
   ]) {
     const diagnostics = typeCheck(`import { GlobeMeetWS } from '@globemeet/sdk';
 const ws = new GlobeMeetWS({ endpoint: 'wss://host/v1/events', token: 't' });

@@ -23,11 +23,16 @@ constexpr const char* sub_usage =
     "Subscribes to the topic patterns (e.g. 'queue.*.depth-changed', '>') and prints every event\n"
     "frame on stdout, one JSON object per line, as the server sent it. Reconnects and resumes\n"
     "without loss or duplicate after network failures, server restarts and overflow; status\n"
-    "lines go to stderr. SIGINT/SIGTERM close the connection and exit 0.\n"
+    "lines go to stderr, the last one with the delivery delay of live events (p50/p99).\n"
+    "SIGINT/SIGTERM close the connection and exit 0.\n"
     "\n"
     "  --from ID             resume after this event id (e.g. the last id of a previous run);\n"
     "                        EPOCH-0 means from the first event of that epoch\n"
-    "  --count N             exit 0 after N events\n"
+    "  --count N             exit 0 after N events (snapshot events included)\n"
+    "  --snapshot            the current state first: the latest event of every matching topic,\n"
+    "                        each marked \"snapshot\":true as the server sent it, then live events;\n"
+    "                        asked again after a reset\n"
+    "  --conflate            let the server conflate gauge events while this reader lags\n"
     "  --retry               keep retrying when the first connection fails (default: exit 1)\n"
     "  --quiet               no status lines on stderr\n"
     "\n";
@@ -80,7 +85,7 @@ int run_sub(std::vector<std::string> args) {
   std::vector<std::string> patterns;
   std::string from;
   long long count = 0;
-  bool retry = false, quiet = false;
+  bool retry = false, quiet = false, snapshot = false, conflate = false;
   argument_scanner scanner(std::move(args));
   while (auto arg = scanner.next()) {
     if (*arg == "--help" || *arg == "-h") {
@@ -94,6 +99,8 @@ int run_sub(std::vector<std::string> args) {
       if (!n || *n < 1) throw usage_error("sub: --count must be a positive whole number, got '" + v + "'");
       count = *n;
     } else if (*arg == "--retry") retry = true;
+    else if (*arg == "--snapshot") snapshot = true;
+    else if (*arg == "--conflate") conflate = true;
     else if (*arg == "--quiet") quiet = true;
     else if (take_common_flag(scanner, *arg, settings)) continue;
     else if (arg->starts_with("--")) throw usage_error("sub: unknown option '" + *arg + "'");
@@ -113,6 +120,7 @@ int run_sub(std::vector<std::string> args) {
   options.ca_file = settings.ca_file;
   if (!from.empty()) options.last_event_id = from;
   options.handshake_timeout = settings.timeout;
+  options.conflate = conflate;
   if (!settings.token.empty()) {
     options.token = settings.token;
   } else {
@@ -159,7 +167,13 @@ int run_sub(std::vector<std::string> args) {
   options.on_overflow = [&](const std::string& last_id) {
     status("overflow: the server dropped this slow reader (it had sent up to " + (last_id.empty() ? "nothing" : last_id) + "); resuming");
   };
-  options.on_reset = [&](const std::string& reason) { status("reset (" + reason + "): events were lost; continuing from the server's position"); };
+  options.on_reset = [&](const std::string& reason) {
+    status(snapshot ? "reset (" + reason + "): events were lost; the snapshot of the current state follows"
+                    : "reset (" + reason + "): events were lost; continuing from the server's position");
+  };
+  options.on_snapshot = [&](const std::string& pattern, std::uint64_t n) {
+    status("snapshot of '" + pattern + "' complete: " + std::to_string(n) + " events; live events follow");
+  };
   options.on_error = [&](const Error& e) {
     {
       std::lock_guard lock(run.mutex);
@@ -188,7 +202,7 @@ int run_sub(std::vector<std::string> args) {
         std::fputc('\n', stdout);
         std::fflush(stdout);
         if (count > 0 && ++run.delivered == count) client_ptr->stop();
-      }));
+      }, SubscribeOptions{snapshot}));
     } catch (const ClientError& e) {
       throw usage_error("sub: invalid topic pattern '" + pattern + "': " + e.what());
     }
@@ -213,6 +227,9 @@ int run_sub(std::vector<std::string> args) {
   client->stop();
   const std::uint16_t code = client->final_code();
   if (const auto last = client->last_event_id()) status(position_line(*last));
+  if (const LatencyStats l = client->latency(); l.count > 0)
+    status("delivery delay of " + std::to_string(l.count) + " live events: p50 " + std::to_string(l.p50_ms) + " ms, p99 " +
+           std::to_string(l.p99_ms) + " ms (server clock offset " + std::to_string(l.clock_offset_ms) + " ms)");
   subscriptions.clear();
 
   std::lock_guard lock(run.mutex);

@@ -8,6 +8,7 @@
 #include <array>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <deque>
 #include <future>
 #include <map>
@@ -60,6 +61,7 @@ core::session_config session_config_from(const ClientOptions& o) {
   c.backoff.max_ms = o.backoff_max.count();
   c.handshake_timeout_ms = o.handshake_timeout.count();
   c.refresh_before_ms = o.refresh_before.count();
+  c.conflate = o.conflate;
   return c;
 }
 
@@ -227,7 +229,7 @@ struct Subscription::shared_state {
 
   void perform(core::deliver_action& a) {
     Event ev{a.ev.id, a.ev.topic, a.ev.type, a.ev.source, a.ev.subject, a.ev.time, a.ev.tenant, std::move(a.ev.data_json),
-             std::move(a.frame)};
+             std::move(a.frame), a.snapshot, a.delay_ms};
     for (const std::uint64_t h : a.handles) {
       std::shared_ptr<handler> fn;
       {
@@ -269,6 +271,7 @@ struct Subscription::shared_state {
         {
           std::lock_guard lock(mutex);
           handlers.erase(a.handle);
+          patterns.erase(a.handle);
         }
         const std::string code =
             a.kind == core::notice_kind::revoked ? std::string("permission_revoked") : "subscription_failed:" + a.detail;
@@ -279,6 +282,17 @@ struct Subscription::shared_state {
         break;  // the session already asked for a new token
       case core::notice_kind::subscribed:
         if (options.on_subscribed) guarded("on_subscribed", [&] { options.on_subscribed(a.detail); });
+        break;
+      case core::notice_kind::snapshotted:
+        if (options.on_snapshot) {
+          std::string pattern;
+          {
+            std::lock_guard lock(mutex);
+            if (auto it = patterns.find(a.handle); it != patterns.end()) pattern = it->second;
+          }
+          const std::uint64_t count = std::strtoull(a.detail.c_str(), nullptr, 10);
+          guarded("on_snapshot", [&] { options.on_snapshot(pattern, count); });
+        }
         break;
     }
   }
@@ -330,6 +344,7 @@ struct Subscription::shared_state {
   std::deque<core::action> pending;
   std::mt19937_64 rng;
   std::map<std::uint64_t, std::shared_ptr<handler>> handlers;
+  std::map<std::uint64_t, std::string> patterns;  // of the handlers, for on_snapshot
   std::uint16_t final_code = 0;
   std::string final_reason;
   bool finished = false;
@@ -369,6 +384,7 @@ void Subscription::unsubscribe() {
   if (handle == 0 || !owner) return;
   owner->input([owner = owner.get(), handle](core::client_session& s, const core::tick& t) {
     owner->handlers.erase(handle);
+    owner->patterns.erase(handle);
     s.unsubscribe(t, handle);
   });
 }
@@ -451,12 +467,16 @@ std::optional<std::uint16_t> Client::wait_for(std::chrono::milliseconds timeout)
   return state_->final_code;
 }
 
-Subscription Client::subscribe(std::string_view pattern, std::function<void(const Event&)> handler) {
+Subscription Client::subscribe(std::string_view pattern, std::function<void(const Event&)> handler,
+                               SubscribeOptions options) {
   auto fn = std::make_shared<shared_state::handler>(std::move(handler));
   const core::result<std::uint64_t> r =
       state_->input([&](core::client_session& s, const core::tick& t) -> core::result<std::uint64_t> {
-        auto handle = s.subscribe(t, pattern);
-        if (handle) state_->handlers[handle.value()] = fn;
+        auto handle = s.subscribe(t, pattern, core::subscribe_options{options.snapshot});
+        if (handle) {
+          state_->handlers[handle.value()] = fn;
+          state_->patterns[handle.value()] = std::string(pattern);
+        }
         return handle;
       });
   if (!r) throw ClientError(r.err().code, r.err().message);
@@ -486,6 +506,12 @@ std::optional<std::string> Client::last_event_id() const {
 bool Client::set_last_event_id(std::string_view id) {
   std::lock_guard lock(state_->mutex);
   return state_->session.set_last_event_id(id);
+}
+
+LatencyStats Client::latency() const {
+  std::lock_guard lock(state_->mutex);
+  const core::latency_stats l = state_->session.latency();
+  return LatencyStats{l.count, l.p50_ms, l.p99_ms, l.clock_offset_ms};
 }
 
 }  // namespace globemeet

@@ -15,8 +15,8 @@ namespace globemeet::core {
 std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text) noexcept;
 
 struct latency_stats {
-  std::uint64_t count = 0;           // live events measured since the session was made
-  std::int64_t p50_ms = 0;           // over the last min(count, 1000) of them; 0 while count is 0
+  std::uint64_t count = 0;           // live events in the window: the last ones, at most 1,000
+  std::int64_t p50_ms = 0;           // the delay's percentiles over them; 0 while count is 0
   std::int64_t p99_ms = 0;
   std::int64_t clock_offset_ms = 0;  // the server's clock minus the local one; 0 until known
   friend bool operator==(const latency_stats&, const latency_stats&) = default;
@@ -27,11 +27,13 @@ class latency_tracker {
   static constexpr std::size_t window = 1000;     // live events in the percentiles
   static constexpr std::size_t pong_samples = 8;  // pongs the offset is chosen from
 
-  // `ready.time_ms` against the local clock when `ready` arrived. A new connection (perhaps to
-  // another node) starts its estimate afresh: the pongs of the previous one are forgotten.
-  void on_ready(std::int64_t server_ms, std::int64_t local_ms) noexcept;
+  // `ready.time_ms` (absent from older servers: the offset stays) against the local clock when
+  // `ready` arrived. A new connection (perhaps to another node) starts its estimate afresh: the
+  // pongs of the previous one are forgotten.
+  void on_ready(std::optional<std::int64_t> server_ms, std::int64_t local_ms) noexcept;
   // `pong.time_ms` for a ping sent at `sent_ms` and answered at `received_ms` (local clock): the
-  // server read its clock about halfway. Of the last 8 pongs the shortest round trip wins.
+  // server read its clock about halfway. Of the last 8 pongs the shortest round trip wins, the
+  // newest of equals.
   void on_pong(std::int64_t server_ms, std::int64_t sent_ms, std::int64_t received_ms) noexcept;
 
   // Local clock + offset - the event's `time`; nullopt when `time` does not parse.

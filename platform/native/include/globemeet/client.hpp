@@ -37,6 +37,27 @@ struct Event {
   std::string tenant;
   std::string data_json;  // the `data` object as compact JSON text
   std::string raw;        // the whole event frame, as the server sent it
+  // A snapshot event: the current state of its topic, delivered first to a subscription made
+  // with SubscribeOptions::snapshot (docs/protocol.md section 5.3), not a change that just happened.
+  bool snapshot = false;
+  // How long after the server accepted it the event reached the handler, ms, on the server's
+  // clock (estimated from `ready` and the pongs); nullopt when `time` does not parse. For
+  // snapshot and replayed events this is their age.
+  std::optional<std::int64_t> delay_ms{};
+};
+
+struct SubscribeOptions {
+  // The current state first: the latest event of every topic the pattern matches (Event::snapshot),
+  // then live events with no gap. Asked again on every reconnect, so a `reset` brings it too.
+  bool snapshot = false;
+};
+
+// Delivery delays of live events (snapshot and replayed ones are left out), ms.
+struct LatencyStats {
+  std::uint64_t count = 0;           // live events in the window: the last ones, at most 1,000
+  std::int64_t p50_ms = 0;           // over them; 0 while count is 0
+  std::int64_t p99_ms = 0;
+  std::int64_t clock_offset_ms = 0;  // the server's clock minus this one, as estimated; 0 until known
 };
 
 enum class State { idle, fetching_token, connecting, authenticating, live, reconnecting, closed };
@@ -130,6 +151,9 @@ struct ClientOptions {
   std::chrono::milliseconds backoff_max{30'000};
   std::chrono::milliseconds handshake_timeout{10'000};
   std::chrono::milliseconds refresh_before{60'000};  // ask for a new token this long before `exp`
+  // Let the server conflate gauge events (queue.depth-changed, agent.status-changed) while this
+  // client lags: the newest value of each gauge topic instead of every one (section 7.1).
+  bool conflate = false;
 
   // Callbacks, all optional, all on the I/O thread.
   std::function<void(const StateChange&)> on_state;
@@ -138,6 +162,9 @@ struct ClientOptions {
   std::function<void(const std::string& reason)> on_reset;      // resume was impossible: events were lost
   // The server applied a subscription's pattern, on each connection (after every reconnect too).
   std::function<void(const std::string& pattern)> on_subscribed;
+  // A SubscribeOptions::snapshot subscription's snapshot is complete (`count` snapshot events
+  // reached its handler); live events follow. Again after a reconnect that brought a new one.
+  std::function<void(const std::string& pattern, std::uint64_t count)> on_snapshot;
   std::function<void(const Error&)> on_error;
 };
 
@@ -196,7 +223,8 @@ class Client {
   // Throws ClientError("invalid_topic") for a pattern that breaks docs/protocol.md section 4.
   // A pattern the server refuses later (forbidden_topic) is reported through on_error with
   // code "subscription_failed:<code>" and the Subscription becomes inactive.
-  Subscription subscribe(std::string_view pattern, std::function<void(const Event&)> handler);
+  Subscription subscribe(std::string_view pattern, std::function<void(const Event&)> handler,
+                         SubscribeOptions options = {});
 
   State state() const;
   std::uint16_t final_code() const;  // 0 until closed
@@ -207,6 +235,8 @@ class Client {
   // applied; nullopt until then (and when given none, until the server names its epoch).
   std::optional<std::string> last_event_id() const;
   bool set_last_event_id(std::string_view id);  // before start(); false if not an event id or `{epoch}-0`
+  // The delivery delays of live events so far (p50/p99 over the last 1,000) and the clock offset.
+  LatencyStats latency() const;
 
  private:
   friend class Subscription;
