@@ -86,9 +86,9 @@ type StateChange struct {
 	Reason   string
 }
 
-// Latency is the delivery delay of live events (replayed and snapshot events left out): Count
-// events measured since the client was made, the P50 and P99 of the last 1,000 of them (0 while
-// Count is 0), and the ClockOffset (server clock minus local clock) the delays rest on.
+// Latency is the delivery delay of live events (replayed and snapshot events left out) over the
+// last 1,000: Count events in that window, their P50 and P99 (0 while Count is 0), and the
+// ClockOffset (server clock minus local clock) the delays rest on.
 type Latency struct {
 	Count       int
 	P50, P99    time.Duration

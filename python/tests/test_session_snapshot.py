@@ -195,7 +195,7 @@ def test_time_parsing() -> None:
     assert parse_time_ms("2026-11-27T18:02:11.2049Z") == 1_795_802_531_204  # cut to ms
     assert parse_time_ms("2026-11-27T19:02:11.204+01:00") == 1_795_802_531_204
     assert parse_time_ms("2024-02-29T00:00:00Z") == 1_709_164_800_000
-    for bad in ("", "2026-11-27", "2026-11-27T18:02:11", "2026-13-01T00:00:00Z", "2026-01-32T00:00:00Z",
+    for bad in ("", "2026-11-27", "2026-11-27T18:02:11", "2026-13-01T00:00:00Z", "2026-01-32T00:00:00Z", "2026-02-30T00:00:00Z",
                 "2026-11-27T24:00:00Z", "2026-11-27T18:02:11.Z", "2026-11-27T18:02:11.204", "x026-11-27T18:02:11Z"):
         assert parse_time_ms(bad) is None, bad
 
@@ -215,7 +215,20 @@ def test_percentiles_are_nearest_rank_over_the_last_thousand() -> None:
     assert w.stats(0) == LatencyStats(100, 50, 99, 0)
     for _ in range(1_000):
         w.add(7)
-    assert w.stats(3) == LatencyStats(1_100, 7, 7, 3)  # count: every live event so far
+    assert w.stats(3) == LatencyStats(1_000, 7, 7, 3)  # count: the events in the window
     c = ClockOffset()
     c.on_pong(100, 90, 5)  # a clock that went backwards: ignored
     assert c.offset_ms == 0
+
+
+def test_offset_newest_of_equal_round_trips_and_a_ready_without_time() -> None:
+    c = ClockOffset()
+    c.on_ready(0, 1_000)
+    c.on_pong(0, 10, 205)    # round trip 10, offset 200
+    c.on_pong(20, 30, 325)   # round trip 10 too, offset 300: the newer wins
+    c.on_pong(40, 90, 9_065)  # longer: ignored
+    assert c.offset_ms == 300
+    c.on_ready(100, None)    # an older server: the offset stays, the pongs go
+    assert c.offset_ms == 300
+    c.on_pong(200, 250, 625)  # round trip 50, offset 400: the only sample now
+    assert c.offset_ms == 400

@@ -12,9 +12,9 @@ const (
 	delayWindow = 1000 // the percentiles cover the last 1,000 live events
 )
 
-// LatencyStats is what Session.Latency reports: Count live events measured since the session
-// was made, the delay's P50 and P99 over the last 1,000 of them (0 while Count is 0), and the
-// clock offset used (the server's clock minus the local one), all in milliseconds.
+// LatencyStats is what Session.Latency reports: Count live events in the window (the last ones,
+// at most 1,000), the delay's P50 and P99 over them (0 while Count is 0), and the clock offset
+// used (the server's clock minus the local one), all in milliseconds.
 type LatencyStats struct {
 	Count         uint64
 	P50MS, P99MS  int64
@@ -29,11 +29,11 @@ type clockOffset struct {
 }
 
 // onReady: a new connection (perhaps to another node) starts its estimate afresh, forgetting
-// the previous one's pongs; a server without `time_ms` changes nothing.
+// the previous one's pongs; an older server's ready without `time_ms` keeps the offset.
 func (c *clockOffset) onReady(now int64, timeMS *int64) {
+	c.n, c.next = 0, 0
 	if timeMS != nil {
 		c.offsetMS = *timeMS - now
-		c.n, c.next = 0, 0
 	}
 }
 
@@ -47,10 +47,11 @@ func (c *clockOffset) onPong(sent, now int64, timeMS *int64) {
 	if c.n < pongSamples {
 		c.n++
 	}
-	// The shortest round trip; of equals, the first in the ring (as core/src/latency.cpp).
-	best := 0
-	for k := 1; k < c.n; k++ {
-		if c.pongs[k].rtt < c.pongs[best].rtt {
+	// Oldest to newest: the shortest round trip, the newest of equals.
+	best := -1
+	for i := 0; i < c.n; i++ {
+		k := (c.next + pongSamples - c.n + i) % pongSamples
+		if best < 0 || c.pongs[k].rtt <= c.pongs[best].rtt {
 			best = k
 		}
 	}
@@ -60,26 +61,26 @@ func (c *clockOffset) onPong(sent, now int64, timeMS *int64) {
 // delays keeps the delays of the last delayWindow live events in a ring.
 type delays struct {
 	ring    []int64
-	count   uint64
+	next    int
 	scratch []int64
 }
 
 func (d *delays) add(ms int64) {
 	if len(d.ring) < delayWindow {
 		d.ring = append(d.ring, ms)
-	} else {
-		d.ring[d.count%delayWindow] = ms
+		return
 	}
-	d.count++
+	d.ring[d.next] = ms
+	d.next = (d.next + 1) % delayWindow
 }
 
 func (d *delays) stats(offset int64) LatencyStats {
-	if d.count == 0 {
+	if len(d.ring) == 0 {
 		return LatencyStats{ClockOffsetMS: offset}
 	}
 	d.scratch = append(d.scratch[:0], d.ring...)
 	sort.Slice(d.scratch, func(i, j int) bool { return d.scratch[i] < d.scratch[j] })
-	return LatencyStats{Count: d.count, P50MS: nearestRank(d.scratch, 50), P99MS: nearestRank(d.scratch, 99), ClockOffsetMS: offset}
+	return LatencyStats{Count: uint64(len(d.ring)), P50MS: nearestRank(d.scratch, 50), P99MS: nearestRank(d.scratch, 99), ClockOffsetMS: offset}
 }
 
 // nearestRank is the smallest value with at least percent % of the values at or below it.
@@ -111,8 +112,7 @@ func ParseTimeMS(s string) (int64, bool) {
 	}
 	y, mo, d := num(0, 4), num(5, 7), num(8, 10)
 	h, mi, sec := num(11, 13), num(14, 16), num(17, 19)
-	// The ranges core/src/latency.cpp checks (a day 31 of a short month reads as the 1st after).
-	if y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60 {
+	if y < 0 || mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60 {
 		return 0, false
 	}
 	i := 19
@@ -150,6 +150,19 @@ func ParseTimeMS(s string) (int64, bool) {
 	}
 	seconds := daysFromCivil(y, mo, d)*86400 + h*3600 + mi*60 + sec - shift*60
 	return seconds*1000 + ms, true
+}
+
+func daysInMonth(y, m int64) int64 {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }
 
 // daysFromCivil counts days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's

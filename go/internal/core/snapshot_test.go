@@ -269,7 +269,7 @@ func TestParseTimeMS(t *testing.T) {
 			t.Errorf("%s: %d %v, want %d", in, got, ok, want)
 		}
 	}
-	for _, bad := range []string{"", "2026-11-27", "2026-11-27T18:02:11", "2026-13-01T00:00:00Z", "2026-01-32T00:00:00Z",
+	for _, bad := range []string{"", "2026-11-27", "2026-11-27T18:02:11", "2026-13-01T00:00:00Z", "2026-01-32T00:00:00Z", "2026-02-30T00:00:00Z",
 		"2026-11-27T24:00:00Z", "2026-11-27T18:02:11.Z", "2026-11-27T18:02:11.204", "x026-11-27T18:02:11Z"} {
 		if _, ok := ParseTimeMS(bad); ok {
 			t.Errorf("%q parsed", bad)
@@ -288,7 +288,23 @@ func TestPercentilesAreNearestRankOverTheLastThousand(t *testing.T) {
 	for i := 0; i < 1000; i++ {
 		d.add(7)
 	}
-	if s := d.stats(3); s != (LatencyStats{Count: 1100, P50MS: 7, P99MS: 7, ClockOffsetMS: 3}) {
+	if s := d.stats(3); s != (LatencyStats{Count: 1000, P50MS: 7, P99MS: 7, ClockOffsetMS: 3}) {
 		t.Fatalf("%+v", s)
+	}
+}
+
+func TestOffsetNewestOfEqualRoundTripsAndAReadyWithoutTime(t *testing.T) {
+	var c clockOffset
+	c.onReady(0, ptr(1000))
+	c.onPong(0, 10, ptr(205))   // round trip 10, offset 200
+	c.onPong(20, 30, ptr(325))  // round trip 10 too, offset 300: the newer wins
+	c.onPong(40, 90, ptr(9065)) // longer: ignored
+	if c.offsetMS != 300 {
+		t.Fatalf("offset %d", c.offsetMS)
+	}
+	c.onReady(100, nil) // an older server: the offset stays, the pongs go
+	c.onPong(200, 250, ptr(625))
+	if c.offsetMS != 400 {
+		t.Fatalf("offset %d", c.offsetMS)
 	}
 }

@@ -13,9 +13,9 @@ DELAY_WINDOW = 1_000   # the percentiles cover the last 1,000 live events
 
 @dataclass(frozen=True)
 class LatencyStats:
-    """What latency() reports: `count` live events measured since the client was made, the
-    delay's p50 and p99 over the last 1,000 of them (0 while count is 0), and the clock offset
-    used (the server's clock minus the local one)."""
+    """What latency() reports: `count` live events in the window (the last ones, at most 1,000),
+    the delay's p50 and p99 over them (0 while count is 0), and the clock offset used (the
+    server's clock minus the local one)."""
     count: int
     p50_ms: int
     p99_ms: int
@@ -26,57 +26,48 @@ class ClockOffset:
     """Server clock minus local clock, in ms. 0 until a server names its time (older servers
     omit `time_ms`)."""
 
-    __slots__ = ("offset_ms", "_pongs", "_next")
+    __slots__ = ("offset_ms", "_pongs")
 
     def __init__(self) -> None:
         self.offset_ms = 0
-        self._pongs: list[tuple[int, int]] = []  # (round trip, offset), a ring of PONG_SAMPLES
-        self._next = 0
+        self._pongs: deque[tuple[int, int]] = deque(maxlen=PONG_SAMPLES)  # (round trip, offset)
 
     def on_ready(self, now_ms: int, time_ms: int | None) -> None:
         # A new connection (perhaps to another node) starts its estimate afresh: the pongs of
-        # the previous one are forgotten. A server without `time_ms` changes nothing.
+        # the previous one are forgotten. An older server's ready without `time_ms` keeps the offset.
+        self._pongs.clear()
         if time_ms is not None:
             self.offset_ms = time_ms - now_ms
-            self._pongs.clear()
-            self._next = 0
 
     def on_pong(self, sent_ms: int, now_ms: int, time_ms: int | None) -> None:
         if time_ms is None or now_ms < sent_ms:  # a local clock that stepped back measures nothing
             return
         round_trip = now_ms - sent_ms
-        sample = (round_trip, time_ms - (sent_ms + round_trip // 2))
-        if len(self._pongs) < PONG_SAMPLES:
-            self._pongs.append(sample)
-        else:
-            self._pongs[self._next] = sample
-        self._next = (self._next + 1) % PONG_SAMPLES
-        # The shortest round trip; of equals, the first in the ring (as core/src/latency.cpp).
+        self._pongs.append((round_trip, time_ms - (sent_ms + round_trip // 2)))
         best = self._pongs[0]
-        for candidate in self._pongs:
-            if candidate[0] < best[0]:
-                best = candidate
+        for sample in self._pongs:  # oldest to newest: the shortest round trip, the newest of equals
+            if sample[0] <= best[0]:
+                best = sample
         self.offset_ms = best[1]
 
 
 class DelayWindow:
     """The delays of the last DELAY_WINDOW live events, and their percentiles."""
 
-    __slots__ = ("_delays", "_count")
+    __slots__ = ("_delays",)
 
     def __init__(self) -> None:
         self._delays: deque[int] = deque(maxlen=DELAY_WINDOW)
-        self._count = 0
 
     def add(self, delay_ms: int) -> None:
         self._delays.append(delay_ms)
-        self._count += 1
 
     def stats(self, offset_ms: int) -> LatencyStats:
-        if self._count == 0:
-            return LatencyStats(0, 0, 0, offset_ms)
         ordered = sorted(self._delays)
-        return LatencyStats(self._count, _nearest_rank(ordered, 50), _nearest_rank(ordered, 99), offset_ms)
+        n = len(ordered)
+        if n == 0:
+            return LatencyStats(0, 0, 0, offset_ms)
+        return LatencyStats(n, _nearest_rank(ordered, 50), _nearest_rank(ordered, 99), offset_ms)
 
 
 def _nearest_rank(ordered: list[int], percent: int) -> int:
@@ -93,6 +84,12 @@ def _number(text: str, begin: int, end: int) -> int:
     if len(part) != end - begin or not _DIGITS.issuperset(part):
         raise ValueError(part)
     return int(part)
+
+
+def _days_in_month(y: int, m: int) -> int:
+    if m == 2:
+        return 29 if y % 4 == 0 and (y % 100 != 0 or y % 400 == 0) else 28
+    return 30 if m in (4, 6, 9, 11) else 31
 
 
 def _days_from_civil(y: int, m: int, d: int) -> int:
@@ -115,8 +112,7 @@ def parse_time_ms(text: str) -> int | None:
             return None
         y, mo, d = _number(text, 0, 4), _number(text, 5, 7), _number(text, 8, 10)
         h, mi, s = _number(text, 11, 13), _number(text, 14, 16), _number(text, 17, 19)
-        # The ranges core/src/latency.cpp checks (a day 31 of a short month reads as the 1st after).
-        if not (1 <= mo <= 12 and 1 <= d <= 31 and h <= 23 and mi <= 59 and s <= 60):
+        if not (1 <= mo <= 12 and 1 <= d <= _days_in_month(y, mo) and h <= 23 and mi <= 59 and s <= 60):
             return None
         i, ms = 19, 0
         if text[i] == ".":
