@@ -76,6 +76,9 @@ export default [
       ...live(),
       { driver: { cmd: 'subscribe', sub: 's2', pattern: 'queue..depth' } },
       expect({ obs: 'subscribe_error', sub: 's2', code: 'invalid_topic' }),
+      // Well-formed, but names have three segments: it could never match one.
+      { driver: { cmd: 'subscribe', sub: 's3', pattern: 'queue.support' } },
+      expect({ obs: 'subscribe_error', sub: 's3', code: 'invalid_topic' }),
       { no_frame: { op: 'subscribe' }, for_ms: 300 },
     ],
   },
