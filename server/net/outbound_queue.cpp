@@ -64,11 +64,11 @@ void outbound_queue::push_conflated(const log::stored_event_ptr& event, std::int
                                     push_outcome& out) {
   if (auto slot = gauge_slots_.find(event->topic); slot != gauge_slots_.end()) {
     outbound_frame& older = pending_[slot->second];
+    gauge_slots_.erase(slot);  // first: its key views the older event's topic
     pending_bytes_ -= older.wire_size();
     older.event.reset();  // now a removed slot
     ++removed_;
     ++out.conflated;
-    gauge_slots_.erase(slot);  // its key viewed the older event's topic
   }
   pending_bytes_ += event->websocket_frame.size();
   pending_.push_back(outbound_frame::of_event(event, queued_at_us));
