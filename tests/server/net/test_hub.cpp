@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <map>
+#include <memory>
+#include <thread>
 
 #include "hub.hpp"
 #include "globemeet/server/log/memory_log.hpp"
@@ -144,5 +147,59 @@ TEST_CASE("fan-out: a batch too large to group at once still reaches everyone wh
   for (const auto& sink : sinks) {
     CHECK(sink.ids == ids);
     CHECK(sink.calls == 2);
+  }
+}
+
+TEST_CASE("snapshot in the subscribe step: the latest event per topic up to the head, then only later events live, "
+          "while other threads publish", "[hub]") {
+  server_log::memory_log log("0123456789abcdef", {});
+  hub h(log, 100);
+  for (int i = 0; i < 50; ++i) append(log, depth("acme", "q" + std::to_string(i % 5)));
+  append(log, depth("globex", "q0"));  // another tenant's: never in acme's snapshot
+
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> publishers;
+  for (int t = 0; t < 2; ++t)
+    publishers.emplace_back([&, t] {
+      for (int i = 0; !stop.load(); ++i) append(log, depth("acme", "q" + std::to_string((i + t) % 5)));
+    });
+  struct taken {
+    recording_sink sink;
+    std::vector<server_log::stored_event_ptr> snapshot;
+    std::uint64_t head = 0;
+  };
+  std::vector<std::unique_ptr<taken>> subscribers;
+  std::vector<std::string> all{"queue.*.depth-changed"};
+  for (int s = 0; s < 20; ++s) {
+    auto sub = std::make_unique<taken>();
+    h.subscribe("acme", static_cast<hub::connection_id>(10 + s), sub->sink, all, [&](const server_log::log_bounds& bounds) {
+      sub->head = bounds.head_seq;
+      h.latest_in_step("acme", all, bounds, sub->snapshot);
+    });
+    subscribers.push_back(std::move(sub));
+  }
+  stop = true;
+  for (auto& p : publishers) p.join();
+
+  std::vector<server_log::stored_event_ptr> everything;
+  log.read(0, log.bounds().head_seq, 1'000'000, everything);
+  for (const auto& sub : subscribers) {
+    std::map<std::string, std::uint64_t> latest;  // per topic, at or before the head
+    std::vector<std::string> later;                // every acme event after the head, in order
+    for (const auto& e : everything) {
+      if (e->tenant != "acme") continue;
+      if (e->seq <= sub->head) latest[e->topic] = e->seq;
+      else later.push_back(e->id);
+    }
+    std::map<std::string, std::uint64_t> got;
+    std::uint64_t previous = 0;
+    for (const auto& e : sub->snapshot) {
+      CHECK(e->tenant == "acme");
+      CHECK(e->seq > previous);  // in seq order, each topic once
+      previous = e->seq;
+      got[e->topic] = e->seq;
+    }
+    CHECK(got == latest);
+    CHECK(sub->sink.ids == later);  // no gap, no duplicate
   }
 }
