@@ -3,7 +3,9 @@
 //
 // Steps are plain objects with one verb each. Strings starting with `$` are filled in when the
 // step runs: `$endpoint`, `$jwt:NAME` (a token, made once per scenario with the lifetime the
-// scenario's `tokens` gives NAME), `$req` and `$topics` (of the last frame a step matched).
+// scenario's `tokens` gives NAME), `$req` and `$topics` (of the last frame a step matched),
+// `$clock:N` (the harness's clock plus N ms, Unix ms: a server clock N ms ahead) and `$iso:N`
+// (the same as an RFC 3339 `time`).
 //
 //   driver: {cmd...}          a command to the driver (README.md)
 //   accept: {status, stall, ready, token, after, min_ms, max_ms, within_ms, headers_match}
@@ -17,7 +19,8 @@
 //   no_frame: match, for_ms   no such frame
 //   send / send_raw / send_binary   a frame to the client
 //   close: {code, reason}     a close frame; `cut: true` ends TCP without one; `silence: true`
-//                             stops answering `ping`; `pause_reading: ms` reads nothing for ms
+//                             stops answering `ping`; `pause_reading: ms` reads nothing for ms;
+//   pong_clock: {ahead_ms}    `pong` carries `time_ms`: the harness's clock plus ahead_ms
 //   client_closes: {code}     the client closes the connection (with that code)
 //   expect: match, and        the next matching observation (others may come between); `and`
 //                             must then hold too; `after`/`min_ms`/`max_ms` bound its time
@@ -103,6 +106,8 @@ function fill(ctx, value) {
     if (value === '$req') return ctx.lastFrame?.value?.req;
     if (value === '$topics') return ctx.lastFrame?.value?.topics;
     if (value.startsWith('$jwt:')) return token(ctx, value.slice(5));
+    if (value.startsWith('$clock:')) return Date.now() + Number(value.slice(7));
+    if (value.startsWith('$iso:')) return new Date(Date.now() + Number(value.slice(5))).toISOString();
     return value;
   }
   if (Array.isArray(value)) return value.map((v) => fill(ctx, v));
@@ -182,6 +187,7 @@ async function runStep(ctx, step) {
   if (step.close !== undefined) { ctx.marks.close = performance.now(); return needConn(ctx).close(step.close.code, step.close.reason ?? ''); }
   if (step.cut) { ctx.marks.cut = performance.now(); return needConn(ctx).cut(); }
   if (step.silence) { needConn(ctx).silent = true; ctx.marks.silence = performance.now(); return; }
+  if (step.pong_clock !== undefined) { needConn(ctx).pongAheadMs = step.pong_clock.ahead_ms; return; }
   if (step.pause_reading !== undefined) return needConn(ctx).pauseReading(step.pause_reading);
   if (step.client_closes !== undefined) {
     const closed = await Promise.race([needConn(ctx).closedPromise, sleep(step.within_ms ?? 5000).then(() => null)]);
@@ -239,7 +245,8 @@ const CLIENT_OPS = new Set(['auth', 'subscribe', 'unsubscribe', 'refresh', 'ping
 
 // What holds in every scenario: every handshake offers the subprotocol and keeps the token out
 // of the URL (section 1); every client frame is a JSON object with a client op and a `req` of 1
-// to 64 characters if any (section 2), and nothing but `auth` comes before `ready`; an event reaches a subscription at most once; the driver
+// to 64 characters if any (section 2), and nothing but `auth` comes before `ready`; an event reaches a subscription at most once
+// (a snapshot event aside: the latest event of its topic, it may repeat one delivered live); the driver
 // understood every command and printed only JSON.
 function checkInvariants(ctx) {
   for (const a of ctx.server.attempts.all) {
@@ -266,7 +273,7 @@ function checkInvariants(ctx) {
   const seen = new Set();
   for (const { value } of ctx.driver.observations.all) {
     if (value.obs === 'driver_error' || value.obs === 'unparsable') fail(`driver: ${JSON.stringify(value)}`);
-    if (value.obs !== 'event') continue;
+    if (value.obs !== 'event' || value.snapshot) continue;
     const key = `${value.sub} ${value.id}`;
     if (seen.has(key)) fail(`event ${value.id} delivered twice to ${value.sub}`);
     seen.add(key);

@@ -106,6 +106,7 @@ export class ScriptedServer {
 class Connection {
   frames = new Feed();
   silent = false;
+  pongAheadMs = null;  // when set, `pong` carries time_ms: this clock plus it (section 7.2)
   closed = null;       // {code, reason, t} once the socket closed
   readyAt = undefined; // when `ready` was sent
   token = null;
@@ -125,7 +126,9 @@ class Connection {
       try { value = JSON.parse(text); } catch { /* recorded as unparsed */ }
       const frame = { t: performance.now(), text, value, binary: isBinary };
       if (value?.op === 'auth' && this.token === null && typeof value.token === 'string') this.token = value.token;
-      if (value?.op === 'ping' && !this.silent) this.send({ op: 'pong', ...(value.req !== undefined ? { req: value.req } : {}) });
+      if (value?.op === 'ping' && !this.silent) {
+        this.send({ op: 'pong', ...(value.req !== undefined ? { req: value.req } : {}), ...(this.pongAheadMs !== null ? { time_ms: Date.now() + this.pongAheadMs } : {}) });
+      }
       this.frames.push(frame);
     });
   }

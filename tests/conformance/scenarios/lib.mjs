@@ -22,7 +22,8 @@ export function ev(id, topic = 'queue.q1.depth-changed') {
 }
 
 export function connect({ subscribe = [['s1', 'queue.>']], token = '$jwt:t1', provider = false, options = {}, last_event_id } = {}) {
-  const cmd = { cmd: 'connect', endpoint: '$endpoint', subscribe: subscribe.map(([sub, pattern]) => ({ sub, pattern })), options: { ...OPTIONS, ...options } };
+  // An entry is [sub, pattern] or [sub, pattern, {snapshot: true}].
+  const cmd = { cmd: 'connect', endpoint: '$endpoint', subscribe: subscribe.map(([sub, pattern, more]) => ({ sub, pattern, ...more })), options: { ...OPTIONS, ...options } };
   if (!provider) cmd.token = token;
   if (last_event_id !== undefined) cmd.last_event_id = last_event_id;
   return { driver: cmd };

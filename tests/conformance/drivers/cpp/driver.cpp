@@ -29,6 +29,10 @@ std::string str(const json::object& o, std::string_view key, std::string fallbac
   if (auto* v = o.if_contains(key); v && v->is_string()) return std::string(v->as_string());
   return fallback;
 }
+bool flag(const json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_bool() && v->as_bool();
+}
 std::optional<std::int64_t> num(const json::object& o, std::string_view key) {
   if (auto* v = o.if_contains(key); v && v->is_number()) return v->to_number<std::int64_t>();
   return std::nullopt;
@@ -39,7 +43,7 @@ class Driver {
   void handle(const json::object& cmd) {
     const std::string name = str(cmd, "cmd");
     if (name == "connect") return connect(cmd);
-    if (name == "subscribe") return subscribe(str(cmd, "sub"), str(cmd, "pattern"));
+    if (name == "subscribe") return subscribe(str(cmd, "sub"), str(cmd, "pattern"), flag(cmd, "snapshot"));
     if (name == "unsubscribe") return unsubscribe(str(cmd, "sub"));
     if (name == "token") return answer(true, str(cmd, "token"));
     if (name == "token_error") return answer(false, str(cmd, "message", "refused by the harness"));
@@ -49,6 +53,12 @@ class Driver {
         if (auto id = client_->last_event_id()) o["id"] = *id;
       }
       return out(o);
+    }
+    if (name == "latency") {
+      if (!client_) return out({{"obs", "driver_error"}, {"message", "latency before connect"}});
+      const auto l = client_->latency();
+      return out({{"obs", "latency"}, {"count", l.count}, {"p50_ms", l.p50_ms}, {"p99_ms", l.p99_ms},
+                  {"clock_offset_ms", l.clock_offset_ms}});
     }
     if (name == "close") return close();
     out({{"obs", "driver_error"}, {"message", "unknown command " + name}});
@@ -66,7 +76,8 @@ class Driver {
   struct Sub {
     std::string pattern;
     globemeet::Subscription subscription;
-    bool ended = false;  // unsubscribed by the harness, or reported failed/revoked
+    bool snapshot = false;  // asked for the current state
+    bool ended = false;     // unsubscribed by the harness, or reported failed/revoked
   };
 
   void connect(const json::object& cmd) {
@@ -86,6 +97,7 @@ class Driver {
     if (auto v = num(options, "backoff_max_ms")) o.backoff_max = ms(*v);
     if (auto v = num(options, "handshake_timeout_ms")) o.handshake_timeout = ms(*v);
     if (auto v = num(options, "refresh_before_ms")) o.refresh_before = ms(*v);
+    o.conflate = flag(options, "conflate");
     o.on_state = [](const globemeet::StateChange& c) {
       out({{"obs", "state"}, {"from", globemeet::to_string(c.from)}, {"to", globemeet::to_string(c.to)}, {"code", c.code}});
     };
@@ -99,6 +111,13 @@ class Driver {
         if (!s.ended && s.pattern == pattern) out({{"obs", "subscribed"}, {"sub", name}});
       }
     };
+    // The library names the pattern: every sub of it that asked for the snapshot is told.
+    o.on_snapshot = [this](const std::string& pattern, std::uint64_t count) {
+      std::lock_guard lock(subs_mutex_);
+      for (const auto& [name, s] : subs_) {
+        if (!s.ended && s.snapshot && s.pattern == pattern) out({{"obs", "snapshotted"}, {"sub", name}, {"count", count}});
+      }
+    };
     try {
       client_ = std::make_unique<globemeet::Client>(std::move(o));
     } catch (const globemeet::ClientError& e) {
@@ -106,21 +125,24 @@ class Driver {
     }
     if (auto* v = cmd.if_contains("subscribe"); v && v->is_array()) {
       for (const auto& s : v->as_array()) {
-        if (s.is_object()) subscribe(str(s.as_object(), "sub"), str(s.as_object(), "pattern"));
+        if (s.is_object()) subscribe(str(s.as_object(), "sub"), str(s.as_object(), "pattern"), flag(s.as_object(), "snapshot"));
       }
     }
     client_->start();
   }
 
-  void subscribe(const std::string& sub, const std::string& pattern) {
+  void subscribe(const std::string& sub, const std::string& pattern, bool snapshot) {
     if (!client_) return out({{"obs", "driver_error"}, {"message", "subscribe before connect"}});
     try {
       // Not under subs_mutex_: the client may run callbacks (on_error) before it returns.
       auto s = client_->subscribe(pattern, [sub](const globemeet::Event& e) {
-        out({{"obs", "event"}, {"sub", sub}, {"id", e.id}, {"topic", e.topic}, {"type", e.type}});
-      });
+        json::object o{{"obs", "event"}, {"sub", sub}, {"id", e.id}, {"topic", e.topic}, {"type", e.type},
+                       {"snapshot", e.snapshot}, {"delay_ms", nullptr}};
+        if (e.delay_ms) o["delay_ms"] = *e.delay_ms;
+        out(o);
+      }, globemeet::SubscribeOptions{.snapshot = snapshot});
       std::lock_guard lock(subs_mutex_);
-      subs_[sub] = Sub{pattern, std::move(s)};
+      subs_[sub] = Sub{pattern, std::move(s), snapshot};
     } catch (const globemeet::ClientError& e) {
       out({{"obs", "subscribe_error"}, {"sub", sub}, {"code", e.code()}, {"message", e.what()}});
     }

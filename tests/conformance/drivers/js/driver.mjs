@@ -12,7 +12,7 @@ await GlobeMeetWS.ready();  // so a bad pattern throws from subscribe() (subscri
 
 const out = (obs) => process.stdout.write(`${JSON.stringify(obs)}\n`);
 let client = null;
-const subs = new Map();       // sub name -> {pattern, unsubscribe}
+const subs = new Map();       // sub name -> {pattern, snapshot, unsubscribe}
 let pendingToken = null;      // {resolve, reject} of the provider call the harness must answer
 let closing = null;           // resolves once the state is `closed` after a `close` command
 
@@ -20,11 +20,13 @@ function subsFor(pattern) {
   return [...subs].filter(([, s]) => s.pattern === pattern).map(([name]) => name);
 }
 
-function subscribe(sub, pattern) {
+function subscribe(sub, pattern, snapshot = false) {
   try {
-    const subscription = client.subscribe(pattern, (event) => out({ obs: 'event', sub, id: event.id, topic: event.topic, type: event.type }));
+    const subscription = client.subscribe(pattern, (event, meta) => out({
+      obs: 'event', sub, id: event.id, topic: event.topic, type: event.type, snapshot: meta.snapshot, delay_ms: meta.delayMs,
+    }), snapshot ? { snapshot: true } : undefined);
     // subscribe() returns the unsubscribe function (a Subscription object that is callable).
-    subs.set(sub, { pattern, unsubscribe: () => (typeof subscription === 'function' ? subscription() : subscription.unsubscribe()) });
+    subs.set(sub, { pattern, snapshot, unsubscribe: () => (typeof subscription === 'function' ? subscription() : subscription.unsubscribe()) });
   } catch (e) {
     out({ obs: 'subscribe_error', sub, code: e.code ?? 'exception', message: e.message });
   }
@@ -43,6 +45,7 @@ function connect(cmd) {
   if (options.backoff_base_ms !== undefined) backoff.min_ms = options.backoff_base_ms;
   if (options.backoff_max_ms !== undefined) backoff.max_ms = options.backoff_max_ms;
   if (Object.keys(backoff).length > 0) config.backoff = backoff;
+  if (options.conflate === true) config.conflate = true;
   // handshake_timeout_ms and refresh_before_ms: the npm package has no such options (its
   // defaults, 10 s and 60 s, are the protocol's).
   client = new GlobeMeetWS(config);
@@ -67,7 +70,11 @@ function connect(cmd) {
   client.on('subscribed', ({ pattern }) => {
     for (const sub of subsFor(pattern)) out({ obs: 'subscribed', sub });
   });
-  for (const { sub, pattern } of cmd.subscribe ?? []) subscribe(sub, pattern);
+  // The library names the pattern: every sub of it that asked for the snapshot is told.
+  client.on('snapshot', ({ pattern, count }) => {
+    for (const [sub, s] of subs) if (s.pattern === pattern && s.snapshot) out({ obs: 'snapshotted', sub, count });
+  });
+  for (const { sub, pattern, snapshot } of cmd.subscribe ?? []) subscribe(sub, pattern, snapshot === true);
 }
 
 async function close() {
@@ -89,7 +96,7 @@ function answerToken(fn, value) {
 async function handle(cmd) {
   switch (cmd.cmd) {
     case 'connect': return connect(cmd);
-    case 'subscribe': return subscribe(cmd.sub, cmd.pattern);
+    case 'subscribe': return subscribe(cmd.sub, cmd.pattern, cmd.snapshot === true);
     case 'unsubscribe': {
       subs.get(cmd.sub)?.unsubscribe();
       return subs.delete(cmd.sub);
@@ -97,6 +104,10 @@ async function handle(cmd) {
     case 'token': return answerToken((p, t) => p.resolve(t), cmd.token);
     case 'token_error': return answerToken((p, m) => p.reject(new Error(m)), cmd.message ?? 'refused by the harness');
     case 'last_event_id': return out({ obs: 'last_event_id', id: client?.lastEventId ?? null });
+    case 'latency': {
+      const l = client.latency();
+      return out({ obs: 'latency', count: l.count, p50_ms: l.p50Ms, p99_ms: l.p99Ms, clock_offset_ms: l.clockOffsetMs });
+    }
     case 'close': return close();
     case 'exit':
       if (client && client.state !== 'closed') client.close();
