@@ -266,36 +266,45 @@ void websocket_session::subscribe(const core::subscribe_frame& frame) {
   }
 
   log::resume_plan plan;
-  bool snapshot_instead_of_replay = false;
+  bool send_the_snapshot = false;  // no from, or a from answered by reset (section 5.3)
+  bool held_for_snapshot = false;
+  std::vector<log::stored_event_ptr> snapshot;
   state_.fan_out->subscribe(grant_->tenant, id_, *this, added, [&](const log::log_bounds& bounds) {
     // Under the hub lock: nothing can be fanned out between this and the patterns' addition,
     // so `subscribed` precedes every event of the new patterns, and the replay below covers
     // exactly what was stored before them, as the snapshot holds exactly the latest events
     // up to the head (section 5.3).
     send(core::subscribed_frame{frame.req, frame.topics, head_id(bounds)});
-    if (!from) {
-      if (frame.snapshot) send_snapshot(frame, bounds);
-      return;
-    }
-    plan = log::plan_resume(*from, bounds);
-    if (frame.snapshot && plan.needs_reset()) {
-      // The snapshot instead of the replay: delivery continues after the head.
-      snapshot_instead_of_replay = true;
-      send(core::reset_frame{std::string(plan.reset_reason()), *from, *head_id(bounds)});
-      send_snapshot(frame, bounds);
-      send(core::replayed_frame{frame.req, 0});
+    if (from) plan = log::plan_resume(*from, bounds);
+    send_the_snapshot = frame.snapshot && (!from || plan.needs_reset());
+    if (send_the_snapshot) {
+      // The snapshot instead of any replay: delivery continues after the head.
+      if (from) send(core::reset_frame{std::string(plan.reset_reason()), *from, *head_id(bounds)});
+      state_.fan_out->latest_in_step(grant_->tenant, frame.topics, bounds, snapshot);
+      // Its frames are made after the lock (fan-out to everyone else waits for none of it);
+      // meanwhile this connection's live events wait, as during a replay. A replay already
+      // running holds them anyway, until after its own end.
+      if (replaying_.load(std::memory_order_acquire)) return;
+      held_for_snapshot = true;
+    } else if (!from) {
       return;
     }
     if (!held_) held_ = std::make_unique<held_live>();
     std::lock_guard lock(held_->mutex);
     replaying_.store(true, std::memory_order_release);
-    held_->up_to_seq = plan.up_to_seq;
-    if (plan.needs_reset())
+    held_->up_to_seq = send_the_snapshot ? bounds.head_seq : plan.up_to_seq;
+    if (!send_the_snapshot && plan.needs_reset())
       send(core::reset_frame{std::string(plan.reset_reason()), *from, plan.position});
   });
   patterns_.insert(patterns_.end(), added.begin(), added.end());
   state_.stats.subscriptions.fetch_add(static_cast<std::int64_t>(added.size()), std::memory_order_relaxed);
-  if (!from || snapshot_instead_of_replay) return;
+  if (send_the_snapshot) {
+    send_snapshot(frame.req, snapshot);
+    if (from) send(core::replayed_frame{frame.req, 0});
+    if (held_for_snapshot) send_held_live();
+    return;
+  }
+  if (!from) return;
 
   replay_ = std::make_unique<replay_job>();
   replay_->req = frame.req;
@@ -322,12 +331,10 @@ void websocket_session::keep_send_buffer_small() {
   ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);  // best effort: conflation works without it
 }
 
-// Under the hub lock, inside the subscribe step: the latest event of every topic the frame's
-// patterns match (all permitted: checked before), each as the stored frame with "snapshot":true
-// spliced in, then `snapshotted`. Queued at once, ahead of every live event after the head.
-void websocket_session::send_snapshot(const core::subscribe_frame& frame, const log::log_bounds& bounds) {
-  std::vector<log::stored_event_ptr> latest;
-  state_.fan_out->latest_in_step(grant_->tenant, frame.topics, bounds, latest);
+// The snapshot taken in the subscribe step (the latest event of every topic the frame's
+// patterns match, all permitted: checked before), each as the stored frame with "snapshot":true
+// spliced in, then `snapshotted`. The live events after the head are held until it is queued.
+void websocket_session::send_snapshot(const std::string& req, const std::vector<log::stored_event_ptr>& latest) {
   const std::int64_t now_us = steady_now_us();
   bool start_writer = false;
   for (const auto& event : latest)
@@ -336,7 +343,7 @@ void websocket_session::send_snapshot(const core::subscribe_frame& frame, const 
                    start_writer;
   if (start_writer) schedule_write();
   state_.stats.snapshot_events.fetch_add(latest.size(), std::memory_order_relaxed);
-  send(core::snapshotted_frame{frame.req, latest.size()});
+  send(core::snapshotted_frame{req, latest.size()});
 }
 
 websocket_session::replay_job::replay_job() { replays_in_progress.fetch_add(1, std::memory_order_relaxed); }
@@ -393,8 +400,12 @@ void websocket_session::replay_step() {
 void websocket_session::finish_replay() {
   send(core::replayed_frame{replay_->req, replay_->count});
   replay_.reset();
-  // Live events held during the replay follow it, in order, under the same lock that
-  // deliver_live takes, so none can overtake them.
+  send_held_live();
+}
+
+void websocket_session::send_held_live() {
+  // Live events held during a replay or a snapshot follow it, in order, under the same lock
+  // that deliver_live takes, so none can overtake them.
   std::lock_guard lock(held_->mutex);
   const std::int64_t now_us = steady_now_us();
   for (const auto& event : held_->events) send_event(event, now_us);

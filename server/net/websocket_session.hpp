@@ -102,10 +102,11 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   void unsubscribe(const core::unsubscribe_frame& frame);
   void refresh(const core::refresh_frame& frame);
   bool permitted(std::string_view pattern) const;
-  void send_snapshot(const core::subscribe_frame& frame, const log::log_bounds& bounds);
+  void send_snapshot(const std::string& req, const std::vector<log::stored_event_ptr>& latest);
   void keep_send_buffer_small();  // conflation (section 7.1)
   void replay_step();
   void finish_replay();
+  void send_held_live();  // after a replay or a snapshot
   std::optional<std::string> head_id(const log::log_bounds& bounds) const;
 
   server_state& state_;
@@ -176,7 +177,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   };
   std::unique_ptr<replay_job> replay_;
   bool replay_waiting_for_writes_ = false;
-  // Live events held back while a replay is being queued. Created with the replay and kept
+  // Live events held back while a replay (or a snapshot) is being queued. Created with the first and kept
   // until the session ends: a fan-out thread may still be about to take its lock.
   struct held_live {
     std::mutex mutex;                 // guards the members below
