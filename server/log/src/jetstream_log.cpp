@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "globemeet/core/event_id.hpp"
+#include "window_read.hpp"
 
 namespace globemeet::server::log {
 namespace {
@@ -22,6 +23,15 @@ constexpr auto info_period = std::chrono::seconds(1);
 constexpr auto stall_limit = std::chrono::milliseconds(500);  // behind the stream this long without a message: resubscribe
 constexpr std::size_t max_fan_out_batch = 1024;
 constexpr std::string_view epoch_marker = "epoch ";
+
+// Why the connection has not come up, as the NATS client last saw it (" (Authorization
+// Violation)" for a refused login), or nothing.
+std::string last_connection_error(natsConnection* connection) {
+  const char* text = nullptr;
+  if (connection == nullptr || natsConnection_GetLastError(connection, &text) == NATS_OK || text == nullptr || *text == 0)
+    return "";
+  return std::string(" (") + text + ")";
+}
 
 std::string status_text(natsStatus s, jsErrCode code = static_cast<jsErrCode>(0)) {
   std::string text = natsStatus_GetText(s);
@@ -163,6 +173,12 @@ core::result<std::unique_ptr<jetstream_log>> jetstream_log::open(jetstream_log_o
   natsStatus s = natsOptions_Create(&n.options);
   if (s == NATS_OK) s = natsOptions_SetServers(n.options, urls.data(), static_cast<int>(urls.size()));
   if (s == NATS_OK) s = natsOptions_SetName(n.options, "globemeet-server");
+  const auto& o = log->options_;
+  if (s == NATS_OK && !o.creds_file.empty()) s = natsOptions_SetUserCredentialsFromFiles(n.options, o.creds_file.c_str(), nullptr);
+  if (s == NATS_OK && !o.user.empty()) s = natsOptions_SetUserInfo(n.options, o.user.c_str(), o.password.c_str());
+  if (s == NATS_OK && !o.token.empty()) s = natsOptions_SetToken(n.options, o.token.c_str());
+  if (s == NATS_OK && !o.ca_file.empty()) s = natsOptions_SetSecure(n.options, true);
+  if (s == NATS_OK && !o.ca_file.empty()) s = natsOptions_LoadCATrustedCertificates(n.options, o.ca_file.c_str());
   if (s == NATS_OK) s = natsOptions_SetMaxReconnect(n.options, -1);  // forever: JetStream comes back
   if (s == NATS_OK) s = natsOptions_SetReconnectWait(n.options, 250);
   if (s == NATS_OK) s = natsOptions_SetPingInterval(n.options, 2000);  // notice a dead server within seconds
@@ -202,9 +218,11 @@ core::result<std::unique_ptr<jetstream_log>> jetstream_log::open(jetstream_log_o
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  if (!log->stream_ready_.load())
+  if (!log->stream_ready_.load()) {
+    if (!n.connected.load()) transient += last_connection_error(n.connection);
     log->notice_("warn", "jetstream_unreachable",
                  transient + "; retrying every second, /readyz answers 503 and WebSocket handshakes are refused until then");
+  }
   return log;
 }
 
@@ -724,43 +742,16 @@ bool jetstream_log::fetch_range(std::uint64_t first, std::uint64_t last, std::si
   return true;
 }
 
+// Older than the window: from JetStream, in bounded chunks. When JetStream cannot be read the
+// rest of the range is reported lost, and the client resumes once JetStream is back.
 read_status jetstream_log::read(std::uint64_t after_seq, std::uint64_t up_to_seq, std::size_t max_count,
                                 std::vector<stored_event_ptr>& out) const {
-  read_status status;
-  std::uint64_t next = after_seq + 1;
-  bool first = true;
-  for (;;) {
-    std::uint64_t window_first = 0;
-    {
-      const std::lock_guard lock(mutex_);
-      if (first || oldest_seq_ > next) status.oldest_seq = oldest_seq_;
-      first = false;
-      next = std::max(next, oldest_seq_);
-      window_first = window_.empty() ? head_seq_ + 1 : window_.front()->seq;
-      if (next >= window_first || next > up_to_seq) {
-        auto it = std::lower_bound(window_.begin(), window_.end(), next,
-                                   [](const stored_event_ptr& event, std::uint64_t seq) { return event->seq < seq; });
-        for (; it != window_.end() && status.copied < max_count && (*it)->seq <= up_to_seq; ++it) {
-          out.push_back(*it);
-          ++status.copied;
-        }
-        return status;
-      }
-    }
-    // Older than the window: from JetStream, in this bounded chunk, outside the lock.
-    const std::size_t before = out.size();
-    const std::uint64_t last = std::min(up_to_seq, window_first - 1);
-    if (!fetch_range(next, last, max_count - status.copied, out)) {
-      // JetStream cannot be read now: report the rest of the range as lost, so the replay ends
-      // like an overflow and the client resumes (from what it has) once JetStream is back.
-      out.resize(before);
-      status.oldest_seq = up_to_seq + 1;
-      return status;
-    }
-    status.copied += out.size() - before;
-    if (status.copied >= max_count) return status;
-    next = last + 1;
-  }
+  const auto from_stream = [this](std::uint64_t first, std::uint64_t last, std::size_t max,
+                                  std::vector<stored_event_ptr>& events) {
+    return fetch_range(first, last, max, events);
+  };
+  return read_through_window({mutex_, window_, head_seq_, oldest_seq_}, after_seq, up_to_seq, max_count, out,
+                             from_stream);
 }
 
 log_bounds jetstream_log::bounds() const {

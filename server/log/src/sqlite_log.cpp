@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "event_rows.hpp"
+#include "window_read.hpp"
 #include "globemeet/core/event_id.hpp"
 
 namespace globemeet::server::log {
@@ -695,40 +696,16 @@ void sqlite_log::read_disk(std::uint64_t first, std::uint64_t last, std::size_t 
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) damaged_events_.fetch_add(1, std::memory_order_relaxed);  // an unreadable page ends the read
 }
 
+// Older than the window: from disk (a damaged row is skipped and counted, never an error).
 read_status sqlite_log::read(std::uint64_t after_seq, std::uint64_t up_to_seq, std::size_t max_count,
-                                     std::vector<stored_event_ptr>& out) const {
-  read_status status;
-  std::uint64_t next = after_seq + 1;
-  bool first = true;
-  for (;;) {
-    std::uint64_t window_first = 0;
-    {
-      const std::lock_guard lock(mutex_);
-      // Retention that passed `next` while this read was under way deleted part of the range:
-      // the reader sees it as a gap, as if retention had come first.
-      if (first || oldest_seq_ > next) status.oldest_seq = oldest_seq_;
-      first = false;
-      next = std::max(next, oldest_seq_);
-      window_first = window_.empty() ? head_seq_ + 1 : window_.front()->seq;
-      if (next >= window_first || next > up_to_seq) {
-        auto it = std::lower_bound(window_.begin(), window_.end(), next,
-                                   [](const stored_event_ptr& event, std::uint64_t seq) { return event->seq < seq; });
-        for (; it != window_.end() && status.copied < max_count && (*it)->seq <= up_to_seq; ++it) {
-          out.push_back(*it);
-          ++status.copied;
-        }
-        return status;
-      }
-    }
-    // Older than the window: from disk, without holding the log's lock. The window may move
-    // on meanwhile, so the loop asks again where it starts.
-    const std::size_t before = out.size();
-    const std::uint64_t last = std::min(up_to_seq, window_first - 1);
-    read_disk(next, last, max_count - status.copied, out);
-    status.copied += out.size() - before;
-    if (status.copied >= max_count) return status;
-    next = last + 1;  // fewer rows than asked for: the disk part of the range is done
-  }
+                             std::vector<stored_event_ptr>& out) const {
+  const auto from_disk = [this](std::uint64_t first, std::uint64_t last, std::size_t max,
+                                std::vector<stored_event_ptr>& events) {
+    read_disk(first, last, max, events);
+    return true;
+  };
+  return read_through_window({mutex_, window_, head_seq_, oldest_seq_}, after_seq, up_to_seq, max_count, out,
+                             from_disk);
 }
 
 event_log::counters sqlite_log::stats() const {
