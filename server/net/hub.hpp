@@ -77,7 +77,7 @@ class hub {
   std::size_t tenant_count() const;
   // Drops from the last-value cache what the log no longer retains (called periodically).
   void forget_retired();
-  // The cache's topics over all tenants and the bytes of their frames (for /metrics).
+  // The cache's topics over all tenants and the bytes of their frames (logged at start).
   std::pair<std::size_t, std::size_t> cache_size() const;
 
   // The newest event fanned out (what `ready.head` names); `{epoch}-0` before the first.
