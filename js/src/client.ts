@@ -469,7 +469,10 @@ export class GlobeMeetWS {
       }
       const snapshot = parsed.snapshot === true;
       const n = session.event(Date.now(), Math.random(), connection, parsed.id, parsed.topic, parsed.time, snapshot);
-      if (n > 0) return this.#deliver(parsed, session.handles(n), { delayMs: session.delay(), snapshot });
+      if (n > 0) {
+        const handles = session.handles(n);
+        return this.#deliver(parsed, handles, { delayMs: session.lastDelayMs, snapshot });
+      }
       if (n === 0) return;
       received = parsed;
       try {

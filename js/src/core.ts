@@ -189,7 +189,7 @@ export class CoreSession {
   /**
    * An `event` frame the caller parsed and checked (client_session::event_received): only id,
    * topic, time and the snapshot flag cross. Returns n >= 0 handles to deliver to (read them
-   * with handles(n), the delay with delay()) when that was all, or -1 when there are other
+   * with handles(n), then the delay as lastDelayMs) when that was all, or -1 when there are other
    * actions: take them with takeActions() (a `deliver` there has an empty `frame` and means
    * this event).
    */
@@ -213,20 +213,23 @@ export class CoreSession {
     if (n === -2) throw new TypeError('GlobeMeet wasm core refused an event');
     return n;
   }
-  /** The `n` handles of the deliver the last event() returned (a copy: handlers may grow the memory). */
+  /**
+   * The `n` handles of the deliver the last event() returned (a copy: handlers may grow the
+   * memory). The bridge leaves that deliver's delay right after them: it is read here too, into
+   * lastDelayMs, so the event path makes no call and no object more.
+   */
   handles(n: number): number[] {
     const wasm = core();
     const at = wasm._gm_session_handles(this.#live()) / 8;
     if (doubles?.buffer !== wasm.HEAPU8.buffer) doubles = new Float64Array(wasm.HEAPU8.buffer);
     const out = new Array<number>(n);
     for (let i = 0; i < n; i++) out[i] = doubles[at + i]!;
+    const delay = doubles[at + n]!;
+    this.lastDelayMs = Number.isNaN(delay) ? null : delay;
     return out;
   }
-  /** The delivery delay (ms) of the deliver the last event() returned; null when its time did not parse. */
-  delay(): number | null {
-    const d = core()._gm_session_delay(this.#live());
-    return Number.isNaN(d) ? null : d;
-  }
+  /** The delivery delay (ms) of the deliver handles() read last; null when its time did not parse. */
+  lastDelayMs: number | null = null;
   latency(): SessionLatency { return takeJson(core()._gm_session_latency(this.#live())); }
   closed(now: number, random: number, connection: number, code: number, reason: string): void {
     withText(reason, (p, n) =>

@@ -15,7 +15,6 @@ export interface GlobeMeetCoreModule {
   _gm_session_event(session: number, nowMs: number, random: number, connection: number, id: number, idSize: number,
     topic: number, topicSize: number, time: number, timeSize: number, snapshot: number): number;
   _gm_session_handles(session: number): number;
-  _gm_session_delay(session: number): number;
   _gm_session_latency(session: number): number;
   _gm_session_closed(session: number, nowMs: number, random: number, connection: number, code: number,
     reason: number, size: number): number;

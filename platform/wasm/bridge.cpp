@@ -89,8 +89,7 @@ char* decoded(const core::result<Frame>& frame) noexcept {
 // The session as the JavaScript side holds it: an opaque pointer.
 struct gm_session {
   core::client_session session;
-  std::vector<double> handles;     // the handles of gm_session_event's deliver action
-  double delay_ms = std::nan("");  // and its delivery delay; NaN when the event's time did not parse
+  std::vector<double> handles;  // the handles of gm_session_event's deliver action, then its delay
 };
 
 extern "C" {
@@ -156,7 +155,7 @@ EMSCRIPTEN_KEEPALIVE char* gm_codec_check_strict_json(const char* json, std::siz
 EMSCRIPTEN_KEEPALIVE char* gm_session_create(const char* config_json, std::size_t size) noexcept {
   auto config = globemeet::wasm::parse_session_config(text(config_json, size));
   if (!config) return hand_over(error_json("ok", config.err()));
-  auto* s = new gm_session{core::client_session(std::move(config.value())), {}, std::nan("")};
+  auto* s = new gm_session{core::client_session(std::move(config.value())), {}};
   std::string out;
   json_text::object_writer(out)
       .boolean("ok", true)
@@ -240,7 +239,8 @@ EMSCRIPTEN_KEEPALIVE int gm_session_disconnect(gm_session* s, double now_ms, dou
 // An `event` frame that JavaScript parsed and checked (client_session::event_received): only its
 // id, topic, time and snapshot flag (1: the frame's "snapshot":true) cross. The common outcomes
 // need no JSON: 0 when nothing is to be done (no match, a duplicate), n > 0 when the one action
-// is a deliver to n handles, now at gm_session_handles, with its delay at gm_session_delay.
+// is a deliver to n handles, now at gm_session_handles, followed there by its delivery delay in
+// ms (NaN when the event's time did not parse): one read more, no call more.
 // -1 when there are other actions (a notice, a close...): take them with gm_session_take_actions
 // (the deliver, if any, has an empty "frame"). -2 without a session.
 EMSCRIPTEN_KEEPALIVE int gm_session_event(gm_session* s, double now_ms, double random, double connection,
@@ -255,20 +255,17 @@ EMSCRIPTEN_KEEPALIVE int gm_session_event(gm_session* s, double now_ms, double r
   const auto* d = actions.size() == 1 ? std::get_if<core::deliver_action>(&actions.front()) : nullptr;
   if (d == nullptr) return -1;  // left for gm_session_take_actions
   s->handles.assign(d->handles.begin(), d->handles.end());
-  s->delay_ms = d->delay_ms ? static_cast<double>(*d->delay_ms) : std::nan("");
+  s->handles.push_back(d->delay_ms ? static_cast<double>(*d->delay_ms) : std::nan(""));
   s->session.take_actions();
-  return static_cast<int>(s->handles.size());
-}
-// The delivery delay of the last deliver gm_session_event returned, ms; NaN when unknown.
-EMSCRIPTEN_KEEPALIVE double gm_session_delay(gm_session* s) noexcept {
-  return s == nullptr ? std::nan("") : s->delay_ms;
+  return static_cast<int>(s->handles.size() - 1);
 }
 // {"count":N,"p50_ms":N,"p99_ms":N,"clock_offset_ms":N} (core::latency_stats), or null without a session.
 EMSCRIPTEN_KEEPALIVE char* gm_session_latency(gm_session* s) noexcept {
   if (s == nullptr) return hand_over("null");
   return hand_over(globemeet::wasm::latency_to_json(s->session.latency()));
 }
-// The handles of the last deliver gm_session_event returned, as doubles (valid until the next call).
+// The n handles of the last deliver gm_session_event returned, then its delay, as doubles (valid
+// until the next call).
 EMSCRIPTEN_KEEPALIVE const double* gm_session_handles(gm_session* s) noexcept {
   return s == nullptr ? nullptr : s->handles.data();
 }

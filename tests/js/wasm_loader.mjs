@@ -100,8 +100,8 @@ class WasmSession {
       if (n === -2) throw new TypeError('wasm session refused an event');
       const at = this.#m._gm_session_handles(this.#live()) / 8;
       const heap = new Float64Array(this.#m.HEAPU8.buffer);
-      const delay = this.#m._gm_session_delay(this.#live());
-      return { n, handles: n > 0 ? Array.from(heap.subarray(at, at + n)) : [], delayMs: n > 0 && !Number.isNaN(delay) ? delay : null };
+      const delay = n > 0 ? heap[at + n] : NaN;  // the bridge leaves the delay right after the handles
+      return { n, handles: n > 0 ? Array.from(heap.subarray(at, at + n)) : [], delayMs: Number.isNaN(delay) ? null : delay };
     })));
   }
   // {count, p50_ms, p99_ms, clock_offset_ms}
