@@ -46,7 +46,7 @@ test('a conflating connection that stops reading gets every non-gauge event and 
   conflating.ws._socket.pause();
   plain.ws._socket.pause();
   const published = [];  // {id, kind, queue, depth}
-  for (let b = 0; b < 40; b++) {
+  for (let b = 0; b < 12; b++) {
     const events = Array.from({ length: 40 }, (_, i) => filler(b * 40 + i, 16_000));
     const res = await publish(server, publisher, { events });
     assert.equal(res.status, 200, res.text);
@@ -97,7 +97,7 @@ test('conflate is sticky: a later subscribe without it does not turn it off', as
   await client.next('subscribed');
   assert.equal((await subscribe(client, ['queue.sticky.*'], { conflate: false })).op, 'subscribed');
   client.ws._socket.pause();
-  for (let b = 0; b < 30; b++) {
+  for (let b = 0; b < 8; b++) {
     const res = await publish(server, publisher, { events: Array.from({ length: 40 }, (_, i) => ({
       type: 'agent.online', subject: 'fill', data: { agent_id: 'fill', note: 'y'.repeat(16_000), i },
     })) });
