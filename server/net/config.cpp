@@ -144,6 +144,15 @@ const std::vector<option>& options() {
        int_field<std::int64_t>(&server_config::nats_replicas, 1, 5)},
       {"nats-stream", "NAME", "jetstream log: the stream's name (default GLOBEMEET); every node of a cluster names the same",
        parse_stream_name},
+      {"nats-creds", "FILE", "jetstream log: NATS credentials file (user JWT and NKey seed) this node connects with",
+       string_field(&server_config::nats_creds)},
+      {"nats-user", "USER", "jetstream log: NATS user name; with --nats-password-file", string_field(&server_config::nats_user)},
+      {"nats-password-file", "FILE", "jetstream log: file holding the password of --nats-user (trailing newline ignored)",
+       string_field(&server_config::nats_password_file)},
+      {"nats-token-file", "FILE", "jetstream log: file holding a NATS authentication token (trailing newline ignored)",
+       string_field(&server_config::nats_token_file)},
+      {"nats-ca", "FILE", "jetstream log: PEM CA certificate(s) that verify the NATS servers; the connection uses TLS",
+       string_field(&server_config::nats_ca)},
       {"fsync", "BOOL", "disk log: answer a publish only once its events are fsynced (default true); false answers "
                         "after the write, which survives a server crash but not a power loss",
        [](server_config& c, std::string_view v) { return parse_bool(v, c.fsync); }},
@@ -206,8 +215,14 @@ std::optional<std::string> apply_config_file(server_config& c, const std::string
   if (!in) return "cannot read config file " + path;
   std::stringstream text;
   text << in.rdbuf();
+  return apply_config_text(c, text.str(), path);
+}
+
+}  // namespace
+
+std::optional<std::string> apply_config_text(server_config& c, std::string_view text, const std::string& path) {
   boost::system::error_code ec;
-  boost::json::value doc = boost::json::parse(text.str(), ec);
+  boost::json::value doc = boost::json::parse(text, ec);
   if (ec || !doc.is_object()) return "config file " + path + ": expected one JSON object";
   for (const auto& [key, value] : doc.as_object()) {
     std::string flag = key_to_flag(key);
@@ -233,8 +248,6 @@ std::optional<std::string> apply_config_file(server_config& c, const std::string
   }
   return std::nullopt;
 }
-
-}  // namespace
 
 command parse_command_line(const std::vector<std::string>& args, const environment& env) {
   if (!args.empty() && args[0] == "hash-secret") {
@@ -301,6 +314,13 @@ std::optional<std::string> validate(const server_config& c) {
   if (c.log_backend == "disk" && c.data_dir.empty()) return "--log disk needs --data-dir DIR";
   if (c.log_backend == "jetstream" && c.nats_urls.empty()) return "--log jetstream needs --nats nats://HOST:PORT[,...]";
   if (!c.nats_urls.empty() && c.log_backend != "jetstream") return "--nats is for --log jetstream";
+  const bool nats_auth_or_tls = !c.nats_creds.empty() || !c.nats_user.empty() || !c.nats_password_file.empty() ||
+                                !c.nats_token_file.empty() || !c.nats_ca.empty();
+  if (nats_auth_or_tls && c.log_backend != "jetstream")
+    return "--nats-creds, --nats-user, --nats-password-file, --nats-token-file and --nats-ca are for --log jetstream";
+  if (c.nats_user.empty() != c.nats_password_file.empty()) return "--nats-user and --nats-password-file go together";
+  if (int(!c.nats_creds.empty()) + int(!c.nats_user.empty()) + int(!c.nats_token_file.empty()) > 1)
+    return "give one way to authenticate to NATS: --nats-creds, --nats-user with --nats-password-file, or --nats-token-file";
   if (c.tls_cert.empty() && !c.dev)
     return "TLS is required: give --tls-cert and --tls-key, or --dev for plain ws:// in development";
   if (!c.dev && c.jwks_file.empty() && c.hs256_secret_file.empty() && c.signing_key_file.empty() && c.clients_file.empty())

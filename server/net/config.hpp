@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -35,6 +36,13 @@ struct server_config {
   std::vector<std::string> nats_urls;  // jetstream: nats://host:port of the NATS cluster's nodes
   std::int64_t nats_replicas = 1;      // jetstream: the stream's replicas
   std::string nats_stream = "GLOBEMEET";
+  // jetstream: how this node authenticates to NATS (at most one way) and which CA verifies the
+  // NATS servers' TLS certificates. Secrets are read from files, never given on the command line.
+  std::string nats_creds;          // a NATS credentials file (user JWT and NKey seed)
+  std::string nats_user;           // with nats_password_file
+  std::string nats_password_file;
+  std::string nats_token_file;
+  std::string nats_ca;             // PEM CA certificates; makes the connection TLS
   std::string data_dir;        // the durable log, and the keys this server creates once
   bool fsync = true;           // disk log: acknowledge a publish only after fsync
   std::uint64_t memory_events = 100'000;  // disk log: newest events also kept in memory
@@ -79,6 +87,9 @@ using environment = std::map<std::string, std::string>;
 
 // `args` excludes argv[0]. `env` holds the process environment (only GLOBEMEET_* is read).
 command parse_command_line(const std::vector<std::string>& args, const environment& env);
+
+// Applies a config file's text (one JSON object) to `config`; `path` names it in the message.
+std::optional<std::string> apply_config_text(server_config& config, std::string_view text, const std::string& path);
 
 // Checks that do not depend on the source of a value (e.g. TLS cert without key).
 std::optional<std::string> validate(const server_config& config);

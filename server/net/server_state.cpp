@@ -6,9 +6,11 @@
 
 #include <boost/json.hpp>
 
+#include <cctype>
 #include <chrono>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "logger.hpp"
 #include "globemeet/server/auth/base64.hpp"
@@ -95,6 +97,22 @@ bool open_log(server_state& state, std::string& error_message) {
       options.urls = c.nats_urls;
       options.stream = c.nats_stream;
       options.replicas = c.nats_replicas;
+      options.creds_file = c.nats_creds;
+      options.user = c.nats_user;
+      options.ca_file = c.nats_ca;
+      for (auto [flag, file, secret] : {std::tuple{"--nats-password-file", &c.nats_password_file, &options.password},
+                                        std::tuple{"--nats-token-file", &c.nats_token_file, &options.token}}) {
+        if (file->empty()) continue;
+        if (!read_file(*file, *secret)) {
+          error_message = std::string("cannot read ") + flag + " " + *file;
+          return false;
+        }
+        while (!secret->empty() && std::isspace(static_cast<unsigned char>(secret->back()))) secret->pop_back();
+        if (secret->empty()) {
+          error_message = std::string(flag) + " " + *file + " is empty";
+          return false;
+        }
+      }
       options.retention = retention;
       options.memory_events = static_cast<std::size_t>(c.memory_events);
       auto notice = [](std::string_view level, std::string_view msg, std::string_view detail) {

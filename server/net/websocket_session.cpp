@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <ranges>
 
 #include "logger.hpp"
 #include "readiness_poller.hpp"
@@ -336,7 +335,9 @@ void websocket_session::deliver_live(std::span<const event_run> runs, std::int64
   // the held events, so a delivery that sees it clear comes after them.
   if (replaying_.load(std::memory_order_acquire)) {
     std::lock_guard lock(held_->mutex);
-    for (const auto& event : runs | std::views::join) {
+    // Two loops, not views::join: clang-14 (the fuzz build) cannot compile join_view over spans.
+    for (const event_run& run : runs)
+    for (const auto& event : run) {
       // Already part of this connection's replay (defensive: the hub hands out positions that
       // only later events exceed).
       if (event->seq <= held_->up_to_seq) continue;

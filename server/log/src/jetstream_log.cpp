@@ -24,6 +24,15 @@ constexpr auto stall_limit = std::chrono::milliseconds(500);  // behind the stre
 constexpr std::size_t max_fan_out_batch = 1024;
 constexpr std::string_view epoch_marker = "epoch ";
 
+// Why the connection has not come up, as the NATS client last saw it (" (Authorization
+// Violation)" for a refused login), or nothing.
+std::string last_connection_error(natsConnection* connection) {
+  const char* text = nullptr;
+  if (connection == nullptr || natsConnection_GetLastError(connection, &text) == NATS_OK || text == nullptr || *text == 0)
+    return "";
+  return std::string(" (") + text + ")";
+}
+
 std::string status_text(natsStatus s, jsErrCode code = static_cast<jsErrCode>(0)) {
   std::string text = natsStatus_GetText(s);
   if (code != 0) text += " (JetStream error " + std::to_string(static_cast<int>(code)) + ")";
@@ -164,6 +173,12 @@ core::result<std::unique_ptr<jetstream_log>> jetstream_log::open(jetstream_log_o
   natsStatus s = natsOptions_Create(&n.options);
   if (s == NATS_OK) s = natsOptions_SetServers(n.options, urls.data(), static_cast<int>(urls.size()));
   if (s == NATS_OK) s = natsOptions_SetName(n.options, "globemeet-server");
+  const auto& o = log->options_;
+  if (s == NATS_OK && !o.creds_file.empty()) s = natsOptions_SetUserCredentialsFromFiles(n.options, o.creds_file.c_str(), nullptr);
+  if (s == NATS_OK && !o.user.empty()) s = natsOptions_SetUserInfo(n.options, o.user.c_str(), o.password.c_str());
+  if (s == NATS_OK && !o.token.empty()) s = natsOptions_SetToken(n.options, o.token.c_str());
+  if (s == NATS_OK && !o.ca_file.empty()) s = natsOptions_SetSecure(n.options, true);
+  if (s == NATS_OK && !o.ca_file.empty()) s = natsOptions_LoadCATrustedCertificates(n.options, o.ca_file.c_str());
   if (s == NATS_OK) s = natsOptions_SetMaxReconnect(n.options, -1);  // forever: JetStream comes back
   if (s == NATS_OK) s = natsOptions_SetReconnectWait(n.options, 250);
   if (s == NATS_OK) s = natsOptions_SetPingInterval(n.options, 2000);  // notice a dead server within seconds
@@ -176,6 +191,8 @@ core::result<std::unique_ptr<jetstream_log>> jetstream_log::open(jetstream_log_o
   if (s != NATS_OK) return fail("NATS options: " + status_text(s));
 
   s = natsConnection_Connect(&n.connection, n.options);
+  // The first attempt's reason (a later retry overwrites it with "no server available").
+  const std::string connect_error = s == NATS_NOT_YET_CONNECTED ? last_connection_error(n.connection) : "";
   if (s == NATS_OK) {
     n.connected.store(true);
   } else if (s != NATS_NOT_YET_CONNECTED) {
@@ -203,9 +220,11 @@ core::result<std::unique_ptr<jetstream_log>> jetstream_log::open(jetstream_log_o
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  if (!log->stream_ready_.load())
+  if (!log->stream_ready_.load()) {
+    if (!n.connected.load()) transient += connect_error;
     log->notice_("warn", "jetstream_unreachable",
                  transient + "; retrying every second, /readyz answers 503 and WebSocket handshakes are refused until then");
+  }
   return log;
 }
 

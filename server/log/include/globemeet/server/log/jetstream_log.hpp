@@ -52,6 +52,12 @@ struct jetstream_log_options {
   std::size_t memory_events = 100'000; // newest events kept in memory (capped by retention)
   std::int64_t publish_timeout_ms = 5000;  // a publish retries this long before log_unavailable
   std::int64_t open_wait_ms = 3000;    // open() waits this long for JetStream before going on without it
+  // How to authenticate to NATS (at most one of: credentials file, user and password, token).
+  std::string creds_file;
+  std::string user;
+  std::string password;
+  std::string token;
+  std::string ca_file;                 // PEM CA certificates: the connection uses TLS, verified with them
 };
 
 // What the log tells the operator: level ("info", "warn", "error"), message name, detail.
