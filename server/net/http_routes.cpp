@@ -110,6 +110,25 @@ http_response token(server_state& state, const http_request& request) {
   return response;
 }
 
+// The path as a 404 may quote it: bytes outside visible ASCII percent-encoded (RFC 3986 2.1), so
+// the JSON body stays valid UTF-8 whatever bytes the request target held (fuzz target
+// http_routes: a raw 0xFF in the path made a body no JSON parser accepts).
+std::string printable_path(std::string_view path) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char ch : path) {
+    const auto byte = static_cast<unsigned char>(ch);
+    if (byte > 0x20 && byte < 0x7F) {
+      out += ch;
+    } else {
+      out += '%';
+      out += hex[byte >> 4];
+      out += hex[byte & 15];
+    }
+  }
+  return out;
+}
+
 http_response text(int status, std::string content_type, std::string body) {
   http_response response;
   response.status = status;
@@ -189,7 +208,7 @@ http_response route_http_now(server_state& state, const http_request& request) {
     if (log.has_stream) metrics::render_stream(body, log.stream_lag, log.round_trip_ns, log.publishes, log.publish_ns);
     return text(200, "text/plain; version=0.0.4", std::move(body));
   }
-  return json_error(404, "not_found", "no route " + std::string(path));
+  return json_error(404, "not_found", "no route " + printable_path(path));
 }
 
 }  // namespace globemeet::server::net

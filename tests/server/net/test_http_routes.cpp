@@ -65,6 +65,19 @@ TEST_CASE("routes: 404 and 405 are JSON", "[routes]") {
   CHECK(route(*state, {"GET", "/v1/events", "", "", ""}).status == 426);
 }
 
+// Fuzz target http_routes: a path with bytes that are not UTF-8 was quoted raw in the 404, and
+// the body was not JSON any more.
+TEST_CASE("routes: a 404 quotes any path as valid JSON, its odd bytes percent-encoded", "[routes]") {
+  auto state = dev_state();
+  const std::string path = "/v/v1/topics1/events\x02\xff\xfe \"x";
+  auto missing = route(*state, {"GET", path, "", "", ""});
+  CHECK(missing.status == 404);
+  boost::system::error_code ec;
+  auto body = boost::json::parse(missing.body, ec);
+  REQUIRE_FALSE(ec);
+  CHECK(body.as_object().at("message").as_string() == "no route /v/v1/topics1/events%02%FF%FE%20\"x");
+}
+
 TEST_CASE("routes: publish needs a publisher token and stores before answering", "[routes]") {
   auto state = dev_state();
   auto none = route(*state, {"POST", "/v1/events", "", "application/json", "{}"});
