@@ -107,6 +107,9 @@ void websocket_session::read_available() {  // plain TCP
 
 void websocket_session::on_read(boost::system::error_code ec, std::size_t bytes) {  // TLS
   if (ec) {
+    // The client's close_notify (eof; a bare TCP close is stream_truncated) can reach this
+    // pending read rather than the shutdown's own.
+    if (ec == boost::asio::error::eof) tls_close_notify_received_ = true;
     hard_close();
     if (!tls_shutting_down_) teardown();
     return;
@@ -495,7 +498,7 @@ void websocket_session::shutdown_tls() {
     if (!ec) self->stream_.close();  // the shutdown then completes with an error
   });
   stream_.tls().async_shutdown([self = shared_from_this()](boost::system::error_code ec) {
-    self->tls_close_notify_received_ = !ec;  // the client answered with its own close_notify
+    self->tls_close_notify_received_ = self->tls_close_notify_received_ || !ec;  // the client answered
     self->hard_close_timer_->cancel();
     self->stream_.close();
     self->teardown();
