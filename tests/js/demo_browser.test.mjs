@@ -112,7 +112,7 @@ test('the demo: a late joiner sees the snapshot, the latency is shown, a restart
   const serverArgs = ['--allowed-origins', origin, '--data-dir', dataDir, ...identity.args];
   let server = await startServer({ args: serverArgs });
   cleanups.push(() => server.stop());
-  const clientArgs = ['--server', server.httpUrl, '--client-id', identity.clientId, '--client-secret', identity.secret];
+  const clientArgs = ['--server', server.httpUrl, '--client-id', identity.clientId, `--client-secret=${identity.secret}`];
   const serve = spawnNode('web-demo/serve.mjs', ['--port', String(demoPort), ...clientArgs]);
   await serve.line((l) => l.msg === 'listening');
 

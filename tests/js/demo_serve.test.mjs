@@ -34,7 +34,7 @@ cleanups.push(() => server.stop());
 const creds = server.logs.find((l) => l.msg === 'dev_credentials');
 
 test('serves the page, the SDK and the endpoint; nothing else', async () => {
-  const base = await serve(['--server', server.httpUrl, '--client-id', creds.client_id, '--client-secret', creds.client_secret]);
+  const base = await serve(['--server', server.httpUrl, '--client-id', creds.client_id, `--client-secret=${creds.client_secret}`]);
   const page = await fetch(`${base}/`);
   assert.equal(page.status, 200);
   assert.match(page.headers.get('content-type'), /text\/html/);
@@ -55,7 +55,7 @@ test('serves the page, the SDK and the endpoint; nothing else', async () => {
 });
 
 test('GET /token hands out a fresh server token; wrong credentials give 502', async () => {
-  const base = await serve(['--server', server.httpUrl, '--client-id', creds.client_id, '--client-secret', creds.client_secret]);
+  const base = await serve(['--server', server.httpUrl, '--client-id', creds.client_id, `--client-secret=${creds.client_secret}`]);
   const res = await fetch(`${base}/token`);
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('cache-control'), 'no-store');
